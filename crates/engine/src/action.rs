@@ -1,0 +1,81 @@
+//! What the engine asks the outside world to do.
+
+use crate::event::IfIndex;
+use mrproxy_config::Role;
+use mrproxy_wire::{igmp, mld};
+use serde::Serialize;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum FilterMode {
+    Include,
+    Exclude,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Action {
+    /// Start using the interface for this family: create its VIF/MIF (with `threshold` and
+    /// `ratelimit`); on a downstream also join the report groups (224.0.0.2 and 224.0.0.22, or
+    /// ff02::2 and ff02::16) so that leaves and v3 reports arrive.
+    AttachInterface { family: Family, ifindex: IfIndex, name: String, role: Role, threshold: u8, ratelimit: u32 },
+    /// Stop using it: delete the VIF/MIF, leave the report groups. Routes using it were already
+    /// updated or deleted by earlier actions.
+    DetachInterface { family: Family, ifindex: IfIndex },
+    /// Send an IGMP message on `ifindex` (TTL 1, TOS 0xC0, Router Alert) from `source`.
+    SendIgmp { ifindex: IfIndex, source: Ipv4Addr, destination: Ipv4Addr, message: igmp::Repr },
+    /// Send an MLD message on `ifindex` (hop limit 1, Router Alert) from link-local `source`.
+    SendMld { ifindex: IfIndex, source: Ipv6Addr, destination: Ipv6Addr, message: mld::Repr },
+    /// Install or replace the forwarding entry for (source, group): accept on `iif`, copy to `oifs`
+    /// (sorted; may be empty, which drops the traffic without further upcalls).
+    SetRoute { source: IpAddr, group: IpAddr, iif: IfIndex, oifs: Vec<IfIndex> },
+    /// Remove the forwarding entry.
+    DeleteRoute { source: IpAddr, group: IpAddr },
+    /// Read the entry's packet counter and answer with `Event::RouteCounters` (idle expiry).
+    SampleRoute { source: IpAddr, group: IpAddr },
+    /// Make the router's host-side membership of `group` on upstream `ifindex` equal to
+    /// (mode, sources). INCLUDE with no sources means "not a member" (leave).
+    SetUpstreamMembership { ifindex: IfIndex, group: IpAddr, mode: FilterMode, sources: Vec<IpAddr> },
+    /// An input was rejected; for logs and counters.
+    Rejected { ifindex: Option<IfIndex>, from: Option<IpAddr>, reason: RejectReason },
+    /// The querier on a downstream link changed (`querier` = None: we are the querier).
+    QuerierChanged { family: Family, ifindex: IfIndex, querier: Option<IpAddr> },
+}
+
+/// Why an input was not acted on. Each names the rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum RejectReason {
+    /// The packet could not be decoded.
+    Malformed(mrproxy_wire::Error),
+    /// IGMP/MLD on an interface that is not a configured downstream (or upstream, for queries).
+    NotDownstream,
+    /// TTL / hop limit other than 1 (RFC 9776 §9, RFC 9777 §5).
+    BadTtl(u8),
+    /// A query without Router Alert while `routeralert require` is set (RFC 9776 §9.1).
+    MissingRouterAlert,
+    /// MLD from a non-link-local source, or from :: (RFC 9777 §5).
+    BadSource,
+    /// A report from an off-link IPv4 source (RFC 9776 §9; 0.0.0.0 is accepted).
+    OffLinkSource,
+    /// Our own packet looped back.
+    OwnPacket,
+    /// Link-local scope groups are never proxied (224.0.0.0/24, ff0x::/16 scopes 0–2).
+    LinkLocalGroup(IpAddr),
+    /// Not a multicast group.
+    NotMulticast(IpAddr),
+    /// Denied by whitelist/blacklist on this interface.
+    GroupFiltered(IpAddr),
+    /// EXCLUDE-mode or v1/v2/MLDv1 request for an SSM group (RFC 4604 §2.2.1).
+    SsmExclude(IpAddr),
+    /// An upstream source outside the upstream's networks and altnets.
+    SourceNotAccepted { source: IpAddr, group: IpAddr },
+    /// A per-interface limit was reached.
+    Limit(String),
+    /// A lower-version querier is on the link (RFC 9776 §7.3.1): set the interface version.
+    OlderQuerier { from: IpAddr, version: u8 },
+}

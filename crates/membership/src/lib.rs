@@ -1,0 +1,258 @@
+//! The router part of IGMP (RFC 9776 §6) and MLD (RFC 9777 §7) on **one link**, for one
+//! address family: querier election, the per-group filter-mode/source tables, compatibility
+//! with older hosts, group(-and-source)-specific queries, and explicit host tracking for a
+//! leave that never cuts another viewer.
+//!
+//! This crate is pure: every call takes the current [`Timestamp`], nothing reads a clock,
+//! nothing touches a socket. Output is data collected in an [`Output`].
+//!
+//! The crate is family-neutral: [`Address`] is implemented for `Ipv4Addr` (IGMP) and
+//! `Ipv6Addr` (MLD). Protocol versions are expressed as [`Mode`]: `V1` = IGMPv1, `V2` =
+//! IGMPv2 or MLDv1, `V3` = IGMPv3 or MLDv2.
+//!
+//! # Contract (used by `mrproxy-engine`; do not change without updating it)
+//! * [`Port::new`] creates the router part of one link. Until [`Port::set_address`] gives it an
+//!   address it sends nothing (RFC: never query from 0.0.0.0 / ::).
+//! * [`Port::receive`] takes one decoded message from a host or router on the link. The caller has
+//!   already applied policy (link-local groups, SSM rules, white/blacklists, checksum, TTL, RA).
+//! * [`Port::timeout`] processes everything due at or before `now`; [`Port::next_deadline`] says
+//!   when to call it next.
+//! * Every call appends to an [`Output`]: queries to send, groups whose forwarding state may have
+//!   changed, querier changes, notable events (limits hit, older querier heard).
+//! * [`Port::wants`] is the forwarding suggestion (RFC 9776 §6.3) and [`Port::subscription`] the
+//!   group's state in the form the RFC 4605 merge needs.
+
+#![forbid(unsafe_code)]
+
+mod address;
+mod message;
+mod time;
+
+pub use address::Address;
+pub use message::{Message, Mode, Query, Record, RecordKind};
+pub use time::Timestamp;
+
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// Per-link router configuration. All intervals are RFC 9776 §8 / RFC 9777 §9 variables.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PortConfig {
+    /// The version this router runs on the link (queries are sent in this version; RFC 9776 §7.3.1
+    /// makes lowering it an administrative choice).
+    pub version: Mode,
+    /// Robustness Variable; never 0.
+    pub robustness: u8,
+    pub query_interval: Duration,
+    /// Max Resp of general queries; strictly less than `query_interval`.
+    pub query_response_interval: Duration,
+    pub startup_query_interval: Duration,
+    pub startup_query_count: u8,
+    pub last_member_query_interval: Duration,
+    pub last_member_query_count: u8,
+    /// Explicit-tracking fast leave: when the last tracked host of a group (or source) leaves and
+    /// the group is in `V3` compatibility mode, forwarding stops at once (the specific queries are
+    /// still sent so that an untracked listener can re-report). In `V1`/`V2` mode a leave always
+    /// falls back to the last-member queries.
+    pub fast_leave: bool,
+    /// Limits; a report that would exceed one is dropped (and reported as [`PortEvent::LimitHit`]).
+    pub max_groups: usize,
+    pub max_sources_per_group: usize,
+    pub max_groups_per_host: usize,
+}
+
+impl PortConfig {
+    /// RFC defaults (RFC 9776 §8: RV 2, QI 125 s, QRI 10 s, LMQI 1 s, LMQC = RV, startup QI/4 × RV),
+    /// fast leave off, generous limits.
+    pub fn rfc_defaults(version: Mode) -> Self {
+        PortConfig {
+            version,
+            robustness: 2,
+            query_interval: Duration::from_secs(125),
+            query_response_interval: Duration::from_secs(10),
+            startup_query_interval: Duration::from_millis(31_250),
+            startup_query_count: 2,
+            last_member_query_interval: Duration::from_secs(1),
+            last_member_query_count: 2,
+            fast_leave: false,
+            max_groups: 4096,
+            max_sources_per_group: 1024,
+            max_groups_per_host: 1024,
+        }
+    }
+
+    /// Group Membership Interval = RV × QI + QRI (RFC 9776 §8.4).
+    pub fn group_membership_interval(&self) -> Duration {
+        self.query_interval * u32::from(self.robustness) + self.query_response_interval
+    }
+
+    /// Other Querier Present Interval = RV × QI + QRI / 2 (RFC 9776 §8.5).
+    pub fn other_querier_present_interval(&self) -> Duration {
+        self.query_interval * u32::from(self.robustness) + self.query_response_interval / 2
+    }
+
+    /// Last Member Query Time = LMQI × LMQC (RFC 9776 §8.9).
+    pub fn last_member_query_time(&self) -> Duration {
+        self.last_member_query_interval * u32::from(self.last_member_query_count)
+    }
+}
+
+/// A group's state in the form the RFC 4605 merge needs (RFC 3376 §3.2 socket-state form):
+/// a router-side EXCLUDE(X, Y) is EXCLUDE(Y); v1/v2/MLDv1 members make EXCLUDE({}).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Subscription<A: Address> {
+    Include(BTreeSet<A>),
+    Exclude(BTreeSet<A>),
+}
+
+/// A query the port wants sent on its link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Outgoing<A: Address> {
+    /// [`Address::ALL_NODES`] for a general query, else the group.
+    pub destination: A,
+    pub query: Query<A>,
+}
+
+/// Things worth logging or counting that are not queries or state changes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum PortEvent<A: Address> {
+    /// A report was (partly) dropped because a limit would be exceeded.
+    LimitHit { limit: Limit, host: A, group: A },
+    /// A query of a lower version than ours was heard (RFC 9776 §7.3.1): the operator should set
+    /// this link's version to `heard`.
+    OlderQuerier { from: A, heard: Mode },
+    /// A message the port ignored on purpose, with the RFC reason.
+    Ignored { from: A, reason: &'static str },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Limit {
+    Groups,
+    SourcesPerGroup,
+    GroupsPerHost,
+}
+
+/// What one call produced. The caller drains it; calls only ever append.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Output<A: Address> {
+    pub send: Vec<Outgoing<A>>,
+    /// Groups whose [`Port::wants`] / [`Port::subscription`] may have changed (may repeat).
+    pub changed: Vec<A>,
+    /// The querier role or the elected querier changed.
+    pub querier_changed: bool,
+    pub events: Vec<PortEvent<A>>,
+}
+
+impl<A: Address> Output<A> {
+    pub fn new() -> Self {
+        Output { send: Vec::new(), changed: Vec::new(), querier_changed: false, events: Vec::new() }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.send.is_empty() && self.changed.is_empty() && !self.querier_changed && self.events.is_empty()
+    }
+}
+
+/// Counters of one port (for status output and metrics).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    pub queries_sent: u64,
+    pub queries_received: u64,
+    pub reports_received: u64,
+    pub leaves_received: u64,
+    pub limit_drops: u64,
+}
+
+/// A serialisable snapshot of one port: querier state and every group with its timers
+/// (remaining time, in ms, relative to `now`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PortSnapshot<A: Address> {
+    pub querier: bool,
+    pub querier_address: Option<A>,
+    pub version: Mode,
+    pub groups: Vec<GroupSnapshot<A>>,
+    pub counters: Counters,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GroupSnapshot<A: Address> {
+    pub group: A,
+    /// "include" or "exclude".
+    pub filter_mode: &'static str,
+    /// The group's compatibility mode (RFC 9776 §7.3.2).
+    pub compat: Mode,
+    pub group_timer_ms: Option<u64>,
+    /// (source, remaining ms; 0 = excluded source in EXCLUDE mode).
+    pub sources: Vec<(A, u64)>,
+    /// Tracked hosts that currently want this group.
+    pub hosts: Vec<A>,
+}
+
+/// The router part of IGMP or MLD on one link. See the crate documentation for the contract.
+pub struct Port<A: Address> {
+    _todo: std::marker::PhantomData<A>,
+}
+
+impl<A: Address> Port<A> {
+    pub fn new(config: PortConfig, now: Timestamp) -> Self {
+        let _ = (config, now);
+        todo!()
+    }
+    /// Our address on the link (IPv4 primary address; IPv6 link-local). `None`: we cannot query.
+    /// Getting an address for the first time starts the startup queries (RFC 9776 §6.6.2 ... querier
+    /// election starts as querier).
+    pub fn set_address(&mut self, address: Option<A>, now: Timestamp, out: &mut Output<A>) {
+        let _ = (address, now, out);
+        todo!()
+    }
+    /// Replace the configuration (reload), keeping the group state.
+    pub fn set_config(&mut self, config: PortConfig, now: Timestamp, out: &mut Output<A>) {
+        let _ = (config, now, out);
+        todo!()
+    }
+    pub fn config(&self) -> &PortConfig {
+        todo!()
+    }
+    /// One message from `from` (a host, or 0.0.0.0 / :: for anonymous reports).
+    pub fn receive(&mut self, now: Timestamp, from: A, message: Message<A>, out: &mut Output<A>) {
+        let _ = (now, from, message, out);
+        todo!()
+    }
+    /// Handle every timer due at or before `now`.
+    pub fn timeout(&mut self, now: Timestamp, out: &mut Output<A>) {
+        let _ = (now, out);
+        todo!()
+    }
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        todo!()
+    }
+    /// True when we are the elected querier (and have an address).
+    pub fn is_querier(&self) -> bool {
+        todo!()
+    }
+    /// The elected querier's address (ours when we are the querier).
+    pub fn querier_address(&self) -> Option<A> {
+        todo!()
+    }
+    /// Forwarding suggestion for (source, group) (RFC 9776 §6.3).
+    pub fn wants(&self, group: &A, source: &A) -> bool {
+        let _ = (group, source);
+        todo!()
+    }
+    /// The group's state for the RFC 4605 merge; `None` when the group has no state here.
+    pub fn subscription(&self, group: &A) -> Option<Subscription<A>> {
+        let _ = group;
+        todo!()
+    }
+    /// Every group with state on this link.
+    pub fn groups(&self) -> Vec<A> {
+        todo!()
+    }
+    pub fn counters(&self) -> &Counters {
+        todo!()
+    }
+    pub fn snapshot(&self, now: Timestamp) -> PortSnapshot<A> {
+        let _ = now;
+        todo!()
+    }
+}
