@@ -218,6 +218,12 @@ impl<A: Address> Port<A> {
         let _ = (now, from, message, out);
         todo!()
     }
+    /// Send a general query now if we are the querier (used for the optional "query downstream when
+    /// an upstream general query arrives"); the regular schedule is not disturbed.
+    pub fn query_now(&mut self, now: Timestamp, out: &mut Output<A>) {
+        let _ = (now, out);
+        todo!()
+    }
     /// Handle every timer due at or before `now`.
     pub fn timeout(&mut self, now: Timestamp, out: &mut Output<A>) {
         let _ = (now, out);
