@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what the test suite, the lab and the benchmarks need on a fresh machine of this kind
+# (Debian 12 with the Rust toolchain). Idempotent: only missing pieces are installed.
+set -euo pipefail
+
+need_apt=()
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+if [ "${MRPROXY_WITH_IGMPPROXY:-0}" = 1 ] && ! command -v igmpproxy >/dev/null 2>&1 \
+   && [ ! -x /usr/sbin/igmpproxy ]; then
+  need_apt+=(igmpproxy)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ "${MRPROXY_SKIP_FUZZ:-0}" != 1 ] && ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "setup: installing cargo-fuzz (once)"
+  cargo install cargo-fuzz --locked --quiet
+fi
