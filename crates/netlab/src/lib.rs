@@ -1,1 +1,39 @@
-//! (to be written)
+//! netlab: network-namespace test labs for mrproxy.
+//!
+//! Builds small topologies of namespaces joined by veth pairs, bridges and tun point-to-point
+//! links; runs processes inside them; and provides kernel hosts (multicast receivers and
+//! sources as sockets living in a namespace), packet captures and injection, and readers for
+//! the kernel's multicast routing state. Used by the daemon's end-to-end tests, `mrproxy lab`
+//! and the benchmarks. Needs root; see [`Lab::require_root`].
+//!
+//! Everything a [`Lab`] creates is removed when it is dropped, also when a test panics.
+//! Rules for tests (shared/reference/testing.md §2): only TEST-NET addresses
+//! (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32), groups in 239/8, 232/8,
+//! ff3e::/16, ff0e::/16, ff15::/16, and every wait bounded ([`wait_until`], [`wait_for`]).
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use netlab::{Lab, wait_until};
+//!
+//! if !Lab::require_root() { return; }
+//! let lab = Lab::new("doc").unwrap();
+//! let rtr = lab.ns("rtr").unwrap();
+//! let h1 = lab.ns("h1").unwrap();
+//! lab.veth((&rtr, "dn1"), (&h1, "e0")).unwrap();
+//! rtr.add_addr("dn1", "192.0.2.1/24").unwrap();
+//! h1.add_addr("e0", "192.0.2.2/24").unwrap();
+//! h1.add_route("default via 192.0.2.1").unwrap();
+//! let daemon = lab.spawn(&rtr, "sleep", &["30"], "sleep.log").unwrap();
+//! assert!(wait_until(Duration::from_secs(1), Duration::from_millis(10), || daemon.is_running()));
+//! ```
+
+mod lab;
+mod netns;
+mod process;
+mod wait;
+
+pub use lab::{KEEP_DIR_ENV, Lab, SKIP_ENV, Snooping};
+pub use netns::Netns;
+pub use nix::sys::signal::Signal;
+pub use process::{ChildHandle, TERM_GRACE};
+pub use wait::{DEFAULT_POLL, wait_for, wait_until};
