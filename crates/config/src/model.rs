@@ -26,7 +26,9 @@ pub struct Config {
     /// `phyint` blocks in file order; names are unique (a later duplicate is dropped with a
     /// warning, as igmpproxy uses the first).
     pub interfaces: Vec<Interface>,
-    /// SSM ranges (RFC 4607); default 232.0.0.0/8 and ff3x::/32 (as ff30::/12).
+    /// SSM ranges (RFC 4607 §1); default 232.0.0.0/8 and ff3x::/32 for each scope x (16 prefixes
+    /// ff30::/32 … ff3f::/32, because ff30::/12 would also cover unicast-prefix-based ASM groups,
+    /// RFC 3306). `ssmrange` lines replace the whole list.
     pub ssm_ranges: Vec<IpNet>,
     /// Warnings for the operator (legacy address forms, host bits in prefixes, ignored
     /// keywords such as `ratelimit` on Linux), with their positions.
@@ -178,6 +180,47 @@ impl InterfaceSettings {
             IpNet::V4(n) => Some(*n),
             IpNet::V6(_) => None,
         })
+    }
+}
+
+impl Timers {
+    /// Last Member Query Count: RV unless set (RFC 9776 §8.12).
+    pub fn effective_last_member_query_count(&self) -> u8 {
+        self.last_member_query_count.unwrap_or(self.robustness)
+    }
+
+    /// Startup Query Interval: QI / 4 unless set (RFC 9776 §8.6).
+    pub fn effective_startup_query_interval(&self) -> Duration {
+        self.startup_query_interval
+            .unwrap_or(self.query_interval / 4)
+    }
+
+    /// Startup Query Count: RV unless set (RFC 9776 §8.7).
+    pub fn effective_startup_query_count(&self) -> u8 {
+        self.startup_query_count.unwrap_or(self.robustness)
+    }
+
+    /// Group Membership Interval = RV × QI + QRI (RFC 9776 §8.4).
+    pub fn group_membership_interval(&self) -> Duration {
+        self.query_interval * u32::from(self.robustness) + self.query_response_interval
+    }
+
+    /// Other Querier Present Interval = RV × QI + QRI / 2 (RFC 9776 §8.5).
+    pub fn other_querier_present_interval(&self) -> Duration {
+        self.query_interval * u32::from(self.robustness) + self.query_response_interval / 2
+    }
+
+    /// Last Member Query Time = LMQI × LMQC (RFC 9776 §8.14).
+    pub fn last_member_query_time(&self) -> Duration {
+        self.last_member_query_interval * u32::from(self.effective_last_member_query_count())
+    }
+}
+
+impl InterfaceSettings {
+    /// Whether a leave may end a group at once when host tracking says nobody is left: the
+    /// interface's `fastleave` if given, else the global `quickleave`.
+    pub fn effective_fast_leave(&self, quickleave: bool) -> bool {
+        self.fast_leave.unwrap_or(quickleave)
     }
 }
 
