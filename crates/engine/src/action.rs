@@ -23,28 +23,63 @@ pub enum Action {
     /// Start using the interface for this family: create its VIF/MIF (with `threshold` and
     /// `ratelimit`); on a downstream also join the report groups (224.0.0.2 and 224.0.0.22, or
     /// ff02::2 and ff02::16) so that leaves and v3 reports arrive.
-    AttachInterface { family: Family, ifindex: IfIndex, name: String, role: Role, threshold: u8, ratelimit: u32 },
+    AttachInterface {
+        family: Family,
+        ifindex: IfIndex,
+        name: String,
+        role: Role,
+        threshold: u8,
+        ratelimit: u32,
+    },
     /// Stop using it: delete the VIF/MIF, leave the report groups. Routes using it were already
     /// updated or deleted by earlier actions.
     DetachInterface { family: Family, ifindex: IfIndex },
     /// Send an IGMP message on `ifindex` (TTL 1, TOS 0xC0, Router Alert) from `source`.
-    SendIgmp { ifindex: IfIndex, source: Ipv4Addr, destination: Ipv4Addr, message: igmp::Repr },
+    SendIgmp {
+        ifindex: IfIndex,
+        source: Ipv4Addr,
+        destination: Ipv4Addr,
+        message: igmp::Repr,
+    },
     /// Send an MLD message on `ifindex` (hop limit 1, Router Alert) from link-local `source`.
-    SendMld { ifindex: IfIndex, source: Ipv6Addr, destination: Ipv6Addr, message: mld::Repr },
+    SendMld {
+        ifindex: IfIndex,
+        source: Ipv6Addr,
+        destination: Ipv6Addr,
+        message: mld::Repr,
+    },
     /// Install or replace the forwarding entry for (source, group): accept on `iif`, copy to `oifs`
     /// (sorted; may be empty, which drops the traffic without further upcalls).
-    SetRoute { source: IpAddr, group: IpAddr, iif: IfIndex, oifs: Vec<IfIndex> },
+    SetRoute {
+        source: IpAddr,
+        group: IpAddr,
+        iif: IfIndex,
+        oifs: Vec<IfIndex>,
+    },
     /// Remove the forwarding entry.
     DeleteRoute { source: IpAddr, group: IpAddr },
     /// Read the entry's packet counter and answer with `Event::RouteCounters` (idle expiry).
     SampleRoute { source: IpAddr, group: IpAddr },
     /// Make the router's host-side membership of `group` on upstream `ifindex` equal to
     /// (mode, sources). INCLUDE with no sources means "not a member" (leave).
-    SetUpstreamMembership { ifindex: IfIndex, group: IpAddr, mode: FilterMode, sources: Vec<IpAddr> },
+    SetUpstreamMembership {
+        ifindex: IfIndex,
+        group: IpAddr,
+        mode: FilterMode,
+        sources: Vec<IpAddr>,
+    },
     /// An input was rejected; for logs and counters.
-    Rejected { ifindex: Option<IfIndex>, from: Option<IpAddr>, reason: RejectReason },
+    Rejected {
+        ifindex: Option<IfIndex>,
+        from: Option<IpAddr>,
+        reason: RejectReason,
+    },
     /// The querier on a downstream link changed (`querier` = None: we are the querier).
-    QuerierChanged { family: Family, ifindex: IfIndex, querier: Option<IpAddr> },
+    QuerierChanged {
+        family: Family,
+        ifindex: IfIndex,
+        querier: Option<IpAddr>,
+    },
 }
 
 /// Why an input was not acted on. Each names the rule.
@@ -78,4 +113,26 @@ pub enum RejectReason {
     Limit(String),
     /// A lower-version querier is on the link (RFC 9776 §7.3.1): set the interface version.
     OlderQuerier { from: IpAddr, version: u8 },
+}
+
+impl RejectReason {
+    /// The reason's name without its data, for counters and log fields.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RejectReason::Malformed(_) => "Malformed",
+            RejectReason::NotDownstream => "NotDownstream",
+            RejectReason::BadTtl(_) => "BadTtl",
+            RejectReason::MissingRouterAlert => "MissingRouterAlert",
+            RejectReason::BadSource => "BadSource",
+            RejectReason::OffLinkSource => "OffLinkSource",
+            RejectReason::OwnPacket => "OwnPacket",
+            RejectReason::LinkLocalGroup(_) => "LinkLocalGroup",
+            RejectReason::NotMulticast(_) => "NotMulticast",
+            RejectReason::GroupFiltered(_) => "GroupFiltered",
+            RejectReason::SsmExclude(_) => "SsmExclude",
+            RejectReason::SourceNotAccepted { .. } => "SourceNotAccepted",
+            RejectReason::Limit(_) => "Limit",
+            RejectReason::OlderQuerier { .. } => "OlderQuerier",
+        }
+    }
 }

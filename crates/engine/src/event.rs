@@ -6,7 +6,9 @@ use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// A kernel interface index (never a VIF index: the Linux layer maps between them).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct IfIndex(pub u32);
 
@@ -79,12 +81,24 @@ pub enum Event {
         message: mld::Repr,
     },
     /// A packet the Linux layer could not decode (counted and logged by the engine).
-    Malformed { ifindex: IfIndex, source: IpAddr, reason: mrproxy_wire::Error },
+    Malformed {
+        ifindex: IfIndex,
+        source: IpAddr,
+        reason: mrproxy_wire::Error,
+    },
     /// Kernel upcall: traffic for (source, group) arrived on `iif` and has no forwarding entry
     /// (IGMPMSG_NOCACHE / MRT6MSG_NOCACHE).
-    NoCache { iif: IfIndex, source: IpAddr, group: IpAddr },
+    NoCache {
+        iif: IfIndex,
+        source: IpAddr,
+        group: IpAddr,
+    },
     /// Answer to [`crate::Action::SampleRoute`]: the entry's packet counter now.
-    RouteCounters { source: IpAddr, group: IpAddr, packets: u64 },
+    RouteCounters {
+        source: IpAddr,
+        group: IpAddr,
+        packets: u64,
+    },
     /// A deadline from `next_deadline` has passed.
     Timeout,
     /// The configuration was reloaded; apply the difference.

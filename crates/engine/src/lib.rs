@@ -14,6 +14,27 @@
 pub mod action;
 pub mod event;
 
-pub use action::{Action, FilterMode, Family, RejectReason};
+mod afi;
+mod convert;
+mod engine;
+mod family;
+mod input;
+mod interfaces;
+mod link;
+mod merge;
+mod policy;
+mod routes;
+mod status;
+mod timers;
+
+pub use action::{Action, Family, FilterMode, RejectReason};
+pub use afi::Afi;
+pub use engine::Engine;
 pub use event::{Event, IfIndex, InterfaceInfo, LinkFlags, V4Address, V6Address};
+pub use link::LinkNets;
+pub use merge::{Membership, merge};
 pub use mrproxy_membership::Timestamp;
+pub use routes::ROUTE_SAMPLE_INTERVAL;
+pub use status::{
+    FamilyStatus, InterfaceStatus, PortStatus, RouteStatus, Status, UpstreamGroup, UpstreamStatus,
+};

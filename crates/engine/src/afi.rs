@@ -1,0 +1,228 @@
+//! What differs between IPv4/IGMP and IPv6/MLD, so that the rest of the engine is written once.
+
+use crate::action::{Action, Family, RejectReason};
+use crate::convert;
+use crate::event::{IfIndex, InterfaceInfo};
+use crate::link::LinkNets;
+use ipnet::IpNet;
+use mrproxy_config::InterfaceSettings;
+use mrproxy_membership::{Address, Mode, Outgoing, PortConfig};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// An address family as the engine needs it: the membership crate's [`Address`] plus the
+/// family's scoping rules, settings and interface addresses.
+pub trait Afi: Address {
+    const FAMILY: Family;
+
+    fn into_ip(self) -> IpAddr;
+    fn from_ip(ip: IpAddr) -> Option<Self>;
+
+    fn is_multicast_group(&self) -> bool;
+    /// Link-local scope is never proxied: 224.0.0.0/24 (RFC 5771 §4: "not forwarded by
+    /// routers"), IPv6 multicast scopes 0, 1 and 2 (RFC 4291 §2.7).
+    fn is_link_local_group(&self) -> bool;
+
+    /// `ipv4 on|off` / `ipv6 on|off`.
+    fn enabled_in(settings: &InterfaceSettings) -> bool;
+    /// The version the router part runs on a downstream link.
+    fn port_version(settings: &InterfaceSettings) -> Mode;
+    /// The version number operators know ("IGMPv2", "MLDv1") for a membership [`Mode`].
+    fn version_number(mode: Mode) -> u8;
+
+    /// The address our queries are sent from: the primary IPv4 address, or the first IPv6
+    /// link-local address (RFC 9777 §5: MLD messages are sent from a link-local source).
+    fn query_source(info: &InterfaceInfo) -> Option<Self>;
+    /// The networks that are "on" this link: its subnets, and on point-to-point links the peer
+    /// prefix (IFA_ADDRESS), whatever the other link flags are (igmpproxy's D20).
+    fn link_networks(info: &InterfaceInfo) -> Vec<IpNet>;
+
+    /// Source rules for a message received on a link (before any protocol processing).
+    fn check_source(&self, is_query: bool, link: &LinkNets) -> Result<(), RejectReason>;
+    /// Whether traffic from `self` arriving on an upstream with these networks is accepted.
+    fn upstream_source_accepted(&self, link: &LinkNets) -> bool;
+
+    /// The action sending a query a port asked for, from `source` on `ifindex`.
+    fn query_action(
+        ifindex: IfIndex,
+        source: Self,
+        outgoing: &Outgoing<Self>,
+        config: &PortConfig,
+    ) -> Action;
+}
+
+impl Afi for Ipv4Addr {
+    const FAMILY: Family = Family::V4;
+
+    fn into_ip(self) -> IpAddr {
+        IpAddr::V4(self)
+    }
+    fn from_ip(ip: IpAddr) -> Option<Self> {
+        match ip {
+            IpAddr::V4(a) => Some(a),
+            IpAddr::V6(_) => None,
+        }
+    }
+    fn is_multicast_group(&self) -> bool {
+        self.is_multicast()
+    }
+    fn is_link_local_group(&self) -> bool {
+        let [a, b, c, _] = self.octets();
+        a == 224 && b == 0 && c == 0
+    }
+    fn enabled_in(settings: &InterfaceSettings) -> bool {
+        settings.ipv4
+    }
+    fn port_version(settings: &InterfaceSettings) -> Mode {
+        match settings.igmp_version {
+            1 => Mode::V1,
+            2 => Mode::V2,
+            _ => Mode::V3,
+        }
+    }
+    fn version_number(mode: Mode) -> u8 {
+        match mode {
+            Mode::V1 => 1,
+            Mode::V2 => 2,
+            Mode::V3 => 3,
+        }
+    }
+    fn query_source(info: &InterfaceInfo) -> Option<Self> {
+        info.ipv4.first().map(|a| a.address)
+    }
+    fn link_networks(info: &InterfaceInfo) -> Vec<IpNet> {
+        let mut nets = Vec::new();
+        for a in &info.ipv4 {
+            if let Ok(net) = IpNet::new(IpAddr::V4(a.address), a.prefix_len) {
+                nets.push(net.trunc());
+            }
+            // `ip addr add L peer P/n`: the far end and its prefix are the link's network.
+            if let Some(Ok(net)) = a
+                .peer
+                .map(|peer| IpNet::new(IpAddr::V4(peer), a.prefix_len))
+            {
+                nets.push(net.trunc());
+            }
+        }
+        nets
+    }
+    fn check_source(&self, is_query: bool, link: &LinkNets) -> Result<(), RejectReason> {
+        if is_query {
+            // A query from 0.0.0.0 (a snooping switch's proxy query) must not win the
+            // election (RFC 4541 §2.1.1); querier election needs a real address.
+            if self.is_unspecified() {
+                return Err(RejectReason::BadSource);
+            }
+            return Ok(());
+        }
+        // RFC 9776 §4.2.13: routers MUST accept reports from 0.0.0.0. Otherwise the sender must
+        // be on the link (RFC 9776 §9); a link without IPv4 addresses cannot judge that.
+        if self.is_unspecified()
+            || !link.has_subnets_of(Family::V4)
+            || link.covers(IpAddr::V4(*self))
+        {
+            Ok(())
+        } else {
+            Err(RejectReason::OffLinkSource)
+        }
+    }
+    fn upstream_source_accepted(&self, link: &LinkNets) -> bool {
+        link.covers(IpAddr::V4(*self))
+    }
+    fn query_action(
+        ifindex: IfIndex,
+        source: Self,
+        outgoing: &Outgoing<Self>,
+        config: &PortConfig,
+    ) -> Action {
+        convert::igmp_query_action(ifindex, source, outgoing, config)
+    }
+}
+
+impl Afi for Ipv6Addr {
+    const FAMILY: Family = Family::V6;
+
+    fn into_ip(self) -> IpAddr {
+        IpAddr::V6(self)
+    }
+    fn from_ip(ip: IpAddr) -> Option<Self> {
+        match ip {
+            IpAddr::V6(a) => Some(a),
+            IpAddr::V4(_) => None,
+        }
+    }
+    fn is_multicast_group(&self) -> bool {
+        self.is_multicast()
+    }
+    fn is_link_local_group(&self) -> bool {
+        // RFC 4291 §2.7: the scope is the low nibble of the second octet.
+        self.is_multicast() && (self.octets()[1] & 0x0f) <= 2
+    }
+    fn enabled_in(settings: &InterfaceSettings) -> bool {
+        settings.ipv6
+    }
+    fn port_version(settings: &InterfaceSettings) -> Mode {
+        match settings.mld_version {
+            1 => Mode::V2,
+            _ => Mode::V3,
+        }
+    }
+    fn version_number(mode: Mode) -> u8 {
+        match mode {
+            Mode::V1 | Mode::V2 => 1,
+            Mode::V3 => 2,
+        }
+    }
+    fn query_source(info: &InterfaceInfo) -> Option<Self> {
+        info.ipv6
+            .iter()
+            .map(|a| a.address)
+            .find(is_unicast_link_local)
+    }
+    fn link_networks(info: &InterfaceInfo) -> Vec<IpNet> {
+        let mut nets = Vec::new();
+        for a in info
+            .ipv6
+            .iter()
+            .filter(|a| !is_unicast_link_local(&a.address))
+        {
+            if let Ok(net) = IpNet::new(IpAddr::V6(a.address), a.prefix_len) {
+                nets.push(net.trunc());
+            }
+            if let Some(Ok(net)) = a
+                .peer
+                .map(|peer| IpNet::new(IpAddr::V6(peer), a.prefix_len))
+            {
+                nets.push(net.trunc());
+            }
+        }
+        nets
+    }
+    fn check_source(&self, _is_query: bool, _link: &LinkNets) -> Result<(), RejectReason> {
+        // RFC 9777 §5: MLD messages come from a link-local source; `::` is a host doing DAD
+        // and is silently dropped (RFC 9777 §5.2.13).
+        if is_unicast_link_local(self) {
+            Ok(())
+        } else {
+            Err(RejectReason::BadSource)
+        }
+    }
+    fn upstream_source_accepted(&self, link: &LinkNets) -> bool {
+        // igmpproxy never had IPv6, so no existing configuration restricts IPv6 sources: an
+        // upstream without IPv6 altnets accepts every IPv6 source. Listing one IPv6 altnet
+        // switches to the IPv4 rule (on-link prefixes plus altnets).
+        !link.has_altnets_of(Family::V6) || link.covers(IpAddr::V6(*self))
+    }
+    fn query_action(
+        ifindex: IfIndex,
+        source: Self,
+        outgoing: &Outgoing<Self>,
+        config: &PortConfig,
+    ) -> Action {
+        convert::mld_query_action(ifindex, source, outgoing, config)
+    }
+}
+
+/// fe80::/10.
+pub(crate) fn is_unicast_link_local(a: &Ipv6Addr) -> bool {
+    (a.segments()[0] & 0xffc0) == 0xfe80
+}

@@ -1,0 +1,230 @@
+//! Interfaces entering, changing and leaving the family: VIF/MIF attachment, the router part's
+//! life cycle, and the clean-up that igmpproxy lacked (D3, D14, D19).
+
+use super::{Downstream, FamilyState, Upstream};
+use crate::action::{Action, FilterMode};
+use crate::afi::Afi;
+use crate::event::{IfIndex, InterfaceInfo};
+use crate::link::LinkNets;
+use mrproxy_config::{InterfaceSettings, Role};
+use mrproxy_membership::{Output, Port, PortConfig, Timestamp};
+use std::collections::BTreeMap;
+
+/// What an interface should be in this family (computed by the engine from the configuration
+/// and the link flags); the family only acts on it.
+#[derive(Clone, Debug)]
+pub struct Desired {
+    /// Upstream or Downstream (Disabled interfaces are never desired).
+    pub role: Role,
+    pub settings: InterfaceSettings,
+    /// Used for downstreams only.
+    pub port_config: PortConfig,
+}
+
+enum Attachment<A: Afi> {
+    Downstream(Downstream<A>),
+    Upstream(Upstream<A>),
+}
+
+impl<A: Afi> FamilyState<A> {
+    /// Brings the interface to the desired state (`None` = not used in this family), keeping
+    /// all protocol state when its role did not change.
+    pub fn sync_interface(
+        &mut self,
+        now: Timestamp,
+        info: &InterfaceInfo,
+        desired: Option<Desired>,
+        actions: &mut Vec<Action>,
+    ) {
+        let ifindex = info.ifindex;
+        let current = self.role_of(ifindex);
+        match desired {
+            None => {
+                let _ = self.take(ifindex, actions);
+            }
+            Some(d) if current == Some(d.role) => self.update(now, info, d, actions),
+            Some(d) => {
+                let _ = self.take(ifindex, actions);
+                self.attach(now, info, d, actions);
+            }
+        }
+    }
+
+    /// The interface is gone: forget it in this family.
+    pub fn remove_interface(&mut self, ifindex: IfIndex, actions: &mut Vec<Action>) {
+        let _ = self.take(ifindex, actions);
+    }
+
+    fn attach(
+        &mut self,
+        now: Timestamp,
+        info: &InterfaceInfo,
+        desired: Desired,
+        actions: &mut Vec<Action>,
+    ) {
+        let link = LinkNets::new(A::link_networks(info), &desired.settings.altnets);
+        let attachment = match desired.role {
+            Role::Upstream => Attachment::Upstream(Upstream {
+                name: info.name.clone(),
+                settings: desired.settings,
+                link,
+                joined: BTreeMap::new(),
+            }),
+            Role::Downstream => Attachment::Downstream(Downstream {
+                name: info.name.clone(),
+                settings: desired.settings,
+                link,
+                address: None,
+                port: Port::new(desired.port_config, now),
+            }),
+            Role::Disabled => return,
+        };
+        self.put(info.ifindex, attachment, actions);
+        // After AttachInterface: the first startup query needs the VIF and report-group joins.
+        self.set_address(now, info.ifindex, A::query_source(info), actions);
+    }
+
+    /// Same role as before: apply new settings and addresses in place.
+    fn update(
+        &mut self,
+        now: Timestamp,
+        info: &InterfaceInfo,
+        desired: Desired,
+        actions: &mut Vec<Action>,
+    ) {
+        let ifindex = info.ifindex;
+        let link = LinkNets::new(A::link_networks(info), &desired.settings.altnets);
+        let Some(old) = self.settings_of(ifindex) else {
+            return;
+        };
+        let kernel_params_changed = (old.threshold, old.ratelimit)
+            != (desired.settings.threshold, desired.settings.ratelimit);
+        let policy_changed = *old != desired.settings || self.link_of(ifindex) != Some(&link);
+        if kernel_params_changed {
+            // A VIF's threshold and rate limit are fixed at creation: re-create it. The engine's
+            // protocol state survives; routes and joins are re-installed around it.
+            if let Some(attachment) = self.take(ifindex, actions) {
+                self.put(ifindex, attachment, actions);
+            }
+        }
+        match (
+            self.downstreams.get_mut(&ifindex),
+            self.upstreams.get_mut(&ifindex),
+        ) {
+            (Some(d), _) => {
+                d.name.clone_from(&info.name);
+                d.settings = desired.settings;
+                d.link = link;
+                if *d.port.config() != desired.port_config {
+                    let mut out = Output::new();
+                    d.port.set_config(desired.port_config, now, &mut out);
+                    self.absorb(ifindex, out, actions);
+                }
+            }
+            (None, Some(u)) => {
+                u.name.clone_from(&info.name);
+                u.settings = desired.settings;
+                u.link = link;
+            }
+            (None, None) => return,
+        }
+        if policy_changed {
+            // Filters decide merges and oifs, networks decide accepted sources.
+            self.dirty.all_groups = true;
+            self.dirty.all_routes = true;
+        }
+        self.set_address(now, ifindex, A::query_source(info), actions);
+    }
+
+    fn set_address(
+        &mut self,
+        now: Timestamp,
+        ifindex: IfIndex,
+        address: Option<A>,
+        actions: &mut Vec<Action>,
+    ) {
+        let Some(d) = self.downstreams.get_mut(&ifindex) else {
+            return;
+        };
+        if d.address == address {
+            return;
+        }
+        d.address = address;
+        let mut out = Output::new();
+        d.port.set_address(address, now, &mut out);
+        self.absorb(ifindex, out, actions);
+    }
+
+    /// Starts using an attachment: the VIF first, then everything that depends on it.
+    fn put(&mut self, ifindex: IfIndex, attachment: Attachment<A>, actions: &mut Vec<Action>) {
+        let (role, settings) = match &attachment {
+            Attachment::Downstream(d) => (Role::Downstream, &d.settings),
+            Attachment::Upstream(u) => (Role::Upstream, &u.settings),
+        };
+        let name = match &attachment {
+            Attachment::Downstream(d) => d.name.clone(),
+            Attachment::Upstream(u) => u.name.clone(),
+        };
+        actions.push(Action::AttachInterface {
+            family: A::FAMILY,
+            ifindex,
+            name,
+            role,
+            threshold: settings.threshold,
+            ratelimit: settings.ratelimit,
+        });
+        match attachment {
+            Attachment::Downstream(d) => {
+                // A re-attached port keeps its groups; they are merged again.
+                self.dirty.groups.extend(d.port.groups());
+                self.port_deadlines.set(ifindex, d.port.next_deadline());
+                self.downstreams.insert(ifindex, d);
+            }
+            Attachment::Upstream(u) => {
+                // Joins for every group already wanted downstream.
+                self.upstreams.insert(ifindex, u);
+                self.dirty.all_groups = true;
+            }
+        }
+        // A new upstream is an output for downstream senders; a new downstream may become one.
+        self.dirty.all_routes = true;
+    }
+
+    /// Stops using an interface: its routes, its joins, its share of the merge, then the VIF
+    /// itself (DetachInterface comes last, as its contract says). Returns what it was.
+    fn take(&mut self, ifindex: IfIndex, actions: &mut Vec<Action>) -> Option<Attachment<A>> {
+        let attachment = if let Some(d) = self.downstreams.remove(&ifindex) {
+            self.port_deadlines.set(ifindex, None);
+            // Its groups leave the merge (upstream updated at the next flush).
+            self.dirty.groups.extend(d.port.groups());
+            Attachment::Downstream(d)
+        } else if let Some(mut u) = self.upstreams.remove(&ifindex) {
+            for (group, _) in std::mem::take(&mut u.joined) {
+                actions.push(Action::SetUpstreamMembership {
+                    ifindex,
+                    group: group.into_ip(),
+                    mode: FilterMode::Include,
+                    sources: Vec::new(),
+                });
+            }
+            Attachment::Upstream(u)
+        } else {
+            return None;
+        };
+        // Routes entering here are deleted; routes leaving here lose this output.
+        for (group, source) in self.routes.keys() {
+            let uses_it = self
+                .routes
+                .get(group, source)
+                .is_some_and(|r| r.iif == ifindex || r.oifs.contains(&ifindex));
+            if uses_it {
+                self.refresh_route(group, source, actions);
+            }
+        }
+        actions.push(Action::DetachInterface {
+            family: A::FAMILY,
+            ifindex,
+        });
+        Some(attachment)
+    }
+}

@@ -1,0 +1,238 @@
+//! Everything the engine keeps for one address family: the router part of every downstream
+//! link, the host-side membership of every upstream, the merged membership database and the
+//! forwarding entries.
+//!
+//! Work is incremental: inputs mark groups (or everything) dirty, and [`FamilyState::flush`]
+//! recomputes only those merges and routes at the end of each engine call, emitting actions
+//! only for what changed.
+
+mod attach;
+mod forward;
+mod upstream;
+
+pub use attach::Desired;
+
+use crate::action::{Action, RejectReason};
+use crate::afi::Afi;
+use crate::event::IfIndex;
+use crate::link::LinkNets;
+use crate::merge::Membership;
+use crate::routes::RouteTable;
+use crate::timers::DeadlineIndex;
+use mrproxy_config::{InterfaceSettings, Role};
+use mrproxy_membership::{Message, Output, Port, PortEvent, Timestamp};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A downstream link: we run the router part of IGMP/MLD here.
+pub struct Downstream<A: Afi> {
+    pub name: String,
+    pub settings: InterfaceSettings,
+    pub link: LinkNets,
+    /// Where our queries come from; `None` = the link has no usable address and cannot query.
+    pub address: Option<A>,
+    pub port: Port<A>,
+}
+
+/// An upstream link: we act as a host here, through the kernel's host part.
+pub struct Upstream<A: Afi> {
+    pub name: String,
+    pub settings: InterfaceSettings,
+    pub link: LinkNets,
+    /// The membership last requested per group (absent = not a member).
+    pub joined: BTreeMap<A, Membership<A>>,
+}
+
+#[derive(Debug)]
+struct Dirty<A: Afi> {
+    groups: BTreeSet<A>,
+    all_groups: bool,
+    all_routes: bool,
+}
+
+impl<A: Afi> Default for Dirty<A> {
+    fn default() -> Self {
+        Dirty {
+            groups: BTreeSet::new(),
+            all_groups: false,
+            all_routes: false,
+        }
+    }
+}
+
+pub struct FamilyState<A: Afi> {
+    pub downstreams: BTreeMap<IfIndex, Downstream<A>>,
+    pub upstreams: BTreeMap<IfIndex, Upstream<A>>,
+    /// The RFC 4605 membership database: every group some downstream wants, merged.
+    pub merged: BTreeMap<A, Membership<A>>,
+    pub routes: RouteTable<A>,
+    port_deadlines: DeadlineIndex<IfIndex>,
+    dirty: Dirty<A>,
+}
+
+impl<A: Afi> Default for FamilyState<A> {
+    fn default() -> Self {
+        FamilyState {
+            downstreams: BTreeMap::new(),
+            upstreams: BTreeMap::new(),
+            merged: BTreeMap::new(),
+            routes: RouteTable::default(),
+            port_deadlines: DeadlineIndex::default(),
+            dirty: Dirty::default(),
+        }
+    }
+}
+
+impl<A: Afi> FamilyState<A> {
+    pub fn role_of(&self, ifindex: IfIndex) -> Option<Role> {
+        if self.downstreams.contains_key(&ifindex) {
+            Some(Role::Downstream)
+        } else if self.upstreams.contains_key(&ifindex) {
+            Some(Role::Upstream)
+        } else {
+            None
+        }
+    }
+
+    pub fn settings_of(&self, ifindex: IfIndex) -> Option<&InterfaceSettings> {
+        match (self.downstreams.get(&ifindex), self.upstreams.get(&ifindex)) {
+            (Some(d), _) => Some(&d.settings),
+            (None, Some(u)) => Some(&u.settings),
+            (None, None) => None,
+        }
+    }
+
+    pub fn link_of(&self, ifindex: IfIndex) -> Option<&LinkNets> {
+        match (self.downstreams.get(&ifindex), self.upstreams.get(&ifindex)) {
+            (Some(d), _) => Some(&d.link),
+            (None, Some(u)) => Some(&u.link),
+            (None, None) => None,
+        }
+    }
+
+    /// One message (already checked by the input policy) for the router part of a downstream.
+    pub fn receive(
+        &mut self,
+        now: Timestamp,
+        ifindex: IfIndex,
+        from: A,
+        message: Message<A>,
+        actions: &mut Vec<Action>,
+    ) {
+        let mut out = Output::new();
+        if let Some(d) = self.downstreams.get_mut(&ifindex) {
+            d.port.receive(now, from, message, &mut out);
+        }
+        self.absorb(ifindex, out, actions);
+    }
+
+    /// Runs every port timer and route sample that is due.
+    pub fn timeout(&mut self, now: Timestamp, actions: &mut Vec<Action>) {
+        for ifindex in self.port_deadlines.due(now) {
+            let mut out = Output::new();
+            if let Some(d) = self.downstreams.get_mut(&ifindex) {
+                d.port.timeout(now, &mut out);
+            }
+            self.absorb(ifindex, out, actions);
+        }
+        for (group, source) in self.routes.take_due_samples(now) {
+            actions.push(Action::SampleRoute {
+                source: source.into_ip(),
+                group: group.into_ip(),
+            });
+        }
+    }
+
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        [self.port_deadlines.earliest(), self.routes.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Turns what a port produced into actions and dirty marks, and re-indexes its deadline.
+    fn absorb(&mut self, ifindex: IfIndex, out: Output<A>, actions: &mut Vec<Action>) {
+        let Some(d) = self.downstreams.get(&ifindex) else {
+            return;
+        };
+        if let Some(source) = d.address {
+            for outgoing in &out.send {
+                actions.push(A::query_action(ifindex, source, outgoing, d.port.config()));
+            }
+        }
+        self.dirty.groups.extend(out.changed);
+        if out.querier_changed {
+            // `None` = we are the querier (the contract of Action::QuerierChanged).
+            let querier = if d.port.is_querier() {
+                None
+            } else {
+                d.port.querier_address().map(A::into_ip)
+            };
+            actions.push(Action::QuerierChanged {
+                family: A::FAMILY,
+                ifindex,
+                querier,
+            });
+            // Only the querier forwards onto a link (RFC 4605 §4.2 ⚑, one forwarder per LAN).
+            self.dirty.all_routes = true;
+        }
+        for event in out.events {
+            let (from, reason) = match event {
+                PortEvent::LimitHit { limit, host, group } => (
+                    host,
+                    RejectReason::Limit(format!("{limit:?} limit reached for group {group}")),
+                ),
+                PortEvent::OlderQuerier { from, heard } => (
+                    from,
+                    RejectReason::OlderQuerier {
+                        from: from.into_ip(),
+                        version: A::version_number(heard),
+                    },
+                ),
+                // Deliberate RFC no-ops (e.g. a leave heard by a non-querier) are not worth a log line.
+                PortEvent::Ignored { .. } => continue,
+            };
+            actions.push(Action::Rejected {
+                ifindex: Some(ifindex),
+                from: Some(from.into_ip()),
+                reason,
+            });
+        }
+        self.port_deadlines.set(ifindex, d.port.next_deadline());
+    }
+
+    /// Recomputes the merges and routes marked dirty, emitting only changes.
+    pub fn flush(&mut self, actions: &mut Vec<Action>) {
+        let dirty = std::mem::take(&mut self.dirty);
+        let groups: BTreeSet<A> = if dirty.all_groups {
+            self.all_groups()
+        } else {
+            dirty.groups
+        };
+        for group in &groups {
+            self.update_membership(*group, actions);
+        }
+        let routes = if dirty.all_routes {
+            self.routes.keys()
+        } else {
+            groups
+                .iter()
+                .flat_map(|g| self.routes.keys_of_group(*g))
+                .collect()
+        };
+        for (group, source) in routes {
+            self.refresh_route(group, source, actions);
+        }
+    }
+
+    /// Every group with any state: downstream ports, the merged database, upstream joins.
+    fn all_groups(&self) -> BTreeSet<A> {
+        let mut groups: BTreeSet<A> = self.merged.keys().copied().collect();
+        for d in self.downstreams.values() {
+            groups.extend(d.port.groups());
+        }
+        for u in self.upstreams.values() {
+            groups.extend(u.joined.keys().copied());
+        }
+        groups
+    }
+}

@@ -1,0 +1,94 @@
+//! The checks every received IGMP/MLD message passes, in order, before the router part sees it.
+//! Each rejection names its rule; the receive interface is always the one the kernel reported
+//! (IP_PKTINFO), never guessed from the source address (igmpproxy's D16).
+
+use crate::action::{Action, RejectReason};
+use crate::afi::Afi;
+use crate::event::IfIndex;
+use crate::family::FamilyState;
+use crate::policy;
+use mrproxy_config::{Config, Role};
+use mrproxy_membership::{Message, Timestamp};
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+/// One received message, already decoded into the family-neutral form.
+pub struct Received<A: Afi> {
+    pub ifindex: IfIndex,
+    pub source: A,
+    /// TTL (IGMP) or hop limit (MLD).
+    pub ttl: u8,
+    pub router_alert: bool,
+    pub message: Message<A>,
+}
+
+pub fn receive<A: Afi>(
+    family: &mut FamilyState<A>,
+    config: &Config,
+    own_addresses: &BTreeSet<IpAddr>,
+    now: Timestamp,
+    rx: Received<A>,
+    actions: &mut Vec<Action>,
+) {
+    let Received {
+        ifindex,
+        source,
+        ttl,
+        router_alert,
+        message,
+    } = rx;
+    let mut reject = |reason| {
+        actions.push(Action::Rejected {
+            ifindex: Some(ifindex),
+            from: Some(source.into_ip()),
+            reason,
+        })
+    };
+
+    // Our own queries come back through multicast loopback.
+    if own_addresses.contains(&source.into_ip()) {
+        return reject(RejectReason::OwnPacket);
+    }
+    let (Some(role), Some(settings), Some(link)) = (
+        family.role_of(ifindex),
+        family.settings_of(ifindex),
+        family.link_of(ifindex),
+    ) else {
+        return reject(RejectReason::NotDownstream);
+    };
+    // RFC 9776 §4 / RFC 9777 §5: IGMP and MLD are link-local, sent with TTL / hop limit 1.
+    if ttl != 1 {
+        return reject(RejectReason::BadTtl(ttl));
+    }
+    let is_query = matches!(message, Message::Query(_));
+    if let Err(reason) = source.check_source(is_query, link) {
+        return reject(reason);
+    }
+    if let Message::Query(query) = &message {
+        // RFC 9776 §9.1: queries without Router Alert SHOULD be ignored; optional by default
+        // because some switches omit it (openwrt/omcproxy#22).
+        if settings.require_router_alert && !router_alert {
+            return reject(RejectReason::MissingRouterAlert);
+        }
+        // RFC 4605 ⚑: no router part on the upstream; its queries are answered by the kernel's
+        // host part, and may refresh the downstreams.
+        if role == Role::Upstream {
+            if query.group.is_none() {
+                family.upstream_general_query(now, actions);
+            }
+            return;
+        }
+        family.receive(now, ifindex, source, message, actions);
+        return;
+    }
+    if role != Role::Downstream {
+        return reject(RejectReason::NotDownstream);
+    }
+    let (kept, rejected) = policy::filter_message(message, settings, &config.ssm_ranges);
+    for reason in rejected {
+        reject(reason);
+    }
+    if let Some(message) = kept {
+        family.receive(now, ifindex, source, message, actions);
+    }
+}

@@ -1,0 +1,229 @@
+//! From the configuration and an interface's link state to what the interface should be.
+
+use crate::afi::Afi;
+use crate::event::InterfaceInfo;
+use crate::family::Desired;
+use mrproxy_config::{Config, InterfaceSettings, Role};
+use mrproxy_membership::PortConfig;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+/// The interface's role and settings in family `A`, or `None` when it is not used there: a
+/// disabled role, a link that is down, not multicast-capable or loopback, or the family
+/// switched off in its settings. Interfaces appearing after start-up get their `phyint`
+/// settings like any other (igmpproxy's D19).
+pub fn desired<A: Afi>(config: &Config, info: &InterfaceInfo) -> Option<Desired> {
+    let (role, settings) = config.interface(&info.name);
+    let flags = &info.flags;
+    let usable = role != Role::Disabled
+        && flags.up
+        && flags.multicast
+        && !flags.loopback
+        && A::enabled_in(settings);
+    usable.then(|| Desired {
+        role,
+        settings: settings.clone(),
+        port_config: port_config(A::port_version(settings), settings, config.quickleave),
+    })
+}
+
+/// The router part's configuration from an interface's settings, with the RFC 9776 §8 defaults
+/// for what is not given: LMQC = RV (§8.8), Startup Query Interval = QI / 4 (§8.6), Startup
+/// Query Count = RV (§8.7).
+pub fn port_config(
+    version: mrproxy_membership::Mode,
+    settings: &InterfaceSettings,
+    quickleave: bool,
+) -> PortConfig {
+    let timers = &settings.timers;
+    // RFC 9776 §8.1: the Robustness Variable MUST NOT be 0.
+    let robustness = timers.robustness.max(1);
+    PortConfig {
+        version,
+        robustness,
+        query_interval: timers.query_interval,
+        query_response_interval: timers.query_response_interval,
+        startup_query_interval: timers
+            .startup_query_interval
+            .unwrap_or(timers.query_interval / 4),
+        startup_query_count: timers.startup_query_count.unwrap_or(robustness),
+        last_member_query_interval: timers.last_member_query_interval,
+        last_member_query_count: timers.last_member_query_count.unwrap_or(robustness),
+        // `quickleave` turns tracked fast leave on where `fastleave` is not set explicitly.
+        fast_leave: settings.fast_leave.unwrap_or(quickleave),
+        max_groups: settings.max_groups,
+        max_sources_per_group: settings.max_sources,
+        max_groups_per_host: settings.max_groups_per_host,
+    }
+}
+
+/// Every address of every known interface: IGMP/MLD from these is our own, looped back.
+pub fn own_addresses<'a>(
+    interfaces: impl IntoIterator<Item = &'a InterfaceInfo>,
+) -> BTreeSet<IpAddr> {
+    let mut own = BTreeSet::new();
+    for info in interfaces {
+        own.extend(info.ipv4.iter().map(|a| IpAddr::V4(a.address)));
+        own.extend(info.ipv6.iter().map(|a| IpAddr::V6(a.address)));
+    }
+    own
+}
+
+/// The known interfaces, by index.
+pub type InterfaceTable = BTreeMap<crate::event::IfIndex, InterfaceInfo>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{IfIndex, LinkFlags, V4Address};
+    use mrproxy_config::{Interface, Position, Timers};
+    use mrproxy_membership::Mode;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    use std::time::Duration;
+
+    fn config(interfaces: Vec<Interface>, quickleave: bool) -> Config {
+        Config {
+            quickleave,
+            hashtablesize: None,
+            rescanvif: false,
+            chroot: None,
+            user: None,
+            default_role: Role::Disabled,
+            defaults: InterfaceSettings::default(),
+            interfaces,
+            ssm_ranges: vec![],
+            warnings: vec![],
+        }
+    }
+
+    fn phyint(name: &str, role: Role, settings: InterfaceSettings) -> Interface {
+        Interface {
+            name: name.into(),
+            role,
+            settings,
+            position: Position {
+                file: "t".into(),
+                line: 1,
+                column: 1,
+            },
+        }
+    }
+
+    fn info(name: &str, flags: LinkFlags) -> InterfaceInfo {
+        InterfaceInfo {
+            ifindex: IfIndex(3),
+            name: name.into(),
+            flags,
+            ipv4: vec![V4Address {
+                address: Ipv4Addr::new(192, 0, 2, 1),
+                prefix_len: 24,
+                peer: None,
+            }],
+            ipv6: vec![],
+        }
+    }
+
+    const UP: LinkFlags = LinkFlags {
+        up: true,
+        running: true,
+        multicast: true,
+        loopback: false,
+        point_to_point: false,
+    };
+
+    #[test]
+    fn activation_rules() {
+        let v4_only = InterfaceSettings {
+            ipv6: false,
+            ..InterfaceSettings::default()
+        };
+        let c = config(
+            vec![
+                phyint("dn0", Role::Downstream, v4_only),
+                phyint("off0", Role::Disabled, Default::default()),
+            ],
+            false,
+        );
+        assert!(desired::<Ipv4Addr>(&c, &info("dn0", UP)).is_some());
+        assert!(
+            desired::<Ipv6Addr>(&c, &info("dn0", UP)).is_none(),
+            "ipv6 off"
+        );
+        assert!(
+            desired::<Ipv4Addr>(&c, &info("off0", UP)).is_none(),
+            "disabled"
+        );
+        assert!(
+            desired::<Ipv4Addr>(&c, &info("other", UP)).is_none(),
+            "default role disabled"
+        );
+        assert!(
+            desired::<Ipv4Addr>(&c, &info("dn0", LinkFlags { up: false, ..UP })).is_none(),
+            "down"
+        );
+        assert!(
+            desired::<Ipv4Addr>(
+                &c,
+                &info(
+                    "dn0",
+                    LinkFlags {
+                        multicast: false,
+                        ..UP
+                    }
+                )
+            )
+            .is_none()
+        );
+        assert!(
+            desired::<Ipv4Addr>(
+                &c,
+                &info(
+                    "dn0",
+                    LinkFlags {
+                        loopback: true,
+                        ..UP
+                    }
+                )
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn port_config_defaults_follow_robustness_and_query_interval() {
+        let settings = InterfaceSettings {
+            timers: Timers {
+                robustness: 3,
+                query_interval: Duration::from_secs(60),
+                ..Timers::default()
+            },
+            ..InterfaceSettings::default()
+        };
+        let pc = port_config(Mode::V3, &settings, true);
+        assert_eq!(pc.last_member_query_count, 3);
+        assert_eq!(pc.startup_query_count, 3);
+        assert_eq!(pc.startup_query_interval, Duration::from_secs(15));
+        assert!(pc.fast_leave, "quickleave implies fast leave");
+        let off = InterfaceSettings {
+            fast_leave: Some(false),
+            ..settings
+        };
+        assert!(
+            !port_config(Mode::V3, &off, true).fast_leave,
+            "fastleave off wins over quickleave"
+        );
+    }
+
+    #[test]
+    fn versions() {
+        let s = |igmp_version, mld_version| InterfaceSettings {
+            igmp_version,
+            mld_version,
+            ..InterfaceSettings::default()
+        };
+        assert_eq!(Ipv4Addr::port_version(&s(2, 2)), Mode::V2);
+        assert_eq!(Ipv4Addr::port_version(&s(3, 2)), Mode::V3);
+        assert_eq!(Ipv6Addr::port_version(&s(3, 1)), Mode::V2);
+        assert_eq!(Ipv6Addr::port_version(&s(3, 2)), Mode::V3);
+    }
+}
