@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::netns::{Netns, run_checked};
 use crate::process::{ChildHandle, ChildInner, TERM_GRACE, terminate_all};
+use crate::tun::{TunEnd, TunLink};
 
 /// Environment variable that turns "not root" from a panic into a skipped test.
 pub const SKIP_ENV: &str = "MRPROXY_SKIP_NETNS";
@@ -193,8 +194,42 @@ impl Lab {
         Ok(child)
     }
 
+    /// Creates a PPP-like point-to-point link: tun device `a.1` in `a.0` with local address
+    /// `a.2` and peer `b.2`, and the mirror image in `b.0`, relayed by a thread of this
+    /// process; both devices are up. IPv4 or IPv6 addresses (both sides the same family).
+    ///
+    /// ```no_run
+    /// # fn f(lab: &netlab::Lab, isp: &netlab::Netns, rtr: &netlab::Netns) -> std::io::Result<()> {
+    /// let ppp = lab.tun_link((isp, "ppp-isp", "198.51.100.1"), (rtr, "ppp0", "198.51.100.2"))?;
+    /// isp.add_route("224.0.0.0/4 dev ppp-isp")?; // the source side sends multicast over it
+    /// ppp.cut();      // PPP went down: both devices vanish
+    /// ppp.restore()?; // and came back
+    /// # Ok(()) }
+    /// ```
+    pub fn tun_link(
+        &self,
+        a: (&Netns, &str, &str),
+        b: (&Netns, &str, &str),
+    ) -> io::Result<TunLink> {
+        let end = |(ns, ifname, local): (&Netns, &str, &str)| -> io::Result<TunEnd> {
+            let local = local.parse().map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("address {local:?}: {e}"),
+                )
+            })?;
+            Ok(TunEnd {
+                ns: ns.clone(),
+                ifname: ifname.to_owned(),
+                local,
+            })
+        };
+        let link = TunLink::create(end(a)?, end(b)?)?;
+        self.on_teardown(Box::new(link.stopper()));
+        Ok(link)
+    }
+
     /// Registers work to do at teardown, before the namespaces are deleted.
-    #[allow(dead_code)] // first user: tun links
     pub(crate) fn on_teardown(&self, hook: Box<dyn FnOnce() + Send>) {
         self.lock().teardown.push(hook);
     }

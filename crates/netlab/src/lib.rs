@@ -27,13 +27,32 @@
 //! assert!(wait_until(Duration::from_secs(1), Duration::from_millis(10), || daemon.is_running()));
 //! ```
 
+mod capture;
+mod kernel;
 mod lab;
 mod netns;
+pub mod packet;
+pub mod payload;
 mod process;
+mod receiver;
+mod sockopt;
+mod source;
+mod stats;
+mod tun;
 mod wait;
 
+pub use capture::{Capture, CaptureFilter, CapturedPacket, Direction, inject_ipv4, inject_ipv6};
+pub use kernel::{
+    IgmpInterface, MfcEntry, Vif, igmp_memberships, is_member, mfc_v4, mfc_v6, mld_memberships,
+    mroute_json, parse_igmp, parse_igmp6, parse_mfc, parse_vifs, vif_name, vifs_v4, vifs_v6,
+};
 pub use lab::{KEEP_DIR_ENV, Lab, SKIP_ENV, Snooping};
 pub use netns::Netns;
 pub use nix::sys::signal::Signal;
 pub use process::{ChildHandle, TERM_GRACE};
+pub use receiver::{Membership, Receiver};
+pub use sockopt::{FilterMode, MAX_FILTER_SOURCES};
+pub use source::{Source, SourceSpec};
+pub use stats::{Datagram, ReceiverStats};
+pub use tun::{TunEnd, TunLink};
 pub use wait::{DEFAULT_POLL, wait_for, wait_until};

@@ -160,6 +160,23 @@ impl Netns {
             .map_err(|e| io::Error::other(format!("no interface {ifname} in {}: {e}", self.name)))
     }
 
+    /// The interface flags (`IFF_*`, as `SIOCGIFFLAGS` reports them, low 16 bits), for example
+    /// 0x10d1 for a PPP-like tun link.
+    pub fn link_flags(&self, ifname: &str) -> io::Result<u32> {
+        let flags = self.run(|| {
+            let addrs = nix::ifaddrs::getifaddrs().map_err(io::Error::from)?;
+            let flags = addrs
+                .filter(|a| a.interface_name == ifname)
+                .map(|a| a.flags.bits())
+                .next();
+            Ok::<_, io::Error>(flags)
+        })??;
+        let flags = flags
+            .ok_or_else(|| io::Error::other(format!("no interface {ifname} in {}", self.name)))?;
+        // Bits above 16 (LOWER_UP, DORMANT, ECHO) are not part of the classic ifreq flags.
+        Ok(u32::try_from(flags).unwrap_or(0) & 0xffff)
+    }
+
     /// Whether an interface with this name exists in the namespace.
     pub fn has_interface(&self, ifname: &str) -> bool {
         self.ifindex(ifname).is_ok()
