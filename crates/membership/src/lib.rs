@@ -25,11 +25,23 @@
 #![forbid(unsafe_code)]
 
 mod address;
+mod compat;
+mod deadlines;
+mod group;
+mod hosts;
 mod message;
+mod port;
+mod querier;
+mod reports;
+mod snapshot;
+mod specific;
+mod tables;
 mod time;
+mod timing;
 
 pub use address::Address;
 pub use message::{Message, Mode, Query, Record, RecordKind};
+pub use port::Port;
 pub use time::Timestamp;
 
 use serde::Serialize;
@@ -146,10 +158,18 @@ pub struct Output<A: Address> {
 
 impl<A: Address> Output<A> {
     pub fn new() -> Self {
-        Output { send: Vec::new(), changed: Vec::new(), querier_changed: false, events: Vec::new() }
+        Output {
+            send: Vec::new(),
+            changed: Vec::new(),
+            querier_changed: false,
+            events: Vec::new(),
+        }
     }
     pub fn is_empty(&self) -> bool {
-        self.send.is_empty() && self.changed.is_empty() && !self.querier_changed && self.events.is_empty()
+        self.send.is_empty()
+            && self.changed.is_empty()
+            && !self.querier_changed
+            && self.events.is_empty()
     }
 }
 
@@ -186,79 +206,4 @@ pub struct GroupSnapshot<A: Address> {
     pub sources: Vec<(A, u64)>,
     /// Tracked hosts that currently want this group.
     pub hosts: Vec<A>,
-}
-
-/// The router part of IGMP or MLD on one link. See the crate documentation for the contract.
-pub struct Port<A: Address> {
-    _todo: std::marker::PhantomData<A>,
-}
-
-impl<A: Address> Port<A> {
-    pub fn new(config: PortConfig, now: Timestamp) -> Self {
-        let _ = (config, now);
-        todo!()
-    }
-    /// Our address on the link (IPv4 primary address; IPv6 link-local). `None`: we cannot query.
-    /// Getting an address for the first time starts the startup queries (RFC 9776 §6.6.2 ... querier
-    /// election starts as querier).
-    pub fn set_address(&mut self, address: Option<A>, now: Timestamp, out: &mut Output<A>) {
-        let _ = (address, now, out);
-        todo!()
-    }
-    /// Replace the configuration (reload), keeping the group state.
-    pub fn set_config(&mut self, config: PortConfig, now: Timestamp, out: &mut Output<A>) {
-        let _ = (config, now, out);
-        todo!()
-    }
-    pub fn config(&self) -> &PortConfig {
-        todo!()
-    }
-    /// One message from `from` (a host, or 0.0.0.0 / :: for anonymous reports).
-    pub fn receive(&mut self, now: Timestamp, from: A, message: Message<A>, out: &mut Output<A>) {
-        let _ = (now, from, message, out);
-        todo!()
-    }
-    /// Send a general query now if we are the querier (used for the optional "query downstream when
-    /// an upstream general query arrives"); the regular schedule is not disturbed.
-    pub fn query_now(&mut self, now: Timestamp, out: &mut Output<A>) {
-        let _ = (now, out);
-        todo!()
-    }
-    /// Handle every timer due at or before `now`.
-    pub fn timeout(&mut self, now: Timestamp, out: &mut Output<A>) {
-        let _ = (now, out);
-        todo!()
-    }
-    pub fn next_deadline(&self) -> Option<Timestamp> {
-        todo!()
-    }
-    /// True when we are the elected querier (and have an address).
-    pub fn is_querier(&self) -> bool {
-        todo!()
-    }
-    /// The elected querier's address (ours when we are the querier).
-    pub fn querier_address(&self) -> Option<A> {
-        todo!()
-    }
-    /// Forwarding suggestion for (source, group) (RFC 9776 §6.3).
-    pub fn wants(&self, group: &A, source: &A) -> bool {
-        let _ = (group, source);
-        todo!()
-    }
-    /// The group's state for the RFC 4605 merge; `None` when the group has no state here.
-    pub fn subscription(&self, group: &A) -> Option<Subscription<A>> {
-        let _ = group;
-        todo!()
-    }
-    /// Every group with state on this link.
-    pub fn groups(&self) -> Vec<A> {
-        todo!()
-    }
-    pub fn counters(&self) -> &Counters {
-        todo!()
-    }
-    pub fn snapshot(&self, now: Timestamp) -> PortSnapshot<A> {
-        let _ = now;
-        todo!()
-    }
 }

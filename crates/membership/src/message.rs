@@ -16,13 +16,21 @@ pub enum Mode {
 pub enum Message<A: Address> {
     Query(Query<A>),
     /// IGMPv1 report.
-    ReportV1 { group: A },
+    ReportV1 {
+        group: A,
+    },
     /// IGMPv2 report or MLDv1 report.
-    ReportV2 { group: A },
+    ReportV2 {
+        group: A,
+    },
     /// IGMPv2 leave or MLDv1 done.
-    Leave { group: A },
+    Leave {
+        group: A,
+    },
     /// IGMPv3 or MLDv2 report (unknown record types already dropped by the decoder).
-    ReportV3 { records: Vec<Record<A>> },
+    ReportV3 {
+        records: Vec<Record<A>>,
+    },
 }
 
 /// A query, received or to send. For a received v1/v2 query only `version`, `group` and

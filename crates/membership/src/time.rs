@@ -6,7 +6,9 @@ use std::ops::{Add, Sub};
 use std::time::Duration;
 
 /// A point in time, in milliseconds since an arbitrary origin chosen by the caller.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub u64);
 
@@ -28,14 +30,20 @@ impl Timestamp {
 impl Add<Duration> for Timestamp {
     type Output = Timestamp;
     fn add(self, d: Duration) -> Timestamp {
-        Timestamp(self.0.saturating_add(d.as_millis().min(u128::from(u64::MAX)) as u64))
+        Timestamp(
+            self.0
+                .saturating_add(d.as_millis().min(u128::from(u64::MAX)) as u64),
+        )
     }
 }
 
 impl Sub<Duration> for Timestamp {
     type Output = Timestamp;
     fn sub(self, d: Duration) -> Timestamp {
-        Timestamp(self.0.saturating_sub(d.as_millis().min(u128::from(u64::MAX)) as u64))
+        Timestamp(
+            self.0
+                .saturating_sub(d.as_millis().min(u128::from(u64::MAX)) as u64),
+        )
     }
 }
 

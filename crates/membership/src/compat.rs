@@ -1,0 +1,114 @@
+//! Older-version group members (RFC 9776 §7.3.2, RFC 9777 §8.3.2): per group, an IGMPv1 and an
+//! IGMPv2 (MLDv1) Host Present timer; the Group Compatibility Mode is the lowest version whose
+//! timer runs, and decides how v3 records are translated.
+
+use crate::{Mode, RecordKind, Timestamp};
+use std::collections::BTreeSet;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct OlderHosts {
+    v1_until: Option<Timestamp>,
+    v2_until: Option<Timestamp>,
+}
+
+impl OlderHosts {
+    /// The Group Compatibility Mode, capped by the version the port runs: on a link that runs
+    /// IGMPv2 nothing can be processed as IGMPv3 (RFC 9776 §7.3.1 makes the lower version an
+    /// administrative choice for the whole link).
+    pub(crate) fn mode(&self, port_version: Mode) -> Mode {
+        let heard = if self.v1_until.is_some() {
+            Mode::V1
+        } else if self.v2_until.is_some() {
+            Mode::V2
+        } else {
+            Mode::V3
+        };
+        heard.min(port_version)
+    }
+
+    /// A v1 or v2 report was heard: its Host Present timer runs until `until` (Older Host
+    /// Present Interval from now). A v3 report changes nothing here.
+    pub(crate) fn heard(&mut self, version: Mode, until: Timestamp) {
+        match version {
+            Mode::V1 => self.v1_until = Some(until),
+            Mode::V2 => self.v2_until = Some(until),
+            Mode::V3 => {}
+        }
+    }
+
+    pub(crate) fn deadline(&self) -> Option<Timestamp> {
+        match (self.v1_until, self.v2_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Stops the timers due at or before `at`; the group falls back to a higher mode.
+    pub(crate) fn expire(&mut self, at: Timestamp) {
+        if self.v1_until.is_some_and(|t| t <= at) {
+            self.v1_until = None;
+        }
+        if self.v2_until.is_some_and(|t| t <= at) {
+            self.v2_until = None;
+        }
+    }
+}
+
+/// Translates a v3 record for a group in `mode` (RFC 9776 §7.3.2, RFC 9777 §8.3.2): in IGMPv1
+/// and IGMPv2/MLDv1 mode BLOCK records are ignored and TO_EX(S) is treated as TO_EX({}).
+/// `Err` carries the reason a record is ignored.
+pub(crate) fn translate<A: Ord>(
+    mode: Mode,
+    kind: RecordKind,
+    sources: BTreeSet<A>,
+) -> Result<(RecordKind, BTreeSet<A>), &'static str> {
+    if mode == Mode::V3 {
+        return Ok((kind, sources));
+    }
+    match kind {
+        RecordKind::Block => {
+            Err("BLOCK ignored in older-version group compatibility mode (RFC 9776 §7.3.2)")
+        }
+        RecordKind::ToExclude => Ok((RecordKind::ToExclude, BTreeSet::new())),
+        _ => Ok((kind, sources)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowest_running_version_capped_by_port() {
+        let mut hosts = OlderHosts::default();
+        assert_eq!(hosts.mode(Mode::V3), Mode::V3);
+        assert_eq!(hosts.mode(Mode::V2), Mode::V2);
+        hosts.heard(Mode::V2, Timestamp(100));
+        hosts.heard(Mode::V1, Timestamp(50));
+        assert_eq!(hosts.mode(Mode::V3), Mode::V1);
+        assert_eq!(hosts.deadline(), Some(Timestamp(50)));
+        hosts.expire(Timestamp(50));
+        assert_eq!(hosts.mode(Mode::V3), Mode::V2);
+        hosts.expire(Timestamp(100));
+        assert_eq!(hosts.mode(Mode::V3), Mode::V3);
+        assert_eq!(hosts.deadline(), None);
+    }
+
+    #[test]
+    fn older_modes_ignore_block_and_exclude_lists() {
+        let sources: BTreeSet<u8> = [1, 2].into();
+        assert!(translate(Mode::V2, RecordKind::Block, sources.clone()).is_err());
+        assert_eq!(
+            translate(Mode::V1, RecordKind::ToExclude, sources.clone()),
+            Ok((RecordKind::ToExclude, BTreeSet::new()))
+        );
+        assert_eq!(
+            translate(Mode::V2, RecordKind::IsInclude, sources.clone()),
+            Ok((RecordKind::IsInclude, sources.clone()))
+        );
+        assert_eq!(
+            translate(Mode::V3, RecordKind::Block, sources.clone()),
+            Ok((RecordKind::Block, sources))
+        );
+    }
+}

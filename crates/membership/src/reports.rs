@@ -1,0 +1,226 @@
+//! Reports and leaves: compatibility translation (RFC 9776 §7.3.2), limits, host tracking,
+//! the RFC tables (`tables.rs`), and the querier's "Send Q(..)" actions with safe fast leave.
+
+use crate::compat::translate;
+use crate::group::{Effects, FilterMode, Group};
+use crate::hosts::HostChange;
+use crate::port::{Port, release_host};
+use crate::specific::round_queries;
+use crate::tables::RecordContext;
+use crate::timing::Timing;
+use crate::{Address, Limit, Mode, Outgoing, Output, PortEvent, Record, RecordKind, Timestamp};
+use std::collections::BTreeSet;
+
+/// One report item after decoding, before compatibility translation.
+enum Input<A> {
+    /// An IGMPv1/IGMPv2/MLDv1 report: IS_EX({}) and the Host Present timer of that version.
+    Older(Mode),
+    /// An IGMPv2 leave / MLDv1 done: TO_IN({}).
+    Leave,
+    /// An IGMPv3/MLDv2 record.
+    Record(RecordKind, BTreeSet<A>),
+}
+
+impl<A: Address> Port<A> {
+    pub(crate) fn older_report(
+        &mut self,
+        now: Timestamp,
+        host: A,
+        group: A,
+        version: Mode,
+        out: &mut Output<A>,
+    ) {
+        self.process(now, host, group, Input::Older(version), out);
+    }
+
+    pub(crate) fn leave(&mut self, now: Timestamp, host: A, group: A, out: &mut Output<A>) {
+        self.process(now, host, group, Input::Leave, out);
+    }
+
+    pub(crate) fn record(
+        &mut self,
+        now: Timestamp,
+        host: A,
+        record: Record<A>,
+        out: &mut Output<A>,
+    ) {
+        let sources = record.sources.into_iter().collect();
+        self.process(
+            now,
+            host,
+            record.group,
+            Input::Record(record.kind, sources),
+            out,
+        );
+    }
+
+    fn process(
+        &mut self,
+        now: Timestamp,
+        host: A,
+        address: A,
+        input: Input<A>,
+        out: &mut Output<A>,
+    ) {
+        let timing = self.timing();
+        let gmi = now + timing.group_membership_interval();
+        let compat = self
+            .groups
+            .get(&address)
+            .map_or(timing.version, |g| g.older_hosts.mode(timing.version));
+
+        // What the router tables get (RFC 9776 §7.3.2), or why they get nothing.
+        let for_router: Result<(RecordKind, BTreeSet<A>), &'static str> = match &input {
+            Input::Older(_) => Ok((RecordKind::IsExclude, BTreeSet::new())),
+            Input::Leave if compat == Mode::V1 => {
+                Err("leave ignored in IGMPv1 group compatibility mode (RFC 9776 §7.3.2)")
+            }
+            Input::Leave if !self.querier.is_querier() => {
+                Err("non-querier ignores leaves (RFC 2236 §3)")
+            }
+            Input::Leave => Ok((RecordKind::ToInclude, BTreeSet::new())),
+            Input::Record(kind, sources) => translate(compat, *kind, sources.clone()),
+        };
+
+        let existing = self.groups.get(&address);
+        let host_joins = match (&input, existing) {
+            (Input::Leave, _) => false,
+            (Input::Older(_), None) => true,
+            (Input::Older(_), Some(group)) => !group.hosts.contains(&host),
+            (Input::Record(kind, sources), None) => kind_creates(*kind, sources),
+            (Input::Record(kind, sources), Some(group)) => {
+                group.hosts.would_join(&host, *kind, sources)
+            }
+        };
+        if existing.is_none() {
+            let creates =
+                matches!(&for_router, Ok((kind, sources)) if kind_creates(*kind, sources));
+            if !creates {
+                if let Err(reason) = for_router {
+                    out.events.push(PortEvent::Ignored { from: host, reason });
+                }
+                return; // nothing to remember: INCLUDE({}) stays INCLUDE({})
+            }
+            if self.groups.len() >= self.config.max_groups {
+                self.limit_hit(Limit::Groups, host, address, out);
+                return;
+            }
+        }
+        if host_joins
+            && self.host_groups.get(&host).copied().unwrap_or(0) >= self.config.max_groups_per_host
+        {
+            self.limit_hit(Limit::GroupsPerHost, host, address, out);
+            return;
+        }
+
+        let is_querier = self.querier.is_querier();
+        let fast_leave = self.config.fast_leave;
+        let max_sources = self.config.max_sources_per_group;
+        let group = self.groups.entry(address).or_insert_with(Group::new);
+
+        // Explicit tracking follows what the host itself asked for, before any translation.
+        let change = match &input {
+            Input::Older(version) => {
+                // RFC 9776 §7.3.2: the Host Present timer of that version = Older Host Present Interval.
+                group
+                    .older_hosts
+                    .heard(*version, now + timing.older_host_present_interval());
+                group.hosts.join_any_source(host, gmi)
+            }
+            Input::Leave => group.hosts.leave(host),
+            Input::Record(kind, sources) => {
+                group.hosts.apply(host, *kind, sources, gmi, max_sources)
+            }
+        };
+        match change {
+            HostChange::Joined => *self.host_groups.entry(host).or_insert(0) += 1,
+            HostChange::Left => release_host(&mut self.host_groups, host),
+            HostChange::Unchanged => {}
+        }
+
+        let mut fx = Effects::default();
+        let mut queries = Vec::new();
+        match for_router {
+            Ok((kind, sources)) => {
+                group.apply_record(kind, &sources, RecordContext { gmi, max_sources }, &mut fx);
+                if is_querier {
+                    queries =
+                        send_specific_queries(address, group, &timing, fast_leave, now, &mut fx);
+                }
+            }
+            Err(reason) => out.events.push(PortEvent::Ignored { from: host, reason }),
+        }
+        for query in queries {
+            self.send(query, out);
+        }
+        self.finish_group(address, fx, host, out);
+    }
+}
+
+/// Does this record give an INCLUDE({}) group state (or a host interest) at all?
+fn kind_creates<A>(kind: RecordKind, sources: &BTreeSet<A>) -> bool {
+    match kind {
+        RecordKind::IsExclude | RecordKind::ToExclude => true,
+        RecordKind::IsInclude | RecordKind::ToInclude | RecordKind::Allow => !sources.is_empty(),
+        RecordKind::Block => false,
+    }
+}
+
+/// The querier's "Send Q(G)" and "Send Q(G,X)" (RFC 9776 §6.6.3.1, §6.6.3.2): lower the timers
+/// to LMQT, start LMQC retransmissions, send the first round now. IGMPv1 has no specific
+/// queries and IGMPv2/MLDv1 none with sources: on such links the table action is skipped and
+/// the state simply times out.
+///
+/// Fast leave (protocol.md §4.9, not in the RFCs): in IGMPv3/MLDv2 compatibility mode, where
+/// hosts never suppress reports and tracking is exact, what no tracked host wants any more
+/// stops at once; the queries still go out so that an untracked listener can re-report.
+fn send_specific_queries<A: Address>(
+    address: A,
+    group: &mut Group<A>,
+    timing: &Timing,
+    fast_leave: bool,
+    now: Timestamp,
+    fx: &mut Effects<A>,
+) -> Vec<Outgoing<A>> {
+    let query_group = fx.query_group && timing.version >= Mode::V2;
+    let sources: Vec<A> = if timing.version == Mode::V3 {
+        fx.query_sources
+            .iter()
+            .copied()
+            .filter(|s| group.running.contains(s))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !query_group && sources.is_empty() {
+        return Vec::new();
+    }
+    let lmqt = now + timing.last_member_query_time();
+    if query_group {
+        group.lower_group_timer(lmqt);
+    }
+    group.lower_source_timers(&sources, lmqt);
+
+    if fast_leave && group.older_hosts.mode(timing.version) == Mode::V3 {
+        for source in &sources {
+            if !group.hosts.wants_source(source) {
+                match group.mode {
+                    FilterMode::Include => group.delete_source(source, fx),
+                    FilterMode::Exclude => group.exclude_source(*source, usize::MAX, fx),
+                }
+            }
+        }
+        if query_group && !group.hosts.any_exclude() {
+            // Nobody wants sources they did not list: the group timer has nothing to wait for.
+            group.switch_to_include(fx);
+        }
+    }
+
+    group
+        .retransmissions
+        .start(query_group, &sources, timing.last_member_query_count, now);
+    let round = group
+        .retransmissions
+        .take_round(now, timing.last_member_query_interval);
+    round_queries(address, group, &round, now, timing)
+}
