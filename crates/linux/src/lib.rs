@@ -1,1 +1,31 @@
-//! (to be written)
+//! The Linux layer of mrproxy: the only code that touches the kernel.
+//!
+//! - [`Mroute4`] / [`Mroute6`]: the multicast routing sockets (MRT_* / MRT6_*): VIFs and MIFs by
+//!   ifindex, forwarding entries, packet counters, received IGMP/MLD and kernel upcalls.
+//! - [`IgmpSender`] / [`MldSender`]: queries out of an exact interface from an exact source.
+//! - [`UpstreamMembership`]: the router's host-side membership, kept by the kernel.
+//! - [`LinkMonitor`]: interfaces and addresses from rtnetlink.
+//!
+//! Everything acts on the calling thread's network namespace. Sockets that are polled
+//! ([`Mroute4`], [`Mroute6`], [`LinkMonitor`]) must be created inside a tokio runtime.
+//! All `unsafe` code is in `sys` (setsockopt/ioctl with hand-written `#[repr(C)]` bindings)
+//! and `io` (reactor registration).
+
+mod error;
+mod io;
+mod membership;
+mod mroute4;
+mod mroute6;
+mod netlink;
+pub mod packet;
+mod sender;
+mod sys;
+mod vif_table;
+
+pub use error::{Error, Family, Result};
+pub use membership::{FilterMode, UpstreamMembership};
+pub use mroute4::{IGMP_REPORT_GROUPS, Mroute4, Received4, Upcall};
+pub use mroute6::{MLD_REPORT_GROUPS, MLD_TYPES, Mroute6, Received6};
+pub use netlink::{InterfaceAddress, Link, LinkEvent, LinkFlags, LinkMonitor};
+pub use packet::{Ipv4Header, UpcallKind};
+pub use sender::{IgmpSender, MldSender};

@@ -1,0 +1,171 @@
+//! The crate's error type. Every message is one line that names the cause and, where there is
+//! one, the fix: these strings end up in the daemon's log and on the operator's terminal.
+
+use std::fmt;
+use std::io;
+use std::net::IpAddr;
+
+/// Address family of a multicast routing table or membership.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+        })
+    }
+}
+
+impl Family {
+    /// The kernel option that provides multicast routing for this family.
+    fn mroute_config(self) -> &'static str {
+        match self {
+            Family::V4 => "CONFIG_IP_MROUTE",
+            Family::V6 => "CONFIG_IPV6_MROUTE",
+        }
+    }
+
+    fn multiple_tables_config(self) -> &'static str {
+        match self {
+            Family::V4 => "CONFIG_IP_MROUTE_MULTIPLE_TABLES",
+            Family::V6 => "CONFIG_IPV6_MROUTE_MULTIPLE_TABLES",
+        }
+    }
+
+    /// What the kernel calls a virtual interface of this family's routing table.
+    pub(crate) fn vif_name(self) -> &'static str {
+        match self {
+            Family::V4 => "VIF",
+            Family::V6 => "MIF",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// MRT_INIT / MRT6_INIT gave EADDRINUSE: one mroute socket per table and namespace.
+    #[error(
+        "another multicast router (igmpproxy, smcroute, pimd or a second mrproxy) already owns the \
+         {family} multicast routing table of this network namespace; stop it first"
+    )]
+    TableInUse { family: Family },
+
+    /// MRT_INIT gave ENOPROTOOPT.
+    #[error(
+        "this kernel has no {family} multicast routing ({}); use a kernel built with it or load its module",
+        family.mroute_config()
+    )]
+    NoMulticastRouting { family: Family },
+
+    /// MRT_TABLE gave ENOPROTOOPT.
+    #[error(
+        "this kernel cannot use {family} multicast routing table {table} ({} is off); remove the table setting or use a kernel built with it",
+        family.multiple_tables_config()
+    )]
+    NoMultipleTables { family: Family, table: u32 },
+
+    /// EPERM / EACCES while opening or initialising a socket.
+    #[error("{what} needs CAP_NET_ADMIN and CAP_NET_RAW (run as root or grant the capabilities)")]
+    Permission { what: &'static str },
+
+    /// MAXVIFS / MAXMIFS reached.
+    #[error(
+        "all 32 {family} {}s are in use (kernel limit MAXVIFS = 32); interface {ifindex} cannot be added",
+        family.vif_name()
+    )]
+    VifsExhausted { family: Family, ifindex: u32 },
+
+    /// IPv6 MIFs carry the ifindex in a u16.
+    #[error("interface index {ifindex} does not fit the kernel's 16-bit IPv6 MIF interface field")]
+    IfIndexTooLarge { ifindex: u32 },
+
+    /// A route names an interface that has no VIF/MIF.
+    #[error("interface {ifindex} has no {family} {} (add the interface before routing through it)", family.vif_name())]
+    NoVif { family: Family, ifindex: u32 },
+
+    /// MCAST_MSFILTER / MCAST_JOIN_SOURCE_GROUP gave ENOBUFS: the per-socket source limit.
+    #[error(
+        "group {group} on interface {ifindex}: {count} sources exceed the kernel's per-socket source \
+         filter limit; raise sysctl {sysctl}"
+    )]
+    TooManySources { group: IpAddr, ifindex: u32, count: usize, sysctl: &'static str },
+
+    /// Any other system call failure, with the operation that failed.
+    #[error("{op}: {source}")]
+    Io {
+        op: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with the operation that produced it, mapping permission errors to
+    /// the capability message.
+    pub(crate) fn io(op: impl Into<String>, source: io::Error) -> Error {
+        Error::Io { op: op.into(), source }
+    }
+
+    /// The errno behind this error, if any (for callers that tolerate specific conditions).
+    pub fn raw_os_error(&self) -> Option<i32> {
+        match self {
+            Error::Io { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Maps EPERM/EACCES to [`Error::Permission`], anything else to [`Error::Io`].
+pub(crate) fn classify(what: &'static str, e: io::Error) -> Error {
+    match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => Error::Permission { what },
+        _ => Error::io(what, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_single_lines_naming_the_fix() {
+        let all = [
+            Error::TableInUse { family: Family::V4 },
+            Error::NoMulticastRouting { family: Family::V6 },
+            Error::NoMultipleTables { family: Family::V4, table: 7 },
+            Error::Permission { what: "opening the IPv4 mroute socket" },
+            Error::VifsExhausted { family: Family::V4, ifindex: 9 },
+            Error::TooManySources {
+                group: "239.1.2.3".parse().unwrap(),
+                ifindex: 3,
+                count: 11,
+                sysctl: "net.ipv4.igmp_max_msf",
+            },
+        ];
+        for e in &all {
+            let text = e.to_string();
+            assert!(!text.contains('\n'), "{text}");
+        }
+        assert!(all[0].to_string().contains("stop it first"));
+        assert!(all[1].to_string().contains("CONFIG_IPV6_MROUTE"));
+        assert!(all[2].to_string().contains("CONFIG_IP_MROUTE_MULTIPLE_TABLES"));
+        assert!(all[3].to_string().contains("CAP_NET_ADMIN and CAP_NET_RAW"));
+        assert!(all[4].to_string().contains("all 32 IPv4 VIFs are in use"));
+        assert!(all[5].to_string().contains("raise sysctl net.ipv4.igmp_max_msf"));
+    }
+
+    #[test]
+    fn permission_errors_are_classified() {
+        let e = classify("x", io::Error::from_raw_os_error(libc::EPERM));
+        assert!(matches!(e, Error::Permission { what: "x" }));
+        let e = classify("x", io::Error::from_raw_os_error(libc::EINVAL));
+        assert_eq!(e.raw_os_error(), Some(libc::EINVAL));
+    }
+}
