@@ -8,11 +8,11 @@
 
 pub mod checksum;
 pub mod code;
+mod error;
 pub mod igmp;
 pub mod ipv4;
 pub mod ipv6;
 pub mod mld;
-mod error;
 mod record;
 
 pub use error::{Error, Result};
