@@ -185,8 +185,10 @@ fn namespaces_are_deleted_when_a_test_panics() {
         return;
     }
     let mut created = Vec::new();
+    let mut kept_dir = None;
     let result = catch_unwind(AssertUnwindSafe(|| {
         let lab = Lab::new("panic").unwrap();
+        kept_dir = Some(lab.dir().to_owned());
         let ns = lab.ns("victim").unwrap();
         created.push(ns.name().to_owned());
         assert!(netns_list().contains(ns.name()));
@@ -201,4 +203,8 @@ fn namespaces_are_deleted_when_a_test_panics() {
         }),
         "{name} still listed"
     );
+    // After a failure the work directory (logs) is kept for the developer.
+    let dir = kept_dir.expect("lab was created");
+    assert!(dir.is_dir(), "logs of a failed lab are kept");
+    std::fs::remove_dir_all(dir).unwrap();
 }
