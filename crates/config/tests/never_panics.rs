@@ -92,6 +92,51 @@ fn soup() -> impl Strategy<Value = String> {
         .prop_map(|parts| parts.into_iter().flat_map(|(w, s)| [w, s]).collect())
 }
 
+/// Keyword and value pairs that are mostly valid, so that many generated files are accepted and
+/// the invariants below get exercised.
+fn statement() -> impl Strategy<Value = String> {
+    let keyword_value = |k: &'static str, values: &'static [&'static str]| {
+        prop::sample::select(values).prop_map(move |v| format!("{k} {v}"))
+    };
+    let phyint = (
+        prop::sample::select(&["eth0", "eth1", "br0", "ppp0", "eth0:1"][..]),
+        prop::collection::vec(
+            prop_oneof![
+                prop::sample::select(&["upstream", "downstream", "disabled"][..])
+                    .prop_map(String::from),
+                keyword_value("threshold", &["1", "2", "255", "5x"]),
+                keyword_value("ratelimit", &["0", "10", "abc"]),
+                keyword_value(
+                    "altnet",
+                    &["0.0.0.0/0", "10.1.2.3/8", "10.1", "2001:db8::/32"]
+                ),
+                keyword_value("whitelist", &["239.0.0.0/8", "239.1.2.3/16/", "ff3e::/16"]),
+                keyword_value("blacklist", &["239.255.255.250", "010.0.0.0/abc"]),
+                keyword_value("queryinterval", &["5", "60", "125.5"]),
+                keyword_value("queryresponseinterval", &["1", "9.9", "30"]),
+                keyword_value("robustness", &["1", "2", "9"]),
+                keyword_value("igmpversion", &["1", "2", "3"]),
+                keyword_value("rereport", &["off", "30"]),
+                keyword_value("ipv4", &["on", "off"]),
+                keyword_value("ipv6", &["on", "off"]),
+            ],
+            0..6,
+        ),
+    )
+        .prop_map(|(name, options)| format!("phyint {name} {}", options.join(" ")));
+    prop_oneof![
+        phyint,
+        prop::sample::select(&["quickleave", "defaultdown", "rescanvif"][..])
+            .prop_map(String::from),
+        keyword_value("hashtablesize", &["1", "32", "0"]),
+        keyword_value("chroot", &["/var/empty"]),
+        keyword_value("ssmrange", &["232.0.0.0/8", "ff3e::/32", "239.232.0.0/16"]),
+        keyword_value("queryinterval", &["30", "125"]),
+        keyword_value("lastmemberquerycount", &["1", "3"]),
+        keyword_value("fastleave", &["on", "off"]),
+    ]
+}
+
 /// What every accepted configuration guarantees to its users.
 fn check_invariants(text: &str, config: &Config) {
     let lines = u32::try_from(text.matches('\n').count() + 1).unwrap();
@@ -134,6 +179,14 @@ proptest! {
 
     #[test]
     fn arbitrary_text_never_panics(text in any::<String>()) {
+        if let Ok(config) = parse(&text, "f") {
+            check_invariants(&text, &config);
+        }
+    }
+
+    #[test]
+    fn mostly_valid_files_keep_the_invariants(statements in prop::collection::vec(statement(), 1..12)) {
+        let text = statements.join("\n");
         if let Ok(config) = parse(&text, "f") {
             check_invariants(&text, &config);
         }
