@@ -181,6 +181,8 @@ impl Mroute4 {
             wrong_if: 0,
         };
         match sys::ioctl_inout(self.fd(), sys::SIOCGETSGCNT, &mut req) {
+            // c_ulong is u32 on 32-bit targets.
+            #[allow(clippy::useless_conversion)]
             Ok(()) => Ok(Some(u64::from(req.pktcnt))),
             Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => Ok(None),
             Err(e) => Err(Error::io(format!("SIOCGETSGCNT ({source}, {group})"), e)),

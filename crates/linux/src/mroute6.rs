@@ -166,6 +166,8 @@ impl Mroute6 {
             wrong_if: 0,
         };
         match sys::ioctl_inout(self.fd(), sys::SIOCGETSGCNT_IN6, &mut req) {
+            // c_ulong is u32 on 32-bit targets.
+            #[allow(clippy::useless_conversion)]
             Ok(()) => Ok(Some(u64::from(req.pktcnt))),
             Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => Ok(None),
             Err(e) => Err(Error::io(format!("SIOCGETSGCNT_IN6 ({source}, {group})"), e)),

@@ -1,0 +1,211 @@
+//! IPv4 mroute socket against a real kernel, in private network namespaces.
+
+mod common;
+
+use common::{SECOND, Topology, ip, run_in};
+use mrproxy_linux::{Error, Family, Mroute4, Received4, Upcall, UpcallKind};
+use netlab::{Lab, Receiver, Source, SourceSpec, mfc_v4, vifs_v4};
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+use tokio::time::{Instant, timeout_at};
+
+const SOURCE: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
+const GROUP: Ipv4Addr = Ipv4Addr::new(239, 1, 2, 3);
+
+fn names(vifs: &[netlab::Vif]) -> Vec<(u32, String)> {
+    vifs.iter().map(|v| (v.index, v.name.clone())).collect()
+}
+
+#[test]
+fn second_mrt_init_in_the_same_namespace_names_the_other_router() {
+    if !Lab::require_root() {
+        return;
+    }
+    let lab = Lab::new("lx-init4").unwrap();
+    let rtr = lab.ns("rtr").unwrap();
+    run_in(&rtr, || async {
+        let _first = Mroute4::open(None).unwrap();
+        let second = Mroute4::open(None).unwrap_err();
+        assert!(matches!(second, Error::TableInUse { family: Family::V4 }), "{second:?}");
+        assert_eq!(
+            second.to_string(),
+            "another multicast router (igmpproxy, smcroute, pimd or a second mrproxy) already owns the \
+             IPv4 multicast routing table of this network namespace; stop it first"
+        );
+        // Another table (MRT_TABLE before MRT_INIT) is free.
+        Mroute4::open(Some(100)).unwrap();
+    });
+}
+
+#[test]
+fn vifs_routes_and_counters_show_in_the_kernel_tables() {
+    if !Lab::require_root() {
+        return;
+    }
+    let t = Topology::new("lx-mfc4");
+    let (up0, dn1, dn2) = (t.ifindex("up0"), t.ifindex("dn1"), t.ifindex("dn2"));
+    // An interface without any IPv4 address (D17).
+    t.lab.veth((&t.rtr, "bare0"), (&t.h2, "bare1")).unwrap();
+    let bare = t.ifindex("bare0");
+    run_in(&t.rtr, || async {
+        let mut mr = Mroute4::open(None).unwrap();
+        assert_eq!(mr.add_vif(up0, 1, 0).unwrap(), 0);
+        assert_eq!(mr.add_vif(dn1, 1, 0).unwrap(), 1);
+        assert_eq!(mr.add_vif(dn2, 5, 0).unwrap(), 2);
+        assert_eq!(mr.add_vif(bare, 1, 0).unwrap(), 3);
+        assert_eq!(mr.add_vif(dn1, 1, 0).unwrap(), 1, "adding twice is a no-op");
+        assert_eq!((mr.vif_of(dn2), mr.ifindex_of(3)), (Some(2), Some(bare)));
+        assert_eq!(
+            names(&vifs_v4(&t.rtr).unwrap()),
+            [(0, "up0".into()), (1, "dn1".into()), (2, "dn2".into()), (3, "bare0".into())]
+        );
+
+        mr.set_route(SOURCE, GROUP, up0, &[dn1, dn2, bare]).unwrap();
+        let mfc = mfc_v4(&t.rtr).unwrap();
+        assert_eq!(mfc.len(), 1);
+        assert_eq!((mfc[0].origin, mfc[0].group), (IpAddr::V4(SOURCE), IpAddr::V4(GROUP)));
+        assert_eq!(mfc[0].iif, Some(0));
+        // Each output carries its VIF's threshold.
+        assert_eq!(mfc[0].oifs, [(1, 1), (2, 5), (3, 1)]);
+
+        // Replaced in place; the input interface is never an output.
+        mr.set_route(SOURCE, GROUP, up0, &[up0, dn2]).unwrap();
+        let mfc = mfc_v4(&t.rtr).unwrap();
+        assert_eq!((mfc.len(), mfc[0].iif, mfc[0].oifs.clone()), (1, Some(0), vec![(2, 5)]));
+        assert_eq!(mr.route_packets(SOURCE, GROUP).unwrap(), Some(0));
+        assert_eq!(mr.route_packets(SOURCE, Ipv4Addr::new(239, 9, 9, 9)).unwrap(), None);
+
+        let unknown = mr.set_route(SOURCE, GROUP, up0, &[9999]).unwrap_err();
+        assert!(matches!(unknown, Error::NoVif { ifindex: 9999, .. }), "{unknown:?}");
+
+        mr.delete_route(SOURCE, GROUP).unwrap();
+        assert!(mfc_v4(&t.rtr).unwrap().is_empty());
+        mr.delete_route(SOURCE, GROUP).unwrap(); // ENOENT is not an error
+
+        // A freed slot is reused.
+        mr.del_vif(dn2).unwrap();
+        assert_eq!(mr.vif_of(dn2), None);
+        assert!(!names(&vifs_v4(&t.rtr).unwrap()).contains(&(2, "dn2".into())));
+        assert_eq!(mr.add_vif(dn2, 1, 0).unwrap(), 2);
+
+        mr.set_route(SOURCE, GROUP, up0, &[dn1]).unwrap();
+        mr.flush().unwrap();
+        assert!(mfc_v4(&t.rtr).unwrap().is_empty());
+        assert!(vifs_v4(&t.rtr).unwrap().is_empty());
+        assert_eq!(mr.routes().count(), 0);
+    });
+}
+
+#[test]
+fn vif_of_a_vanished_interface_is_deleted_quietly() {
+    if !Lab::require_root() {
+        return;
+    }
+    let t = Topology::new("lx-gone4");
+    t.lab.veth((&t.rtr, "tmp0"), (&t.h2, "tmp1")).unwrap();
+    let tmp = t.ifindex("tmp0");
+    run_in(&t.rtr, || async {
+        let mut mr = Mroute4::open(None).unwrap();
+        assert_eq!(mr.add_vif(tmp, 1, 0).unwrap(), 0);
+        t.rtr.ip(&["link", "del", "tmp0"]).unwrap();
+        // The kernel removed the VIF with the device; deleting it again is not an error.
+        mr.del_vif(tmp).unwrap();
+        assert_eq!(mr.vif_of(tmp), None);
+        assert!(vifs_v4(&t.rtr).unwrap().is_empty());
+    });
+}
+
+/// Reads until `want` matches or `limit` passes.
+async fn recv_until(mr: &Mroute4, limit: Duration, want: impl Fn(&Received4, &[u8]) -> bool) -> Option<(Received4, Vec<u8>)> {
+    let deadline = Instant::now() + limit;
+    let mut buf = vec![0u8; 9000];
+    loop {
+        let got = timeout_at(deadline, mr.recv(&mut buf)).await.ok()?.unwrap();
+        if want(&got, &buf) {
+            return Some((got, buf));
+        }
+    }
+}
+
+#[test]
+fn nocache_upcall_names_input_interface_and_route_forwards() {
+    if !Lab::require_root() {
+        return;
+    }
+    let t = Topology::new("lx-up4");
+    let (up0, dn1) = (t.ifindex("up0"), t.ifindex("dn1"));
+    let receiver = Receiver::join(&t.h1, "e0", IpAddr::V4(GROUP), 5000).unwrap();
+    run_in(&t.rtr, || async {
+        let mut mr = Mroute4::open(None).unwrap();
+        mr.add_vif(up0, 1, 0).unwrap();
+        mr.add_vif(dn1, 1, 0).unwrap();
+        let _source = Source::start(&t.src, SourceSpec::new("s0", IpAddr::V4(GROUP), 5000).count(300)).unwrap();
+        let (got, _) = recv_until(&mr, 5 * SECOND, |r, _| matches!(r, Received4::Upcall(_))).await.expect("an upcall");
+        let expected = Upcall { kind: UpcallKind::NoCache, iif: Some(up0), source: SOURCE, group: GROUP };
+        assert_eq!(got, Received4::Upcall(expected));
+
+        mr.set_route(SOURCE, GROUP, up0, &[dn1]).unwrap();
+        assert!(receiver.wait_for_packets(5, 5 * SECOND), "forwarded datagrams reach the receiver");
+        assert!(mr.route_packets(SOURCE, GROUP).unwrap().unwrap() >= 5);
+    });
+}
+
+fn is_igmp_from(r: &Received4, buf: &[u8], source: Ipv4Addr, igmp_type: u8) -> bool {
+    matches!(r, Received4::Igmp { header, payload, .. }
+        if header.source == source && buf.get(payload.start) == Some(&igmp_type))
+}
+
+#[test]
+fn igmpv2_report_arrives_with_its_interface_and_header() {
+    if !Lab::require_root() {
+        return;
+    }
+    let t = Topology::new("lx-v2rep");
+    let (up0, dn1, dn2) = (t.ifindex("up0"), t.ifindex("dn1"), t.ifindex("dn2"));
+    t.h1.sysctl("net/ipv4/conf/e0/force_igmp_version", "2").unwrap();
+    let host = Ipv4Addr::new(192, 0, 2, 2);
+    run_in(&t.rtr, || async {
+        let mut mr = Mroute4::open(None).unwrap();
+        for i in [up0, dn1, dn2] {
+            mr.add_vif(i, 1, 0).unwrap();
+        }
+        let _r = Receiver::join(&t.h1, "e0", IpAddr::V4(GROUP), 5000).unwrap();
+        let (got, buf) = recv_until(&mr, 5 * SECOND, |r, b| is_igmp_from(r, b, host, 0x16)).await.expect("v2 report");
+        let Received4::Igmp { ifindex, header, payload } = got else { unreachable!() };
+        assert_eq!(ifindex, dn1);
+        assert_eq!((header.destination, header.ttl, header.router_alert), (GROUP, 1, true));
+        assert_eq!(buf[payload.clone()].len(), 8);
+        assert_eq!(buf[payload.start + 4..payload.end], GROUP.octets());
+    });
+}
+
+#[test]
+fn igmpv3_report_arrives_only_after_joining_the_report_groups() {
+    if !Lab::require_root() {
+        return;
+    }
+    let t = Topology::new("lx-v3rep");
+    let (up0, dn1) = (t.ifindex("up0"), t.ifindex("dn1"));
+    let host = Ipv4Addr::new(192, 0, 2, 2);
+    run_in(&t.rtr, || async {
+        let mut mr = Mroute4::open(None).unwrap();
+        mr.add_vif(up0, 1, 0).unwrap();
+        mr.add_vif(dn1, 1, 0).unwrap();
+        // The kernel host sends its unsolicited v3 report twice within about a second.
+        let _first = Receiver::join(&t.h1, "e0", IpAddr::V4(GROUP), 5000).unwrap();
+        let early = recv_until(&mr, 2 * SECOND, |r, b| is_igmp_from(r, b, host, 0x22)).await;
+        assert!(early.is_none(), "a v3 report arrived without the 224.0.0.22 join: {early:?}");
+
+        mr.join_report_groups(dn1).unwrap();
+        mr.join_report_groups(dn1).unwrap(); // idempotent
+        let _second = Receiver::join(&t.h1, "e0", ip("239.1.2.4"), 5000).unwrap();
+        let (got, _) = recv_until(&mr, 5 * SECOND, |r, b| is_igmp_from(r, b, host, 0x22)).await.expect("v3 report");
+        let Received4::Igmp { ifindex, header, .. } = got else { unreachable!() };
+        assert_eq!((ifindex, header.destination), (dn1, Ipv4Addr::new(224, 0, 0, 22)));
+        assert!(netlab::is_member(&t.rtr, "dn1", ip("224.0.0.22")).unwrap());
+        assert!(netlab::is_member(&t.rtr, "dn1", ip("224.0.0.2")).unwrap());
+
+        mr.leave_report_groups(dn1);
+        assert!(!netlab::is_member(&t.rtr, "dn1", ip("224.0.0.22")).unwrap());
+    });
+}
