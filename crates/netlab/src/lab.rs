@@ -123,7 +123,9 @@ impl Lab {
         self.dir.join(file)
     }
 
-    /// Creates the namespace `<prefix>-<name>` with `lo` up.
+    /// Creates the namespace `<prefix>-<name>` with `lo` up and IPv6 duplicate address
+    /// detection off for interfaces created later (`accept_dad=0`), so link-local addresses
+    /// are usable at once and MLD reports do not go out from `::` while they are tentative.
     pub fn ns(&self, name: &str) -> io::Result<Netns> {
         let full = format!("{}-{name}", self.prefix);
         run_checked("ip", &["netns", "add", &full])?;
@@ -131,6 +133,9 @@ impl Lab {
         // Registered before anything else can fail, so the lab deletes it in any case.
         self.lock().namespaces.push(ns.clone());
         ns.set_up("lo")?;
+        for scope in ["all", "default"] {
+            ns.sysctl(&format!("net/ipv6/conf/{scope}/accept_dad"), "0")?;
+        }
         Ok(ns)
     }
 
@@ -262,6 +267,38 @@ impl Drop for Lab {
     }
 }
 
+/// Deletes namespaces left behind by netlab labs of processes that no longer exist (a test
+/// run killed before its labs could drop). Only names of this crate's form
+/// `mrp<pid>-<n>-…` whose `<pid>` is not running are touched; returns the names deleted.
+/// Not called automatically: a test script may call it once before starting.
+pub fn sweep_orphans() -> io::Result<Vec<String>> {
+    let listing = run_checked("ip", &["netns", "list"])?;
+    let mut deleted = Vec::new();
+    for name in listing
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+    {
+        let Some(pid) = owner_pid(name) else { continue };
+        if Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        run_checked("ip", &["netns", "del", name])?;
+        deleted.push(name.to_owned());
+    }
+    Ok(deleted)
+}
+
+/// The PID in a netlab namespace name `mrp<pid>-<n>-…`, if the name has that form.
+fn owner_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix("mrp")?;
+    let (pid, rest) = rest.split_once('-')?;
+    let (counter, _) = rest.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (digits(pid) && digits(counter))
+        .then(|| pid.parse().ok())
+        .flatten()
+}
+
 /// Keeps a human-readable hint of the test in the prefix while bounding its length.
 fn sanitize_tag(tag: &str) -> String {
     let cleaned: String = tag
@@ -279,7 +316,19 @@ fn sanitize_tag(tag: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::sanitize_tag;
+    use super::{owner_pid, sanitize_tag};
+
+    #[test]
+    fn only_netlab_names_have_an_owner() {
+        assert_eq!(owner_pid("mrp1234-0-basic-rtr"), Some(1234));
+        assert_eq!(
+            owner_pid("mrp-1234-rtr"),
+            None,
+            "the shell scripts' form is not ours"
+        );
+        assert_eq!(owner_pid("mrp1234-x-rtr"), None);
+        assert_eq!(owner_pid("igp-rtr"), None);
+    }
 
     #[test]
     fn tags_are_short_and_plain() {

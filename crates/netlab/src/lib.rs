@@ -27,6 +27,8 @@
 //! assert!(wait_until(Duration::from_secs(1), Duration::from_millis(10), || daemon.is_running()));
 //! ```
 
+#![warn(missing_docs)]
+
 mod capture;
 mod kernel;
 mod lab;
@@ -46,7 +48,7 @@ pub use kernel::{
     IgmpInterface, MfcEntry, Vif, igmp_memberships, is_member, mfc_v4, mfc_v6, mld_memberships,
     mroute_json, parse_igmp, parse_igmp6, parse_mfc, parse_vifs, vif_name, vifs_v4, vifs_v6,
 };
-pub use lab::{KEEP_DIR_ENV, Lab, SKIP_ENV, Snooping};
+pub use lab::{KEEP_DIR_ENV, Lab, SKIP_ENV, Snooping, sweep_orphans};
 pub use netns::Netns;
 pub use nix::sys::signal::Signal;
 pub use process::{ChildHandle, TERM_GRACE};

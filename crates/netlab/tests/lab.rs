@@ -208,3 +208,29 @@ fn namespaces_are_deleted_when_a_test_panics() {
     assert!(dir.is_dir(), "logs of a failed lab are kept");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn sweep_deletes_only_namespaces_of_dead_processes() {
+    let Some(lab) = lab("sweep") else { return };
+    let alive = lab.ns("alive").unwrap();
+    // A PID above pid_max cannot belong to a running process.
+    let pid_max: u64 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let orphan = format!("mrp{}-0-sweep-orphan", pid_max + 1);
+    let added = std::process::Command::new("ip")
+        .args(["netns", "add", &orphan])
+        .status()
+        .unwrap();
+    assert!(added.success());
+    let deleted = netlab::sweep_orphans().expect("sweep");
+    assert!(deleted.contains(&orphan), "{deleted:?}");
+    let listing = netns_list();
+    assert!(!listing.contains(&orphan));
+    assert!(
+        listing.contains(alive.name()),
+        "a live lab keeps its namespaces"
+    );
+}
