@@ -118,8 +118,10 @@ impl<A: Address> Port<A> {
             let group_due = self.schedule.first().filter(|(at, _)| *at <= now);
             match (querier_due, group_due) {
                 (None, None) => return,
-                (Some(at), Some((group_at, _))) if at <= group_at => self.querier_timer(at, out),
-                (Some(at), None) => self.querier_timer(at, out),
+                (Some(at), Some((group_at, _))) if at <= group_at => {
+                    self.querier_timer(at, now, out)
+                }
+                (Some(at), None) => self.querier_timer(at, now, out),
                 (_, Some((at, group))) => self.group_timer(group, at, out),
             }
         }
@@ -189,8 +191,8 @@ impl<A: Address> Port<A> {
         }
     }
 
-    fn querier_timer(&mut self, at: Timestamp, out: &mut Output<A>) {
-        let step = self.querier.fire(at, &self.config);
+    fn querier_timer(&mut self, at: Timestamp, now: Timestamp, out: &mut Output<A>) {
+        let step = self.querier.fire(at, now, &self.config);
         self.apply_querier_step(step, out);
     }
 

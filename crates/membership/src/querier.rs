@@ -103,7 +103,7 @@ impl<A: Address> Querier<A> {
                     startup_left,
                 };
                 step.send_general_query = true;
-                self.schedule_after_general_query(now, config);
+                self.schedule_after_general_query(now, now, config);
             }
         }
         step.changed = before != self.view();
@@ -145,11 +145,17 @@ impl<A: Address> Querier<A> {
         }
     }
 
-    /// The querier timer or the Other Querier Present timer is due at `at`.
-    pub(crate) fn fire(&mut self, at: Timestamp, config: &PortConfig) -> QuerierStep {
+    /// The querier timer or the Other Querier Present timer is due at `at` (the caller's clock
+    /// reads `now`, later when it woke up late).
+    pub(crate) fn fire(
+        &mut self,
+        at: Timestamp,
+        now: Timestamp,
+        config: &PortConfig,
+    ) -> QuerierStep {
         match self.role {
             Role::Querier { next_query, .. } if next_query <= at => {
-                self.schedule_after_general_query(at, config);
+                self.schedule_after_general_query(at, now, config);
                 QuerierStep {
                     send_general_query: true,
                     changed: false,
@@ -163,7 +169,7 @@ impl<A: Address> Querier<A> {
                         next_query: at,
                         startup_left: 0,
                     };
-                    self.schedule_after_general_query(at, config);
+                    self.schedule_after_general_query(at, now, config);
                     QuerierStep {
                         send_general_query: true,
                         changed: true,
@@ -180,9 +186,11 @@ impl<A: Address> Querier<A> {
         }
     }
 
-    /// A general query was just sent at `at` by the regular schedule: startup queries are
-    /// Startup Query Interval apart, later ones Query Interval apart (RFC 9776 §8.6, §8.7).
-    fn schedule_after_general_query(&mut self, at: Timestamp, config: &PortConfig) {
+    /// A general query was just sent for the deadline `at`: startup queries are Startup Query
+    /// Interval apart, later ones Query Interval apart (RFC 9776 §8.6, §8.7). Counting from the
+    /// deadline keeps the spacing exact when the caller wakes a little late; after a stall of a
+    /// whole period the missed queries are not sent in a burst, the next one is a period from now.
+    fn schedule_after_general_query(&mut self, at: Timestamp, now: Timestamp, config: &PortConfig) {
         let timing = Timing::new(config, self.adopted);
         if let Role::Querier {
             next_query,
@@ -195,7 +203,8 @@ impl<A: Address> Querier<A> {
             } else {
                 timing.query_interval
             };
-            *next_query = at + period;
+            let base = if at + period <= now { now } else { at };
+            *next_query = base + period;
         }
     }
 }
