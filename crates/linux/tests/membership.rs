@@ -1,0 +1,111 @@
+//! Upstream host membership through the kernel: many groups (D21), source filters, limits.
+
+mod common;
+
+use common::{Topology, ip, run_in};
+use mrproxy_linux::{Error, FilterMode, UpstreamMembership};
+use netlab::{Lab, igmp_memberships};
+use std::net::{IpAddr, Ipv4Addr};
+
+fn groups_on(t: &Topology, ifname: &str) -> Vec<Ipv4Addr> {
+    igmp_memberships(&t.rtr).unwrap().into_iter().find(|i| i.name == ifname).map(|i| i.groups).unwrap_or_default()
+}
+
+/// `/proc/net/mcfilter` rows (interface, group, source) of this namespace.
+fn source_filters(t: &Topology, file: &str) -> Vec<String> {
+    t.rtr.read_proc(file).unwrap().lines().skip(1).map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+}
+
+#[test]
+fn fifty_groups_on_one_interface_spread_over_sockets() {
+    if !Lab::require_root() {
+        return;
+    }
+    let t = Topology::new("lx-memb50");
+    let up0 = t.ifindex("up0");
+    let groups: Vec<IpAddr> = (0..50).map(|i| IpAddr::V4(Ipv4Addr::new(239, 2, 0, i))).collect();
+    run_in(&t.rtr, || async {
+        let mut m = UpstreamMembership::new();
+        for &g in &groups {
+            m.set(up0, g, FilterMode::Exclude, &[]).unwrap();
+        }
+        // igmp_max_memberships is 20 per socket in a fresh namespace.
+        assert_eq!(m.socket_count(), 3);
+        let joined = groups_on(&t, "up0");
+        for g in &groups {
+            let IpAddr::V4(g) = g else { unreachable!() };
+            assert!(joined.contains(g), "{g} not joined");
+        }
+        // Idempotent, and forgetting the interface leaves everything.
+        m.set(up0, groups[0], FilterMode::Exclude, &[]).unwrap();
+        m.forget_interface(up0);
+        assert!(groups_on(&t, "up0").iter().all(|g| !g.octets().starts_with(&[239, 2])));
+        assert_eq!(m.get(up0, groups[0]), None);
+        // The sockets' slots were freed: 50 joins fit into the same 3 sockets again.
+        for &g in &groups {
+            m.set(up0, g, FilterMode::Exclude, &[]).unwrap();
+        }
+        assert_eq!(m.socket_count(), 3);
+    });
+}
+
+#[test]
+fn source_filters_are_applied_whole_and_kept_on_error() {
+    if !Lab::require_root() {
+        return;
+    }
+    let t = Topology::new("lx-msf");
+    let up0 = t.ifindex("up0");
+    let group = ip("232.1.1.1");
+    let two = [ip("198.51.100.3"), ip("198.51.100.2")];
+    run_in(&t.rtr, || async {
+        let mut m = UpstreamMembership::new();
+        m.set(up0, group, FilterMode::Include, &two).unwrap();
+        assert_eq!(m.get(up0, group), Some((FilterMode::Include, &[two[1], two[0]][..])));
+        let rows = source_filters(&t, "net/mcfilter");
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert!(rows.iter().all(|r| r.contains("up0") && r.contains("0xe8010101")), "{rows:?}");
+
+        // net.ipv4.igmp_max_msf is 10: eleven sources are refused and the old filter stays.
+        let eleven: Vec<IpAddr> = (10..21).map(|i| IpAddr::V4(Ipv4Addr::new(198, 51, 100, i))).collect();
+        let err = m.set(up0, group, FilterMode::Include, &eleven).unwrap_err();
+        assert!(matches!(err, Error::TooManySources { count: 11, .. }), "{err:?}");
+        assert!(err.to_string().contains("raise sysctl net.ipv4.igmp_max_msf"), "{err}");
+        assert_eq!(m.get(up0, group).map(|(mode, s)| (mode, s.len())), Some((FilterMode::Include, 2)));
+        assert_eq!(source_filters(&t, "net/mcfilter").len(), 2);
+
+        // Switch to EXCLUDE {one source}, then leave with INCLUDE {}.
+        m.set(up0, group, FilterMode::Exclude, &two[..1]).unwrap();
+        let rows = source_filters(&t, "net/mcfilter");
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        m.set(up0, group, FilterMode::Include, &[]).unwrap();
+        assert!(!groups_on(&t, "up0").contains(&Ipv4Addr::new(232, 1, 1, 1)));
+        assert!(source_filters(&t, "net/mcfilter").is_empty());
+        assert_eq!(m.get(up0, group), None);
+
+        // A new INCLUDE membership with too many sources leaves nothing behind.
+        assert!(m.set(up0, group, FilterMode::Include, &eleven).is_err());
+        assert!(!groups_on(&t, "up0").contains(&Ipv4Addr::new(232, 1, 1, 1)));
+    });
+}
+
+#[test]
+fn ipv6_membership_with_sources() {
+    if !Lab::require_root() {
+        return;
+    }
+    let t = Topology::new("lx-msf6");
+    let up0 = t.ifindex("up0");
+    let group = ip("ff3e::1234");
+    run_in(&t.rtr, || async {
+        let mut m = UpstreamMembership::new();
+        m.set(up0, group, FilterMode::Include, &[ip("2001:db8:1::2"), ip("2001:db8:1::3")]).unwrap();
+        let rows = source_filters(&t, "net/mcfilter6");
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert!(rows.iter().all(|r| r.contains("up0") && r.contains("ff3e0000000000000000000000001234")));
+        let mixed = m.set(up0, group, FilterMode::Include, &[ip("198.51.100.2")]);
+        assert!(mixed.is_err(), "an IPv4 source for an IPv6 group is refused");
+        m.set(up0, group, FilterMode::Include, &[]).unwrap();
+        assert!(source_filters(&t, "net/mcfilter6").is_empty());
+    });
+}
