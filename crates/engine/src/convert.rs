@@ -283,7 +283,7 @@ mod tests {
                 group: Ipv4Addr::UNSPECIFIED
             }
         );
-        // QQIC 125 s = 0x8f ((0xf | 0x10) << 3 = 124 ≤ 125, rounded down); MRC 100 = 10 s.
+        // QQIC 125 (< 128: linear, 125 s); MRC 100 = 10 s.
         assert_eq!(
             igmp_query(&outgoing(Mode::V3, Some(g), 10_000, vec![s]), &config),
             igmp::Repr::QueryV3 {

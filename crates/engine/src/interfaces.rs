@@ -30,27 +30,20 @@ pub fn desired<A: Afi>(config: &Config, info: &InterfaceInfo) -> Option<Desired>
 /// The router part's configuration from an interface's settings, with the RFC 9776 §8 defaults
 /// for what is not given: LMQC = RV (§8.8), Startup Query Interval = QI / 4 (§8.6), Startup
 /// Query Count = RV (§8.7).
-pub fn port_config(
-    version: mrproxy_membership::Mode,
-    settings: &InterfaceSettings,
-    quickleave: bool,
-) -> PortConfig {
+pub fn port_config(version: mrproxy_membership::Mode, settings: &InterfaceSettings, quickleave: bool) -> PortConfig {
     let timers = &settings.timers;
-    // RFC 9776 §8.1: the Robustness Variable MUST NOT be 0.
-    let robustness = timers.robustness.max(1);
     PortConfig {
         version,
-        robustness,
+        // RFC 9776 §8.1: the Robustness Variable MUST NOT be 0 (the parser rejects it too).
+        robustness: timers.robustness.max(1),
         query_interval: timers.query_interval,
         query_response_interval: timers.query_response_interval,
-        startup_query_interval: timers
-            .startup_query_interval
-            .unwrap_or(timers.query_interval / 4),
-        startup_query_count: timers.startup_query_count.unwrap_or(robustness),
+        startup_query_interval: timers.effective_startup_query_interval(),
+        startup_query_count: timers.effective_startup_query_count().max(1),
         last_member_query_interval: timers.last_member_query_interval,
-        last_member_query_count: timers.last_member_query_count.unwrap_or(robustness),
+        last_member_query_count: timers.effective_last_member_query_count().max(1),
         // `quickleave` turns tracked fast leave on where `fastleave` is not set explicitly.
-        fast_leave: settings.fast_leave.unwrap_or(quickleave),
+        fast_leave: settings.effective_fast_leave(quickleave),
         max_groups: settings.max_groups,
         max_sources_per_group: settings.max_sources,
         max_groups_per_host: settings.max_groups_per_host,
