@@ -13,18 +13,26 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use netlab::{Lab, wait_until};
+//! use netlab::{Capture, CaptureFilter, Lab, Receiver, Source, SourceSpec, mfc_v4};
 //!
 //! if !Lab::require_root() { return; }
 //! let lab = Lab::new("doc").unwrap();
-//! let rtr = lab.ns("rtr").unwrap();
-//! let h1 = lab.ns("h1").unwrap();
+//! let (src, rtr, h1) = (lab.ns("src").unwrap(), lab.ns("rtr").unwrap(), lab.ns("h1").unwrap());
+//! lab.veth((&rtr, "up0"), (&src, "s0")).unwrap();
 //! lab.veth((&rtr, "dn1"), (&h1, "e0")).unwrap();
+//! src.add_addr("s0", "198.51.100.2/24").unwrap();
+//! rtr.add_addr("up0", "198.51.100.1/24").unwrap();
 //! rtr.add_addr("dn1", "192.0.2.1/24").unwrap();
 //! h1.add_addr("e0", "192.0.2.2/24").unwrap();
-//! h1.add_route("default via 192.0.2.1").unwrap();
-//! let daemon = lab.spawn(&rtr, "sleep", &["30"], "sleep.log").unwrap();
-//! assert!(wait_until(Duration::from_secs(1), Duration::from_millis(10), || daemon.is_running()));
+//!
+//! let daemon = lab.spawn(&rtr, "/usr/sbin/mrproxy", &["-d", "conf"], "mrproxy.log").unwrap();
+//! let upstream = Capture::start(&rtr, "up0", CaptureFilter::Igmp).unwrap();
+//! let group = "239.1.2.3".parse().unwrap();
+//! let rx = Receiver::join(&h1, "e0", group, 5000).unwrap();
+//! let _tx = Source::start(&src, SourceSpec::new("s0", group, 5000).count(200)).unwrap();
+//! assert!(rx.wait_for_packets(10, Duration::from_secs(5)), "log: {}", daemon.log().unwrap());
+//! assert!(upstream.wait_for(|p| p.message_type() == Some(0x22), Duration::from_secs(2)).is_some());
+//! assert!(mfc_v4(&rtr).unwrap().iter().any(|e| e.group == group && e.is_resolved()));
 //! ```
 
 #![warn(missing_docs)]

@@ -177,6 +177,27 @@ impl Receiver {
         Ok(())
     }
 
+    /// Replaces the socket's whole source filter in one step (`MCAST_MSFILTER`), joining
+    /// first if needed. From an existing membership the kernel reports a filter-mode change
+    /// (TO_IN / TO_EX records, RFC 9776 §5.1) rather than a leave and a new join.
+    /// `Include` with no sources leaves the group.
+    pub fn set_filter(&self, mode: FilterMode, sources: &[IpAddr]) -> io::Result<()> {
+        let mut membership = self.lock_membership();
+        let fd = self.socket.as_fd();
+        if *membership == Membership::None {
+            group_membership(fd, self.ifindex, self.group, true)?;
+            *membership = Membership::AnySource;
+        }
+        set_source_filter(fd, self.ifindex, self.group, mode, sources)?;
+        *membership = match mode {
+            FilterMode::Include if sources.is_empty() => Membership::None,
+            FilterMode::Include => Membership::Include(sources.to_vec()),
+            FilterMode::Exclude if sources.is_empty() => Membership::AnySource,
+            FilterMode::Exclude => Membership::Exclude(sources.to_vec()),
+        };
+        Ok(())
+    }
+
     /// Moves to `target`, leaving what is held first. The kernel reports the difference.
     fn apply(&self, target: &Membership) -> io::Result<()> {
         let mut membership = self.lock_membership();

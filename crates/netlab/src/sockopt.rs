@@ -17,7 +17,7 @@ pub enum FilterMode {
     Exclude,
 }
 
-/// Largest source list [`set_source_filter`] accepts (the kernel's IPv4 limit is the per
+/// Largest source list [`crate::Receiver::set_filter`] accepts (the kernel's IPv4 limit is the per
 /// namespace sysctl `net.ipv4.igmp_max_msf`, 10 by default).
 pub const MAX_FILTER_SOURCES: usize = 64;
 

@@ -110,6 +110,39 @@ fn ssm_and_exclude_filters_select_by_source() {
 }
 
 #[test]
+fn filter_mode_change_is_reported_as_to_in() {
+    let Some((_lab, s, h)) = link("toin") else {
+        return;
+    };
+    let igmp = Capture::start(&s, "s0", CaptureFilter::Igmp).unwrap();
+    let group = v4("239.1.2.7");
+    let rx = Receiver::join(&h, "e0", group, PORT).unwrap();
+    // Record type 4 = CHANGE_TO_EXCLUDE_MODE, 3 = CHANGE_TO_INCLUDE_MODE (RFC 9776 §4.2.12).
+    let record_type = |p: &netlab::CapturedPacket| {
+        (p.message_type() == Some(0x22))
+            .then(|| p.payload().get(8).copied())
+            .flatten()
+    };
+    assert!(
+        igmp.wait_for(|p| record_type(p) == Some(4), WAIT).is_some(),
+        "join = TO_EX {{}}"
+    );
+    rx.set_filter(netlab::FilterMode::Include, &[v4("192.0.2.1")])
+        .unwrap();
+    assert_eq!(rx.membership(), Membership::Include(vec![v4("192.0.2.1")]));
+    let to_in = igmp
+        .wait_for(|p| record_type(p) == Some(3), WAIT)
+        .expect("TO_IN record");
+    assert!(
+        to_in.payload().windows(4).any(|w| w == [192, 0, 2, 1]),
+        "source listed"
+    );
+    // Now INCLUDE {S}: traffic from S still arrives.
+    let _source = Source::start(&s, quick("s0", group, 10)).unwrap();
+    assert!(rx.wait_for_packets(10, WAIT));
+}
+
+#[test]
 fn leave_stops_delivery_and_rejoin_resumes_it() {
     let Some((_lab, s, h)) = link("leave") else {
         return;
