@@ -45,6 +45,8 @@ pub(crate) struct Spanned<T> {
 /// What the file says, in file order.
 #[derive(Debug, Default)]
 pub(crate) struct Draft {
+    /// The file name for positions.
+    pub file: String,
     pub quickleave: bool,
     pub hashtablesize: Option<u32>,
     pub rescanvif: bool,
@@ -73,6 +75,7 @@ pub(crate) struct Parser<'t, 's> {
 impl<'t, 's> Parser<'t, 's> {
     pub fn new(src: &'s Source<'s>, tokens: &'t [Token<'t>], warnings: Vec<Diagnostic>) -> Self {
         let draft = Draft {
+            file: src.file.to_owned(),
             warnings,
             ..Draft::default()
         };
@@ -275,8 +278,7 @@ impl<'t, 's> Parser<'t, 's> {
     fn after_prefix_argument(&self) -> Option<&'t str> {
         let keyword = self.tokens.get(self.next.checked_sub(3)?)?.text;
         ["altnet", "whitelist", "blacklist", "ssmrange"]
-            .into_iter()
-            .find(|&k| k == keyword)
-            .map(|_| keyword)
+            .contains(&keyword)
+            .then_some(keyword)
     }
 }

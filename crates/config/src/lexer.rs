@@ -44,8 +44,9 @@ pub(crate) fn tokenize<'a>(
             in_comment = c != '\n';
         } else if c == '#' || is_separator(c) {
             if let Some((from, l, col)) = start.take() {
+                // `from` and `offset` come from char_indices: the slice is on char boundaries.
                 let token = Token {
-                    text: &text[from..offset],
+                    text: text.get(from..offset).unwrap_or_default(),
                     line: l,
                     column: col,
                 };
@@ -68,7 +69,7 @@ pub(crate) fn tokenize<'a>(
     }
     if let Some((from, l, col)) = start {
         tokens.push(Token {
-            text: &text[from..],
+            text: text.get(from..).unwrap_or_default(),
             line: l,
             column: col,
         });

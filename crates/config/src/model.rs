@@ -184,7 +184,7 @@ impl InterfaceSettings {
 }
 
 impl Timers {
-    /// Last Member Query Count: RV unless set (RFC 9776 §8.12).
+    /// Last Member Query Count: RV unless set (RFC 9776 §8.9).
     pub fn effective_last_member_query_count(&self) -> u8 {
         self.last_member_query_count.unwrap_or(self.robustness)
     }
@@ -210,7 +210,7 @@ impl Timers {
         self.query_interval * u32::from(self.robustness) + self.query_response_interval / 2
     }
 
-    /// Last Member Query Time = LMQI × LMQC (RFC 9776 §8.14).
+    /// Last Member Query Time = LMQI × LMQC (RFC 9776 §8.10).
     pub fn last_member_query_time(&self) -> Duration {
         self.last_member_query_interval * u32::from(self.effective_last_member_query_count())
     }

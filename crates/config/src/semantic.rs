@@ -31,6 +31,7 @@ pub fn default_ssm_ranges() -> Vec<IpNet> {
 
 pub(crate) fn resolve(draft: Draft) -> Result<Config, ConfigError> {
     let Draft {
+        file,
         quickleave,
         hashtablesize,
         rescanvif,
@@ -47,13 +48,13 @@ pub(crate) fn resolve(draft: Draft) -> Result<Config, ConfigError> {
     for g in &globals {
         g.value.apply(&mut defaults);
     }
-    check(
-        &defaults,
-        &[],
-        &globals,
-        "interfaces without a phyint block",
-        &mut warnings,
-    )?;
+    let file_start = Position {
+        file,
+        line: 1,
+        column: 1,
+    };
+    let whom = "interfaces without a phyint block";
+    check(&defaults, &[], &globals, whom, &file_start, &mut warnings)?;
 
     let mut interfaces: Vec<Interface> = Vec::with_capacity(blocks.len());
     for block in blocks {
@@ -128,7 +129,14 @@ fn interface(
     };
     let role = block.role.unwrap_or(default_role);
     let whom = format!("interface '{}'", block.name);
-    check(&settings, &block.extensions, globals, &whom, warnings)?;
+    check(
+        &settings,
+        &block.extensions,
+        globals,
+        &whom,
+        &block.position,
+        warnings,
+    )?;
 
     if role != Role::Upstream {
         if let Some(rereport) = last(&block.extensions, |e| {
@@ -157,14 +165,20 @@ fn interface(
 }
 
 /// Checks between settings of one interface. `local` are the keywords of its own block, `globals`
-/// the top-level ones; errors point to the most local keyword that takes part.
+/// the top-level ones; errors point to the most local keyword that takes part. The defaults never
+/// fail a check, so there always is such a keyword; `fallback` only keeps this total.
 fn check(
     s: &InterfaceSettings,
     local: &[Spanned<Extension>],
     globals: &[Spanned<Extension>],
     whom: &str,
+    fallback: &Position,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<(), ConfigError> {
+    let position_of = |e: Option<&Spanned<Extension>>| match e {
+        Some(e) => e.position.clone(),
+        None => fallback.clone(),
+    };
     let qri = s.timers.query_response_interval;
     let qi = s.timers.query_interval;
     let qri_keyword = |e: &Extension| matches!(e, Extension::QueryResponseInterval(_));
@@ -210,19 +224,6 @@ fn last(
     is_kind: impl Fn(&Extension) -> bool,
 ) -> Option<&Spanned<Extension>> {
     list.iter().rev().find(|e| is_kind(&e.value))
-}
-
-/// Defaults never fail a check, so a failing check always has a keyword to blame; the fallback
-/// only keeps this total.
-fn position_of(e: Option<&Spanned<Extension>>) -> Position {
-    match e {
-        Some(e) => e.position.clone(),
-        None => Position {
-            file: String::new(),
-            line: 1,
-            column: 1,
-        },
-    }
 }
 
 /// `ssmrange` replaces the whole default list (mrproxy.conf(5)); say so when that leaves an
