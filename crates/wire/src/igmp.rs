@@ -217,6 +217,26 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         self.buffer.as_mut()[field::GROUP].copy_from_slice(&addr.octets());
     }
 
+    /// Sets the S flag and QRV of a v3 query, the reserved bits zero. QRV is masked to 3 bits.
+    pub fn set_s_flag_and_qrv(&mut self, s_flag: bool, qrv: u8) {
+        let s = if s_flag { S_FLAG } else { 0 };
+        self.buffer.as_mut()[field::RESV_S_QRV] = s | (qrv & QRV_MASK);
+    }
+
+    pub fn set_qqic(&mut self, value: u8) {
+        self.buffer.as_mut()[field::QQIC] = value;
+    }
+
+    pub fn set_num_sources(&mut self, value: u16) {
+        self.set_u16_at(field::NUM_SOURCES, value);
+    }
+
+    /// Sets Number of Group Records of a v3 report, and the reserved field before it to zero.
+    pub fn set_num_group_records(&mut self, value: u16) {
+        self.set_u16_at(field::REPORT_RESERVED, 0);
+        self.set_u16_at(field::NUM_RECORDS, value);
+    }
+
     /// Computes the checksum over the whole buffer, which must be exactly the message.
     pub fn fill_checksum(&mut self) {
         self.set_checksum(0);
@@ -336,25 +356,17 @@ impl Repr {
                 ..
             } => {
                 let sources = &sources[..sources.len().min(MAX_COUNT)];
-                let b = msg.buffer.as_mut();
-                b[field::RESV_S_QRV] = if *s_flag { S_FLAG } else { 0 } | (qrv & QRV_MASK);
-                b[field::QQIC] = *qqic;
-                msg.set_u16_at(
-                    field::NUM_SOURCES,
-                    u16::try_from(sources.len()).unwrap_or(u16::MAX),
-                );
-                record::write_addrs(&mut msg.buffer.as_mut()[field::SOURCES_START..], sources);
+                msg.set_s_flag_and_qrv(*s_flag, *qrv);
+                msg.set_qqic(*qqic);
+                msg.set_num_sources(record::count_field(sources.len()));
+                record::write_addrs(&mut msg.buffer[field::SOURCES_START..], sources);
             }
             Repr::ReportV3 { records } => {
                 let records = &records[..records.len().min(MAX_COUNT)];
-                msg.set_u16_at(field::REPORT_RESERVED, 0);
-                msg.set_u16_at(
-                    field::NUM_RECORDS,
-                    u16::try_from(records.len()).unwrap_or(u16::MAX),
-                );
+                msg.set_num_group_records(record::count_field(records.len()));
                 let mut at = field::RECORDS_START;
                 for r in records {
-                    let out = &mut msg.buffer.as_mut()[at..];
+                    let out = &mut msg.buffer[at..];
                     at +=
                         record::emit_record(out, r.record_type, &r.group, &r.sources, &r.aux_data);
                 }

@@ -77,8 +77,7 @@ mod field {
     pub const QQIC: usize = 25;
     pub const NUM_SOURCES: Field = 26..28;
     pub const SOURCES_START: usize = 28;
-    // MLDv2 reports (RFC 9777 §5.2): octet 1 and 4..6 reserved.
-    pub const REPORT_RESERVED: Field = 4..6;
+    // MLDv2 reports (RFC 9777 §5.2): octet 1 and 4..6 (MAX_RESP_CODE above) are reserved.
     pub const NUM_RECORDS: Field = 6..8;
     pub const RECORDS_START: usize = 8;
 }
@@ -221,6 +220,42 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         self.buffer.as_mut()[range].copy_from_slice(&value.to_be_bytes());
     }
 
+    /// Sets type, code (zero) and the 16 bits after the checksum: Maximum Response Code of
+    /// queries, zero in other messages (where they are reserved).
+    pub fn set_header(&mut self, msg_type: u8, max_resp_code: u16) {
+        let b = self.buffer.as_mut();
+        b[field::TYPE] = msg_type;
+        b[field::CODE] = 0;
+        self.set_u16_at(field::MAX_RESP_CODE, max_resp_code);
+    }
+
+    /// Sets the Multicast Address of a query or MLDv1 message, and the reserved field before
+    /// it to zero.
+    pub fn set_multicast_addr(&mut self, addr: Ipv6Addr) {
+        self.set_u16_at(field::RESERVED, 0);
+        self.buffer.as_mut()[field::MCAST_ADDR].copy_from_slice(&addr.octets());
+    }
+
+    /// Sets the S flag and QRV of an MLDv2 query, the reserved bits zero. QRV is masked to
+    /// 3 bits.
+    pub fn set_s_flag_and_qrv(&mut self, s_flag: bool, qrv: u8) {
+        let s = if s_flag { S_FLAG } else { 0 };
+        self.buffer.as_mut()[field::RESV_S_QRV] = s | (qrv & QRV_MASK);
+    }
+
+    pub fn set_qqic(&mut self, value: u8) {
+        self.buffer.as_mut()[field::QQIC] = value;
+    }
+
+    pub fn set_num_sources(&mut self, value: u16) {
+        self.set_u16_at(field::NUM_SOURCES, value);
+    }
+
+    /// Sets Nr of Mcast Address Records of an MLDv2 report.
+    pub fn set_num_records(&mut self, value: u16) {
+        self.set_u16_at(field::NUM_RECORDS, value);
+    }
+
     /// Computes the checksum over the pseudo-header and the whole buffer, which must be
     /// exactly the message.
     pub fn fill_checksum(&mut self, src: &Ipv6Addr, dst: &Ipv6Addr) {
@@ -327,8 +362,6 @@ impl Repr {
     ) {
         let len = self.buffer_len();
         let mut msg = Packet::new_unchecked(&mut packet.buffer.as_mut()[..len]);
-        let b = msg.buffer.as_mut();
-        b[field::CODE] = 0;
         match self {
             Repr::QueryV1 {
                 max_resp_delay: code,
@@ -339,65 +372,43 @@ impl Repr {
                 group,
                 ..
             } => {
-                b[field::TYPE] = msg_type::QUERY;
-                b[field::MAX_RESP_CODE].copy_from_slice(&code.to_be_bytes());
-                b[field::RESERVED].fill(0);
-                b[field::MCAST_ADDR].copy_from_slice(&group.octets());
+                msg.set_header(msg_type::QUERY, *code);
+                msg.set_multicast_addr(*group);
             }
-            Repr::ReportV1 { group } | Repr::DoneV1 { group } => {
-                let kind = if matches!(self, Repr::ReportV1 { .. }) {
-                    msg_type::REPORT_V1
-                } else {
-                    msg_type::DONE_V1
-                };
-                b[field::TYPE] = kind;
-                // Maximum Response Delay is zero in reports (RFC 2710 §3.4).
-                b[field::MAX_RESP_CODE].fill(0);
-                b[field::RESERVED].fill(0);
-                b[field::MCAST_ADDR].copy_from_slice(&group.octets());
+            // Maximum Response Delay is zero in MLDv1 reports and dones (RFC 2710 §3.4).
+            Repr::ReportV1 { group } => {
+                msg.set_header(msg_type::REPORT_V1, 0);
+                msg.set_multicast_addr(*group);
             }
-            Repr::ReportV2 { .. } => {
-                b[field::TYPE] = msg_type::REPORT_V2;
-                b[field::REPORT_RESERVED].fill(0);
-            }
-        }
-        match self {
-            Repr::QueryV2 {
-                s_flag,
-                qrv,
-                qqic,
-                sources,
-                ..
-            } => {
-                let sources = &sources[..sources.len().min(MAX_COUNT)];
-                b[field::RESV_S_QRV] = if *s_flag { S_FLAG } else { 0 } | (qrv & QRV_MASK);
-                b[field::QQIC] = *qqic;
-                b[field::NUM_SOURCES].copy_from_slice(
-                    &u16::try_from(sources.len())
-                        .unwrap_or(u16::MAX)
-                        .to_be_bytes(),
-                );
-                record::write_addrs(&mut b[field::SOURCES_START..], sources);
+            Repr::DoneV1 { group } => {
+                msg.set_header(msg_type::DONE_V1, 0);
+                msg.set_multicast_addr(*group);
             }
             Repr::ReportV2 { records } => {
                 let records = &records[..records.len().min(MAX_COUNT)];
-                b[field::NUM_RECORDS].copy_from_slice(
-                    &u16::try_from(records.len())
-                        .unwrap_or(u16::MAX)
-                        .to_be_bytes(),
-                );
+                msg.set_header(msg_type::REPORT_V2, 0);
+                msg.set_num_records(record::count_field(records.len()));
                 let mut at = field::RECORDS_START;
                 for r in records {
-                    at += record::emit_record(
-                        &mut b[at..],
-                        r.record_type,
-                        &r.group,
-                        &r.sources,
-                        &r.aux_data,
-                    );
+                    let out = &mut msg.buffer[at..];
+                    at +=
+                        record::emit_record(out, r.record_type, &r.group, &r.sources, &r.aux_data);
                 }
             }
-            _ => {}
+        }
+        if let Repr::QueryV2 {
+            s_flag,
+            qrv,
+            qqic,
+            sources,
+            ..
+        } = self
+        {
+            let sources = &sources[..sources.len().min(MAX_COUNT)];
+            msg.set_s_flag_and_qrv(*s_flag, *qrv);
+            msg.set_qqic(*qqic);
+            msg.set_num_sources(record::count_field(sources.len()));
+            record::write_addrs(&mut msg.buffer[field::SOURCES_START..], sources);
         }
         msg.fill_checksum(src, dst);
     }

@@ -97,6 +97,11 @@ pub(crate) fn write_addrs<A: WireAddr>(out: &mut [u8], addrs: &[A]) {
 /// that long cannot fit an IP datagram anyway, and callers split by MTU far earlier
 /// (RFC 9776 §4.2.16), so clamping only guarantees that emit never panics.
 pub(crate) const MAX_COUNT: usize = u16::MAX as usize;
+/// A list length as a 16-bit count field; callers clamp lists to [`MAX_COUNT`] first.
+pub(crate) fn count_field(len: usize) -> u16 {
+    u16::try_from(len).unwrap_or(u16::MAX)
+}
+
 /// Most auxiliary data a record can carry: 255 32-bit words.
 pub(crate) const MAX_AUX_LEN: usize = u8::MAX as usize * 4;
 
@@ -176,7 +181,7 @@ pub(crate) fn emit_record<A: WireAddr>(
     let out = &mut out[..total];
     out[0] = u8::from(record_type);
     out[1] = u8::try_from(aux_len / 4).unwrap_or(u8::MAX);
-    out[2..4].copy_from_slice(&u16::try_from(nsrc).unwrap_or(u16::MAX).to_be_bytes());
+    out[2..4].copy_from_slice(&count_field(nsrc).to_be_bytes());
     group.write(&mut out[4..record_header_len::<A>()]);
     let body = &mut out[record_header_len::<A>()..];
     let (src_area, aux_area) = body.split_at_mut(nsrc * A::LEN);
