@@ -30,7 +30,11 @@ pub fn desired<A: Afi>(config: &Config, info: &InterfaceInfo) -> Option<Desired>
 /// The router part's configuration from an interface's settings, with the RFC 9776 §8 defaults
 /// for what is not given: LMQC = RV (§8.8), Startup Query Interval = QI / 4 (§8.6), Startup
 /// Query Count = RV (§8.7).
-pub fn port_config(version: mrproxy_membership::Mode, settings: &InterfaceSettings, quickleave: bool) -> PortConfig {
+pub fn port_config(
+    version: mrproxy_membership::Mode,
+    settings: &InterfaceSettings,
+    quickleave: bool,
+) -> PortConfig {
     let timers = &settings.timers;
     PortConfig {
         version,

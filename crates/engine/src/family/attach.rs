@@ -100,13 +100,6 @@ impl<A: Afi> FamilyState<A> {
         let kernel_params_changed = (old.threshold, old.ratelimit)
             != (desired.settings.threshold, desired.settings.ratelimit);
         let policy_changed = *old != desired.settings || self.link_of(ifindex) != Some(&link);
-        if kernel_params_changed {
-            // A VIF's threshold and rate limit are fixed at creation: re-create it. The engine's
-            // protocol state survives; routes and joins are re-installed around it.
-            if let Some(attachment) = self.take(ifindex, actions) {
-                self.put(ifindex, attachment, actions);
-            }
-        }
         match (
             self.downstreams.get_mut(&ifindex),
             self.upstreams.get_mut(&ifindex),
@@ -127,6 +120,13 @@ impl<A: Afi> FamilyState<A> {
                 u.link = link;
             }
             (None, None) => return,
+        }
+        if kernel_params_changed {
+            // A VIF's threshold and rate limit are fixed at creation: re-create it. The engine's
+            // protocol state survives; routes and joins are re-installed around it.
+            if let Some(attachment) = self.take(ifindex, actions) {
+                self.put(ifindex, attachment, actions);
+            }
         }
         if policy_changed {
             // Filters decide merges and oifs, networks decide accepted sources.

@@ -15,7 +15,7 @@
 //! {"at": 60020, "counters": {"source": "192.0.2.99", "group": "239.1.2.3", "packets": 0}}
 //! {"at": 99000, "advance": true}      (only fires the timers due until then)
 //! {"at": 99000, "config": "phyint up0 upstream\n..."}
-//! {"at": 99000, "check": "routes"}   (or "upstreams"): the state, as an expected line
+//! {"at": 99000, "check": "routes"}   (or "upstreams", "rejected"): status, as an expected line
 //! ```
 //! Messages: `v1_report`, `report` (IGMPv2 / MLDv1), `leave` (IGMPv2 leave / MLD done),
 //! `records` (IGMPv3 / MLDv2 report; types is_in, is_ex, to_in, to_ex, allow, block),
@@ -38,13 +38,19 @@ pub enum Step {
 }
 
 pub fn parse_step(line: &Value) -> Result<Step, String> {
-    let obj = line.as_object().ok_or("an input line must be a JSON object")?;
+    let obj = line
+        .as_object()
+        .ok_or("an input line must be a JSON object")?;
     let field = |k: &str| obj.get(k).cloned();
     if let Some(v) = field("interface") {
-        return Ok(Step::Event(Event::InterfaceChanged(interface(from_value(v)?)?)));
+        return Ok(Step::Event(Event::InterfaceChanged(interface(
+            from_value(v)?,
+        )?)));
     }
     if let Some(v) = field("removed") {
-        return Ok(Step::Event(Event::InterfaceRemoved { ifindex: IfIndex(from_value(v)?) }));
+        return Ok(Step::Event(Event::InterfaceRemoved {
+            ifindex: IfIndex(from_value(v)?),
+        }));
     }
     if let Some(v) = field("igmp") {
         return igmp_event(from_value(v)?).map(Step::Event);
@@ -54,11 +60,19 @@ pub fn parse_step(line: &Value) -> Result<Step, String> {
     }
     if let Some(v) = field("upcall") {
         let u: Upcall = from_value(v)?;
-        return Ok(Step::Event(Event::NoCache { iif: IfIndex(u.iif), source: u.source, group: u.group }));
+        return Ok(Step::Event(Event::NoCache {
+            iif: IfIndex(u.iif),
+            source: u.source,
+            group: u.group,
+        }));
     }
     if let Some(v) = field("counters") {
         let c: Counters = from_value(v)?;
-        return Ok(Step::Event(Event::RouteCounters { source: c.source, group: c.group, packets: c.packets }));
+        return Ok(Step::Event(Event::RouteCounters {
+            source: c.source,
+            group: c.group,
+            packets: c.packets,
+        }));
     }
     if let Some(v) = field("config") {
         let text: String = from_value(v)?;
@@ -108,7 +122,13 @@ struct Interface {
 
 fn interface(i: Interface) -> Result<InterfaceInfo, String> {
     let flags = match i.flags {
-        None => LinkFlags { up: true, running: true, multicast: true, loopback: false, point_to_point: false },
+        None => LinkFlags {
+            up: true,
+            running: true,
+            multicast: true,
+            loopback: false,
+            point_to_point: false,
+        },
         Some(list) => {
             let has = |f: &str| list.iter().any(|x| x == f);
             LinkFlags {
@@ -123,14 +143,32 @@ fn interface(i: Interface) -> Result<InterfaceInfo, String> {
     let ipv4 = i
         .ipv4
         .iter()
-        .map(|s| address(s).map(|(address, prefix_len, peer)| V4Address { address, prefix_len, peer }))
+        .map(|s| {
+            address(s).map(|(address, prefix_len, peer)| V4Address {
+                address,
+                prefix_len,
+                peer,
+            })
+        })
         .collect::<Result<_, _>>()?;
     let ipv6 = i
         .ipv6
         .iter()
-        .map(|s| address(s).map(|(address, prefix_len, peer)| V6Address { address, prefix_len, peer }))
+        .map(|s| {
+            address(s).map(|(address, prefix_len, peer)| V6Address {
+                address,
+                prefix_len,
+                peer,
+            })
+        })
         .collect::<Result<_, _>>()?;
-    Ok(InterfaceInfo { ifindex: IfIndex(i.ifindex), name: i.name, flags, ipv4, ipv6 })
+    Ok(InterfaceInfo {
+        ifindex: IfIndex(i.ifindex),
+        name: i.name,
+        flags,
+        ipv4,
+        ipv6,
+    })
 }
 
 /// "A/len" or "A peer P/len".
@@ -198,7 +236,11 @@ fn record_type(name: &str) -> Result<RecordType, String> {
         "to_ex" => RecordType::ChangeToExclude,
         "allow" => RecordType::AllowNewSources,
         "block" => RecordType::BlockOldSources,
-        other => RecordType::Unknown(other.parse().map_err(|_| format!("unknown record type {other}"))?),
+        other => RecordType::Unknown(
+            other
+                .parse()
+                .map_err(|_| format!("unknown record type {other}"))?,
+        ),
     })
 }
 
@@ -206,7 +248,11 @@ fn hex_bytes(s: &str) -> Result<Vec<u8>, String> {
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     (0..s.len())
         .step_by(2)
-        .map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()).ok_or(format!("bad hex {s}")))
+        .map(|i| {
+            s.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+                .ok_or(format!("bad hex {s}"))
+        })
         .collect()
 }
 
@@ -225,14 +271,21 @@ fn igmp_event(p: Packet<Ipv4Addr>) -> Result<Event, String> {
                 router_alert: p.ra,
                 message,
             },
-            Err(reason) => Event::Malformed { ifindex: IfIndex(p.ifindex), source: IpAddr::V4(p.from), reason },
+            Err(reason) => Event::Malformed {
+                ifindex: IfIndex(p.ifindex),
+                source: IpAddr::V4(p.from),
+                reason,
+            },
         });
     } else if let Some(q) = p.query {
         let group = q.group.unwrap_or(Ipv4Addr::UNSPECIFIED);
         let max_resp = Duration::from_millis(q.max_resp_ms.unwrap_or(10_000));
         let repr = match q.version {
             1 => igmp::Repr::QueryV1 { group },
-            2 => igmp::Repr::QueryV2 { max_resp_time: (max_resp.as_millis() / 100) as u8, group },
+            2 => igmp::Repr::QueryV2 {
+                max_resp_time: (max_resp.as_millis() / 100) as u8,
+                group,
+            },
             _ => igmp::Repr::QueryV3 {
                 max_resp_code: code::igmp_max_resp_code(max_resp),
                 group,
@@ -242,7 +295,14 @@ fn igmp_event(p: Packet<Ipv4Addr>) -> Result<Event, String> {
                 sources: q.sources,
             },
         };
-        (repr, if group.is_unspecified() { Ipv4Addr::new(224, 0, 0, 1) } else { group })
+        (
+            repr,
+            if group.is_unspecified() {
+                Ipv4Addr::new(224, 0, 0, 1)
+            } else {
+                group
+            },
+        )
     } else if let Some(group) = p.v1_report {
         (igmp::Repr::ReportV1 { group }, group)
     } else if let Some(group) = p.report {
@@ -253,7 +313,12 @@ fn igmp_event(p: Packet<Ipv4Addr>) -> Result<Event, String> {
         let records = records
             .into_iter()
             .map(|(t, group, sources)| {
-                Ok(igmp::GroupRecord { record_type: record_type(&t)?, group, sources, aux_data: vec![] })
+                Ok(igmp::GroupRecord {
+                    record_type: record_type(&t)?,
+                    group,
+                    sources,
+                    aux_data: vec![],
+                })
             })
             .collect::<Result<_, String>>()?;
         (igmp::Repr::ReportV3 { records }, v3_reports)
@@ -261,7 +326,8 @@ fn igmp_event(p: Packet<Ipv4Addr>) -> Result<Event, String> {
         return Err("an igmp line needs a message".into());
     };
     // Through the codec and back, as the daemon would receive it.
-    let message = igmp::Repr::parse_bytes(&repr.to_bytes()).map_err(|e| format!("wire round trip: {e}"))?;
+    let message =
+        igmp::Repr::parse_bytes(&repr.to_bytes()).map_err(|e| format!("wire round trip: {e}"))?;
     Ok(Event::Igmp {
         ifindex: IfIndex(p.ifindex),
         source: p.from,
@@ -279,7 +345,10 @@ fn mld_event(p: Packet<Ipv6Addr>) -> Result<Event, String> {
         let group = q.group.unwrap_or(Ipv6Addr::UNSPECIFIED);
         let max_resp = Duration::from_millis(q.max_resp_ms.unwrap_or(10_000));
         let repr = match q.version {
-            1 => mld::Repr::QueryV1 { max_resp_delay: max_resp.as_millis() as u16, group },
+            1 => mld::Repr::QueryV1 {
+                max_resp_delay: max_resp.as_millis() as u16,
+                group,
+            },
             _ => mld::Repr::QueryV2 {
                 max_resp_code: code::mld_max_resp_code(max_resp),
                 group,
@@ -289,7 +358,14 @@ fn mld_event(p: Packet<Ipv6Addr>) -> Result<Event, String> {
                 sources: q.sources,
             },
         };
-        (repr, if group.is_unspecified() { Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1) } else { group })
+        (
+            repr,
+            if group.is_unspecified() {
+                Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1)
+            } else {
+                group
+            },
+        )
     } else if let Some(group) = p.report {
         (mld::Repr::ReportV1 { group }, group)
     } else if let Some(group) = p.leave {
@@ -298,7 +374,12 @@ fn mld_event(p: Packet<Ipv6Addr>) -> Result<Event, String> {
         let records = records
             .into_iter()
             .map(|(t, group, sources)| {
-                Ok(mld::AddressRecord { record_type: record_type(&t)?, group, sources, aux_data: vec![] })
+                Ok(mld::AddressRecord {
+                    record_type: record_type(&t)?,
+                    group,
+                    sources,
+                    aux_data: vec![],
+                })
             })
             .collect::<Result<_, String>>()?;
         (mld::Repr::ReportV2 { records }, v2_reports)
@@ -307,7 +388,8 @@ fn mld_event(p: Packet<Ipv6Addr>) -> Result<Event, String> {
     };
     let to = p.to.unwrap_or(default_to);
     let bytes = repr.to_bytes(&p.from, &to);
-    let message = mld::Repr::parse_bytes(&bytes, &p.from, &to).map_err(|e| format!("wire round trip: {e}"))?;
+    let message = mld::Repr::parse_bytes(&bytes, &p.from, &to)
+        .map_err(|e| format!("wire round trip: {e}"))?;
     Ok(Event::Mld {
         ifindex: IfIndex(p.ifindex),
         source: p.from,

@@ -4,7 +4,7 @@
 //! * the first JSON line is `{"config": "<igmpproxy.conf text>"}`;
 //! * input lines carry `"at"` (ms) and one input (see `input.rs`);
 //! * after each input come the expected outputs, one per line: `{"at": T, "action": <Action>}`
-//!   or `{"at": T, "routes": [...]}` / `{"at": T, "upstreams": [...]}` for checks.
+//!   or `{"at": T, "routes" | "upstreams" | "rejected": ...}` for checks of the status.
 //!
 //! Before each input, the runner fires every engine deadline up to the input's time, the way
 //! the daemon sleeps until `next_deadline`; those outputs carry their own time and are written
@@ -22,7 +22,11 @@ use std::path::PathBuf;
 enum Line {
     /// Comments, the config line and inputs: kept verbatim.
     Kept(String),
-    Input { text: String, at: u64, step: Step },
+    Input {
+        text: String,
+        at: u64,
+        step: Step,
+    },
     Expected(Value),
 }
 
@@ -31,18 +35,31 @@ fn classify(raw: &str, lineno: usize) -> Line {
     if trimmed.is_empty() || trimmed.starts_with('#') {
         return Line::Kept(raw.to_owned());
     }
-    let value: Value = serde_json::from_str(trimmed).unwrap_or_else(|e| panic!("line {lineno}: not JSON: {e}"));
-    let obj = value.as_object().unwrap_or_else(|| panic!("line {lineno}: not an object"));
-    if obj.contains_key("action") || obj.contains_key("routes") || obj.contains_key("upstreams") {
+    let value: Value =
+        serde_json::from_str(trimmed).unwrap_or_else(|e| panic!("line {lineno}: not JSON: {e}"));
+    let obj = value
+        .as_object()
+        .unwrap_or_else(|| panic!("line {lineno}: not an object"));
+    if ["action", "routes", "upstreams", "rejected"]
+        .iter()
+        .any(|k| obj.contains_key(*k))
+    {
         return Line::Expected(value);
     }
     if !obj.contains_key("at") {
         // The initial configuration.
         return Line::Kept(raw.to_owned());
     }
-    let at = obj.get("at").and_then(Value::as_u64).unwrap_or_else(|| panic!("line {lineno}: bad \"at\""));
+    let at = obj
+        .get("at")
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("line {lineno}: bad \"at\""));
     let step = input::parse_step(&value).unwrap_or_else(|e| panic!("line {lineno}: {e}"));
-    Line::Input { text: raw.to_owned(), at, step }
+    Line::Input {
+        text: raw.to_owned(),
+        at,
+        step,
+    }
 }
 
 fn output_line(at: u64, key: &str, value: &Value) -> String {
@@ -71,8 +88,15 @@ impl Runner {
             if at > until {
                 break;
             }
-            fired_at_same_time = if at == self.now { fired_at_same_time + 1 } else { 0 };
-            assert!(fired_at_same_time < 1000, "next_deadline stays at {at} ms after Timeout");
+            fired_at_same_time = if at == self.now {
+                fired_at_same_time + 1
+            } else {
+                0
+            };
+            assert!(
+                fired_at_same_time < 1000,
+                "next_deadline stays at {at} ms after Timeout"
+            );
             self.now = at;
             let actions = self.engine.handle(Timestamp(at), Event::Timeout);
             self.record(at, actions);
@@ -85,6 +109,7 @@ impl Runner {
         let value = match what {
             "routes" => serde_json::to_value(&status.routes),
             "upstreams" => serde_json::to_value(&status.upstreams),
+            "rejected" => serde_json::to_value(&status.rejected),
             other => panic!("unknown check {other:?}"),
         }
         .expect("status serialises");
@@ -93,9 +118,15 @@ impl Runner {
 }
 
 pub fn run(name: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance").join(format!("{name}.jsonl"));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/conformance")
+        .join(format!("{name}.jsonl"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let lines: Vec<Line> = text.lines().enumerate().map(|(i, raw)| classify(raw, i + 1)).collect();
+    let lines: Vec<Line> = text
+        .lines()
+        .enumerate()
+        .map(|(i, raw)| classify(raw, i + 1))
+        .collect();
 
     let config_text = text
         .lines()
@@ -103,8 +134,13 @@ pub fn run(name: &str) {
         .find(|v| v.get("at").is_none() && v.get("config").is_some())
         .and_then(|v| v.get("config").and_then(Value::as_str).map(str::to_owned))
         .unwrap_or_else(|| panic!("{name}: no initial {{\"config\": ...}} line"));
-    let config = mrproxy_config::parse(&config_text, &format!("{name}.conf")).unwrap_or_else(|e| panic!("{e}"));
-    let mut runner = Runner { engine: Engine::new(config, Timestamp(0)), now: 0, outputs: Vec::new() };
+    let config = mrproxy_config::parse(&config_text, &format!("{name}.conf"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut runner = Runner {
+        engine: Engine::new(config, Timestamp(0)),
+        now: 0,
+        outputs: Vec::new(),
+    };
 
     // The rewritten file, and the actual and expected outputs in order.
     let mut rewritten: Vec<String> = Vec::new();
@@ -148,12 +184,21 @@ pub fn run(name: &str) {
         let got: Value = serde_json::from_str(out).expect("own output parses");
         match expected.get(i) {
             Some(want) if *want == got => {}
-            Some(want) => panic!("{name}: output {} differs\n after input: {input}\n expected: {want}\n actual:   {out}", i + 1),
-            None => panic!("{name}: unexpected output {}\n after input: {input}\n actual: {out}", i + 1),
+            Some(want) => panic!(
+                "{name}: output {} differs\n after input: {input}\n expected: {want}\n actual:   {out}",
+                i + 1
+            ),
+            None => panic!(
+                "{name}: unexpected output {}\n after input: {input}\n actual: {out}",
+                i + 1
+            ),
         }
     }
     if let Some(missing) = expected.get(actual.len()) {
-        panic!("{name}: expected output {} never came: {missing}", actual.len() + 1);
+        panic!(
+            "{name}: expected output {} never came: {missing}",
+            actual.len() + 1
+        );
     }
 }
 
@@ -163,7 +208,12 @@ pub fn scenario_files() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("tests/conformance exists")
         .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".jsonl")).map(str::to_owned))
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".jsonl"))
+                .map(str::to_owned)
+        })
         .collect();
     names.sort();
     names
