@@ -93,7 +93,12 @@ pub enum Error {
         "group {group} on interface {ifindex}: {count} sources exceed the kernel's per-socket source \
          filter limit; raise sysctl {sysctl}"
     )]
-    TooManySources { group: IpAddr, ifindex: u32, count: usize, sysctl: &'static str },
+    TooManySources {
+        group: IpAddr,
+        ifindex: u32,
+        count: usize,
+        sysctl: &'static str,
+    },
 
     /// Any other system call failure, with the operation that failed.
     #[error("{op}: {source}")]
@@ -105,10 +110,12 @@ pub enum Error {
 }
 
 impl Error {
-    /// Wraps an I/O error with the operation that produced it, mapping permission errors to
-    /// the capability message.
+    /// Wraps an I/O error with the operation that produced it.
     pub(crate) fn io(op: impl Into<String>, source: io::Error) -> Error {
-        Error::Io { op: op.into(), source }
+        Error::Io {
+            op: op.into(),
+            source,
+        }
     }
 
     /// The errno behind this error, if any (for callers that tolerate specific conditions).
@@ -139,9 +146,17 @@ mod tests {
         let all = [
             Error::TableInUse { family: Family::V4 },
             Error::NoMulticastRouting { family: Family::V6 },
-            Error::NoMultipleTables { family: Family::V4, table: 7 },
-            Error::Permission { what: "opening the IPv4 mroute socket" },
-            Error::VifsExhausted { family: Family::V4, ifindex: 9 },
+            Error::NoMultipleTables {
+                family: Family::V4,
+                table: 7,
+            },
+            Error::Permission {
+                what: "opening the IPv4 mroute socket",
+            },
+            Error::VifsExhausted {
+                family: Family::V4,
+                ifindex: 9,
+            },
             Error::TooManySources {
                 group: "239.1.2.3".parse().unwrap(),
                 ifindex: 3,
@@ -155,10 +170,18 @@ mod tests {
         }
         assert!(all[0].to_string().contains("stop it first"));
         assert!(all[1].to_string().contains("CONFIG_IPV6_MROUTE"));
-        assert!(all[2].to_string().contains("CONFIG_IP_MROUTE_MULTIPLE_TABLES"));
+        assert!(
+            all[2]
+                .to_string()
+                .contains("CONFIG_IP_MROUTE_MULTIPLE_TABLES")
+        );
         assert!(all[3].to_string().contains("CAP_NET_ADMIN and CAP_NET_RAW"));
         assert!(all[4].to_string().contains("all 32 IPv4 VIFs are in use"));
-        assert!(all[5].to_string().contains("raise sysctl net.ipv4.igmp_max_msf"));
+        assert!(
+            all[5]
+                .to_string()
+                .contains("raise sysctl net.ipv4.igmp_max_msf")
+        );
     }
 
     #[test]

@@ -62,9 +62,18 @@ impl AsyncSocket {
             .async_io(Interest::READABLE, |s| {
                 let mut iov = [IoSliceMut::new(&mut *buf)];
                 let mut cmsg = nix::cmsg_space!(libc::in_pktinfo);
-                let msg = recvmsg::<SockaddrStorage>(s.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
-                    .map_err(io::Error::from)?;
-                let mut meta = RecvMeta4 { len: msg.bytes, truncated: msg.flags.contains(MsgFlags::MSG_TRUNC), ifindex: None };
+                let msg = recvmsg::<SockaddrStorage>(
+                    s.as_raw_fd(),
+                    &mut iov,
+                    Some(&mut cmsg),
+                    MsgFlags::empty(),
+                )
+                .map_err(io::Error::from)?;
+                let mut meta = RecvMeta4 {
+                    len: msg.bytes,
+                    truncated: msg.flags.contains(MsgFlags::MSG_TRUNC),
+                    ifindex: None,
+                };
                 for c in msg.cmsgs().map_err(io::Error::from)? {
                     if let ControlMessageOwned::Ipv4PacketInfo(pi) = c {
                         meta.ifindex = u32::try_from(pi.ipi_ifindex).ok();
@@ -82,8 +91,13 @@ impl AsyncSocket {
                 let mut iov = [IoSliceMut::new(&mut *buf)];
                 // Room for pktinfo, hop limit and a Hop-by-Hop header of up to 64 octets.
                 let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, [u8; 64]);
-                let msg = recvmsg::<SockaddrIn6>(s.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
-                    .map_err(io::Error::from)?;
+                let msg = recvmsg::<SockaddrIn6>(
+                    s.as_raw_fd(),
+                    &mut iov,
+                    Some(&mut cmsg),
+                    MsgFlags::empty(),
+                )
+                .map_err(io::Error::from)?;
                 let mut meta = RecvMeta6 {
                     len: msg.bytes,
                     truncated: msg.flags.contains(MsgFlags::MSG_TRUNC),
@@ -99,7 +113,9 @@ impl AsyncSocket {
                             meta.ifindex = Some(pi.ipi6_ifindex);
                             meta.destination = Some(Ipv6Addr::from(pi.ipi6_addr.s6_addr));
                         }
-                        ControlMessageOwned::Ipv6HopLimit(h) => meta.hop_limit = u8::try_from(h).ok(),
+                        ControlMessageOwned::Ipv6HopLimit(h) => {
+                            meta.hop_limit = u8::try_from(h).ok()
+                        }
                         ControlMessageOwned::Unknown(u)
                             if u.cmsg_header.cmsg_level == libc::IPPROTO_IPV6
                                 && u.cmsg_header.cmsg_type == libc::IPV6_HOPOPTS =>
@@ -118,7 +134,8 @@ impl AsyncSocket {
 /// `in_pktinfo` selecting the outgoing interface and source address of one datagram.
 pub fn in_pktinfo(ifindex: u32, source: Ipv4Addr) -> io::Result<libc::in_pktinfo> {
     Ok(libc::in_pktinfo {
-        ipi_ifindex: libc::c_int::try_from(ifindex).map_err(|_| io::Error::from_raw_os_error(libc::ENODEV))?,
+        ipi_ifindex: libc::c_int::try_from(ifindex)
+            .map_err(|_| io::Error::from_raw_os_error(libc::ENODEV))?,
         ipi_spec_dst: crate::sys::in_addr(source),
         ipi_addr: crate::sys::in_addr(Ipv4Addr::UNSPECIFIED),
     })
@@ -126,5 +143,10 @@ pub fn in_pktinfo(ifindex: u32, source: Ipv4Addr) -> io::Result<libc::in_pktinfo
 
 /// `in6_pktinfo` selecting the outgoing interface and source address of one datagram.
 pub fn in6_pktinfo(ifindex: u32, source: Ipv6Addr) -> libc::in6_pktinfo {
-    libc::in6_pktinfo { ipi6_addr: libc::in6_addr { s6_addr: source.octets() }, ipi6_ifindex: ifindex }
+    libc::in6_pktinfo {
+        ipi6_addr: libc::in6_addr {
+            s6_addr: source.octets(),
+        },
+        ipi6_ifindex: ifindex,
+    }
 }

@@ -13,6 +13,7 @@
 
 mod error;
 mod io;
+mod join_pool;
 mod membership;
 mod mroute4;
 mod mroute6;

@@ -4,9 +4,12 @@
 
 use crate::error::{Error, Family, Result, classify};
 use crate::io::AsyncSocket;
-use crate::membership::{FilterMode, JoinPool};
+use crate::join_pool::JoinPool;
+use crate::membership::FilterMode;
 use crate::packet::{Datagram4, Ipv4Header, UpcallKind, decode4};
-use crate::sys::{self, MRT_ADD_MFC, MRT_ADD_VIF, MRT_DEL_MFC, MRT_DEL_VIF, MRT_INIT, MRT_TABLE, MAXVIFS};
+use crate::sys::{
+    self, MAXVIFS, MRT_ADD_MFC, MRT_ADD_VIF, MRT_DEL_MFC, MRT_DEL_VIF, MRT_INIT, MRT_TABLE,
+};
 use crate::vif_table::{VifEntry, VifTable};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::BTreeSet;
@@ -21,7 +24,8 @@ pub(crate) const MROUTE_RCVBUF: usize = 256 * 1024;
 
 /// IGMPv2 leaves go to all-routers, IGMPv3 reports to 224.0.0.22 (RFC 9776 §4.2.14); the
 /// kernel delivers them only while the groups are joined on the interface (linux.md §4).
-pub const IGMP_REPORT_GROUPS: [Ipv4Addr; 2] = [Ipv4Addr::new(224, 0, 0, 2), Ipv4Addr::new(224, 0, 0, 22)];
+pub const IGMP_REPORT_GROUPS: [Ipv4Addr; 2] =
+    [Ipv4Addr::new(224, 0, 0, 2), Ipv4Addr::new(224, 0, 0, 22)];
 
 /// A kernel upcall with the VIF mapped back to an interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +41,11 @@ pub struct Upcall<A> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Received4 {
     /// An IGMP message; `payload` indexes the IGMP bytes in the caller's buffer.
-    Igmp { ifindex: u32, header: Ipv4Header, payload: Range<usize> },
+    Igmp {
+        ifindex: u32,
+        header: Ipv4Header,
+        payload: Range<usize>,
+    },
     Upcall(Upcall<Ipv4Addr>),
 }
 
@@ -54,29 +62,47 @@ impl Mroute4 {
     /// `None`) in the calling thread's network namespace. Must run inside a tokio runtime.
     pub fn open(table: Option<u32>) -> Result<Mroute4> {
         const WHAT: &str = "opening the IPv4 multicast routing socket";
-        let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(libc::IPPROTO_IGMP)))
-            .map_err(|e| classify(WHAT, e))?;
+        let socket = Socket::new(
+            Domain::IPV4,
+            Type::RAW,
+            Some(Protocol::from(libc::IPPROTO_IGMP)),
+        )
+        .map_err(|e| classify(WHAT, e))?;
         if let Some(table) = table {
             // MRT_TABLE must precede MRT_INIT (linux.md §1).
             sys::setsockopt(socket.as_fd(), libc::IPPROTO_IP, MRT_TABLE, &table).map_err(|e| {
                 match e.raw_os_error() {
-                    Some(libc::ENOPROTOOPT) => Error::NoMultipleTables { family: Family::V4, table },
+                    Some(libc::ENOPROTOOPT) => Error::NoMultipleTables {
+                        family: Family::V4,
+                        table,
+                    },
                     _ => classify(WHAT, e),
                 }
             })?;
         }
-        sys::setsockopt(socket.as_fd(), libc::IPPROTO_IP, MRT_INIT, &(1 as libc::c_int)).map_err(|e| {
-            match e.raw_os_error() {
-                Some(libc::EADDRINUSE) => Error::TableInUse { family: Family::V4 },
-                Some(libc::ENOPROTOOPT) => Error::NoMulticastRouting { family: Family::V4 },
-                _ => classify(WHAT, e),
-            }
+        sys::setsockopt(
+            socket.as_fd(),
+            libc::IPPROTO_IP,
+            MRT_INIT,
+            &(1 as libc::c_int),
+        )
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::EADDRINUSE) => Error::TableInUse { family: Family::V4 },
+            Some(libc::ENOPROTOOPT) => Error::NoMulticastRouting { family: Family::V4 },
+            _ => classify(WHAT, e),
         })?;
-        set_receive_buffer(&socket, MROUTE_RCVBUF).map_err(|e| Error::io("sizing the mroute socket buffer", e))?;
+        set_receive_buffer(&socket, MROUTE_RCVBUF)
+            .map_err(|e| Error::io("sizing the mroute socket buffer", e))?;
         nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::Ipv4PacketInfo, &true)
             .map_err(|e| Error::io("enabling IP_PKTINFO", e.into()))?;
-        let socket = AsyncSocket::new(socket).map_err(|e| Error::io("registering the mroute socket", e))?;
-        Ok(Mroute4 { socket, vifs: VifTable::default(), routes: BTreeSet::new(), report_groups: JoinPool::new(Family::V4) })
+        let socket =
+            AsyncSocket::new(socket).map_err(|e| Error::io("registering the mroute socket", e))?;
+        Ok(Mroute4 {
+            socket,
+            vifs: VifTable::default(),
+            routes: BTreeSet::new(),
+            report_groups: JoinPool::new(Family::V4),
+        })
     }
 
     /// Gives `ifindex` a VIF (by ifindex, so unnumbered interfaces work: igmpproxy.md D17) and
@@ -87,7 +113,10 @@ impl Mroute4 {
         if let Some(vif) = self.vifs.vif_of(ifindex) {
             return Ok(vif);
         }
-        let vif = self.vifs.free_slot().ok_or(Error::VifsExhausted { family: Family::V4, ifindex })?;
+        let vif = self.vifs.free_slot().ok_or(Error::VifsExhausted {
+            family: Family::V4,
+            ifindex,
+        })?;
         let threshold = threshold.max(1);
         let ctl = sys::vifctl {
             vifc_vifi: vif,
@@ -95,8 +124,9 @@ impl Mroute4 {
             vifc_threshold: threshold,
             vifc_rate_limit: rate_limit,
             lcl: sys::vifc_lcl {
-                vifc_lcl_ifindex: libc::c_int::try_from(ifindex)
-                    .map_err(|_| Error::io("MRT_ADD_VIF", io::Error::from_raw_os_error(libc::ENODEV)))?,
+                vifc_lcl_ifindex: libc::c_int::try_from(ifindex).map_err(|_| {
+                    Error::io("MRT_ADD_VIF", io::Error::from_raw_os_error(libc::ENODEV))
+                })?,
             },
             vifc_rmt_addr: sys::in_addr(Ipv4Addr::UNSPECIFIED),
         };
@@ -109,14 +139,20 @@ impl Mroute4 {
     /// Removes the interface's VIF. When the device is already gone the kernel removed the VIF
     /// itself, and the resulting ENODEV/EADDRNOTAVAIL is not an error.
     pub fn del_vif(&mut self, ifindex: u32) -> Result<()> {
-        let Some(vif) = self.vifs.vif_of(ifindex) else { return Ok(()) };
-        let Some(entry) = self.vifs.entry(vif) else { return Ok(()) };
+        let Some(vif) = self.vifs.vif_of(ifindex) else {
+            return Ok(());
+        };
+        let Some(entry) = self.vifs.entry(vif) else {
+            return Ok(());
+        };
         let ctl = sys::vifctl {
             vifc_vifi: vif,
             vifc_flags: sys::VIFF_USE_IFINDEX,
             vifc_threshold: entry.threshold,
             vifc_rate_limit: 0,
-            lcl: sys::vifc_lcl { vifc_lcl_ifindex: libc::c_int::try_from(ifindex).unwrap_or(0) },
+            lcl: sys::vifc_lcl {
+                vifc_lcl_ifindex: libc::c_int::try_from(ifindex).unwrap_or(0),
+            },
             vifc_rmt_addr: sys::in_addr(Ipv4Addr::UNSPECIFIED),
         };
         match sys::setsockopt(self.fd(), libc::IPPROTO_IP, MRT_DEL_VIF, &ctl) {
@@ -124,7 +160,12 @@ impl Mroute4 {
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENODEV | libc::EADDRNOTAVAIL)) => {
                 tracing::debug!(ifindex, vif, "VIF already removed by the kernel");
             }
-            Err(e) => return Err(Error::io(format!("MRT_DEL_VIF vif {vif} of interface {ifindex}"), e)),
+            Err(e) => {
+                return Err(Error::io(
+                    format!("MRT_DEL_VIF vif {vif} of interface {ifindex}"),
+                    e,
+                ));
+            }
         }
         self.vifs.remove(ifindex);
         Ok(())
@@ -141,13 +182,28 @@ impl Mroute4 {
     /// Installs or replaces in place the MFC entry for (source, group): accept on `iif`, copy to
     /// every interface of `oifs` whose VIF threshold the packet's TTL exceeds. Empty `oifs` is a
     /// valid entry that drops the traffic without further upcalls (igmpproxy.md D35).
-    pub fn set_route(&mut self, source: Ipv4Addr, group: Ipv4Addr, iif: u32, oifs: &[u32]) -> Result<()> {
-        let parent = self.vifs.vif_of(iif).ok_or(Error::NoVif { family: Family::V4, ifindex: iif })?;
+    pub fn set_route(
+        &mut self,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iif: u32,
+        oifs: &[u32],
+    ) -> Result<()> {
+        let parent = self.vifs.vif_of(iif).ok_or(Error::NoVif {
+            family: Family::V4,
+            ifindex: iif,
+        })?;
         let mut ttls = [0u8; MAXVIFS];
         // Copying back onto the input link would loop the traffic: never an output.
         for &oif in oifs.iter().filter(|&&o| o != iif) {
-            let vif = self.vifs.vif_of(oif).ok_or(Error::NoVif { family: Family::V4, ifindex: oif })?;
-            let entry = self.vifs.entry(vif).ok_or(Error::NoVif { family: Family::V4, ifindex: oif })?;
+            let vif = self.vifs.vif_of(oif).ok_or(Error::NoVif {
+                family: Family::V4,
+                ifindex: oif,
+            })?;
+            let entry = self.vifs.entry(vif).ok_or(Error::NoVif {
+                family: Family::V4,
+                ifindex: oif,
+            })?;
             if let Some(ttl) = ttls.get_mut(usize::from(vif)) {
                 *ttl = entry.threshold;
             }
@@ -199,7 +255,8 @@ impl Mroute4 {
     /// not count against this socket's membership limit (igmpproxy.md D21).
     pub fn join_report_groups(&mut self, ifindex: u32) -> Result<()> {
         for group in IGMP_REPORT_GROUPS {
-            self.report_groups.set(ifindex, IpAddr::V4(group), FilterMode::Exclude, &[])?;
+            self.report_groups
+                .set(ifindex, IpAddr::V4(group), FilterMode::Exclude, &[])?;
         }
         Ok(())
     }
@@ -214,10 +271,15 @@ impl Mroute4 {
         loop {
             let meta = self.socket.recv_v4(buf).await?;
             if meta.truncated {
-                tracing::warn!(len = meta.len, "IPv4 mroute socket: datagram larger than the buffer, dropped");
+                tracing::warn!(
+                    len = meta.len,
+                    "IPv4 mroute socket: datagram larger than the buffer, dropped"
+                );
                 continue;
             }
-            let Some(datagram) = buf.get(..meta.len) else { continue };
+            let Some(datagram) = buf.get(..meta.len) else {
+                continue;
+            };
             match decode4(datagram) {
                 Ok(Datagram4::Upcall(up)) => {
                     return Ok(Received4::Upcall(Upcall {
@@ -228,10 +290,20 @@ impl Mroute4 {
                     }));
                 }
                 Ok(Datagram4::Igmp { header, payload }) => match meta.ifindex {
-                    Some(ifindex) => return Ok(Received4::Igmp { ifindex, header, payload }),
-                    None => tracing::debug!(source = %header.source, "IGMP without IP_PKTINFO, dropped"),
+                    Some(ifindex) => {
+                        return Ok(Received4::Igmp {
+                            ifindex,
+                            header,
+                            payload,
+                        });
+                    }
+                    None => {
+                        tracing::debug!(source = %header.source, "IGMP without IP_PKTINFO, dropped")
+                    }
                 },
-                Err(e) => tracing::debug!(error = %e, "undecodable datagram on the IPv4 mroute socket"),
+                Err(e) => {
+                    tracing::debug!(error = %e, "undecodable datagram on the IPv4 mroute socket")
+                }
             }
         }
     }
@@ -279,7 +351,12 @@ fn mfcctl(source: Ipv4Addr, group: Ipv4Addr, parent: u16, ttls: [u8; MAXVIFS]) -
 /// fall back to SO_RCVBUF (capped by the kernel).
 pub(crate) fn set_receive_buffer(socket: &Socket, bytes: usize) -> io::Result<()> {
     let size = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    match sys::setsockopt(socket.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &size) {
+    match sys::setsockopt(
+        socket.as_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_RCVBUFFORCE,
+        &size,
+    ) {
         Ok(()) => Ok(()),
         Err(_) => socket.set_recv_buffer_size(bytes),
     }

@@ -4,10 +4,13 @@
 
 use crate::error::{Error, Family, Result, classify};
 use crate::io::AsyncSocket;
-use crate::membership::{FilterMode, JoinPool};
+use crate::join_pool::JoinPool;
+use crate::membership::FilterMode;
 use crate::mroute4::{MROUTE_RCVBUF, Upcall, set_receive_buffer};
 use crate::packet::decode_upcall6;
-use crate::sys::{self, MRT6_ADD_MFC, MRT6_ADD_MIF, MRT6_DEL_MFC, MRT6_DEL_MIF, MRT6_INIT, MRT6_TABLE};
+use crate::sys::{
+    self, MRT6_ADD_MFC, MRT6_ADD_MIF, MRT6_DEL_MFC, MRT6_DEL_MIF, MRT6_INIT, MRT6_TABLE,
+};
 use crate::vif_table::{VifEntry, VifTable};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::BTreeSet;
@@ -18,8 +21,10 @@ use std::os::fd::AsFd;
 
 /// MLDv1 Done goes to all-routers (ff02::2), MLDv2 reports to all-MLDv2-routers (ff02::16,
 /// RFC 9777 §5.2.14); the kernel delivers them only while joined (linux.md §4).
-pub const MLD_REPORT_GROUPS: [Ipv6Addr; 2] =
-    [Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2), Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x16)];
+pub const MLD_REPORT_GROUPS: [Ipv6Addr; 2] = [
+    Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2),
+    Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x16),
+];
 
 /// ICMPv6 types the socket accepts: MLD query, v1 report, v1 done, v2 report (RFC 9777 §5).
 pub const MLD_TYPES: [u8; 4] = [130, 131, 132, 143];
@@ -54,30 +59,57 @@ impl Mroute6 {
     /// table when `None`). Must run inside a tokio runtime.
     pub fn open(table: Option<u32>) -> Result<Mroute6> {
         const WHAT: &str = "opening the IPv6 multicast routing socket";
-        let socket = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6)).map_err(|e| classify(WHAT, e))?;
+        let socket = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6))
+            .map_err(|e| classify(WHAT, e))?;
         let fd = socket.as_fd();
         if let Some(table) = table {
-            sys::setsockopt(fd, libc::IPPROTO_IPV6, MRT6_TABLE, &table).map_err(|e| match e.raw_os_error() {
-                Some(libc::ENOPROTOOPT) => Error::NoMultipleTables { family: Family::V6, table },
-                _ => classify(WHAT, e),
+            sys::setsockopt(fd, libc::IPPROTO_IPV6, MRT6_TABLE, &table).map_err(|e| {
+                match e.raw_os_error() {
+                    Some(libc::ENOPROTOOPT) => Error::NoMultipleTables {
+                        family: Family::V6,
+                        table,
+                    },
+                    _ => classify(WHAT, e),
+                }
             })?;
         }
-        sys::setsockopt(fd, libc::IPPROTO_IPV6, MRT6_INIT, &(1 as libc::c_int)).map_err(|e| match e.raw_os_error() {
-            Some(libc::EADDRINUSE) => Error::TableInUse { family: Family::V6 },
-            Some(libc::ENOPROTOOPT) => Error::NoMulticastRouting { family: Family::V6 },
-            _ => classify(WHAT, e),
-        })?;
+        sys::setsockopt(fd, libc::IPPROTO_IPV6, MRT6_INIT, &(1 as libc::c_int)).map_err(
+            |e| match e.raw_os_error() {
+                Some(libc::EADDRINUSE) => Error::TableInUse { family: Family::V6 },
+                Some(libc::ENOPROTOOPT) => Error::NoMulticastRouting { family: Family::V6 },
+                _ => classify(WHAT, e),
+            },
+        )?;
         // Only MLD is of interest; upcalls are queued to the socket directly and bypass this.
-        sys::setsockopt(fd, libc::IPPROTO_ICMPV6, sys::ICMP6_FILTER, &icmp6_filter_passing(&MLD_TYPES))
-            .map_err(|e| Error::io("setting ICMP6_FILTER", e))?;
-        set_receive_buffer(&socket, MROUTE_RCVBUF).map_err(|e| Error::io("sizing the mroute socket buffer", e))?;
+        sys::setsockopt(
+            fd,
+            libc::IPPROTO_ICMPV6,
+            sys::ICMP6_FILTER,
+            &icmp6_filter_passing(&MLD_TYPES),
+        )
+        .map_err(|e| Error::io("setting ICMP6_FILTER", e))?;
+        set_receive_buffer(&socket, MROUTE_RCVBUF)
+            .map_err(|e| Error::io("sizing the mroute socket buffer", e))?;
         use nix::sys::socket::{setsockopt, sockopt};
-        setsockopt(&socket, sockopt::Ipv6RecvPacketInfo, &true).map_err(|e| Error::io("enabling IPV6_RECVPKTINFO", e.into()))?;
-        setsockopt(&socket, sockopt::Ipv6RecvHopLimit, &true).map_err(|e| Error::io("enabling IPV6_RECVHOPLIMIT", e.into()))?;
-        sys::setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPOPTS, &(1 as libc::c_int))
-            .map_err(|e| Error::io("enabling IPV6_RECVHOPOPTS", e))?;
-        let socket = AsyncSocket::new(socket).map_err(|e| Error::io("registering the mroute socket", e))?;
-        Ok(Mroute6 { socket, mifs: VifTable::default(), routes: BTreeSet::new(), report_groups: JoinPool::new(Family::V6) })
+        setsockopt(&socket, sockopt::Ipv6RecvPacketInfo, &true)
+            .map_err(|e| Error::io("enabling IPV6_RECVPKTINFO", e.into()))?;
+        setsockopt(&socket, sockopt::Ipv6RecvHopLimit, &true)
+            .map_err(|e| Error::io("enabling IPV6_RECVHOPLIMIT", e.into()))?;
+        sys::setsockopt(
+            fd,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_RECVHOPOPTS,
+            &(1 as libc::c_int),
+        )
+        .map_err(|e| Error::io("enabling IPV6_RECVHOPOPTS", e))?;
+        let socket =
+            AsyncSocket::new(socket).map_err(|e| Error::io("registering the mroute socket", e))?;
+        Ok(Mroute6 {
+            socket,
+            mifs: VifTable::default(),
+            routes: BTreeSet::new(),
+            report_groups: JoinPool::new(Family::V6),
+        })
     }
 
     /// Gives `ifindex` a MIF and returns its index; a no-op for an interface that has one.
@@ -88,7 +120,10 @@ impl Mroute6 {
             return Ok(mif);
         }
         let pifi = u16::try_from(ifindex).map_err(|_| Error::IfIndexTooLarge { ifindex })?;
-        let mif = self.mifs.free_slot().ok_or(Error::VifsExhausted { family: Family::V6, ifindex })?;
+        let mif = self.mifs.free_slot().ok_or(Error::VifsExhausted {
+            family: Family::V6,
+            ifindex,
+        })?;
         let threshold = threshold.max(1);
         let ctl = sys::mif6ctl {
             mif6c_mifi: mif,
@@ -105,14 +140,21 @@ impl Mroute6 {
 
     /// Removes the interface's MIF, tolerating a device the kernel already removed.
     pub fn del_mif(&mut self, ifindex: u32) -> Result<()> {
-        let Some(mif) = self.mifs.vif_of(ifindex) else { return Ok(()) };
+        let Some(mif) = self.mifs.vif_of(ifindex) else {
+            return Ok(());
+        };
         // MRT6_DEL_MIF takes the bare MIF index (a mifi_t).
         match sys::setsockopt(self.fd(), libc::IPPROTO_IPV6, MRT6_DEL_MIF, &mif) {
             Ok(()) => {}
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENODEV | libc::EADDRNOTAVAIL)) => {
                 tracing::debug!(ifindex, mif, "MIF already removed by the kernel");
             }
-            Err(e) => return Err(Error::io(format!("MRT6_DEL_MIF mif {mif} of interface {ifindex}"), e)),
+            Err(e) => {
+                return Err(Error::io(
+                    format!("MRT6_DEL_MIF mif {mif} of interface {ifindex}"),
+                    e,
+                ));
+            }
         }
         self.mifs.remove(ifindex);
         Ok(())
@@ -128,11 +170,23 @@ impl Mroute6 {
 
     /// Installs or replaces in place the MFC entry for (source, group); see
     /// [`crate::Mroute4::set_route`].
-    pub fn set_route(&mut self, source: Ipv6Addr, group: Ipv6Addr, iif: u32, oifs: &[u32]) -> Result<()> {
-        let parent = self.mifs.vif_of(iif).ok_or(Error::NoVif { family: Family::V6, ifindex: iif })?;
+    pub fn set_route(
+        &mut self,
+        source: Ipv6Addr,
+        group: Ipv6Addr,
+        iif: u32,
+        oifs: &[u32],
+    ) -> Result<()> {
+        let parent = self.mifs.vif_of(iif).ok_or(Error::NoVif {
+            family: Family::V6,
+            ifindex: iif,
+        })?;
         let mut ifset = sys::if_set { ifs_bits: [0; 8] };
         for &oif in oifs.iter().filter(|&&o| o != iif) {
-            let mif = self.mifs.vif_of(oif).ok_or(Error::NoVif { family: Family::V6, ifindex: oif })?;
+            let mif = self.mifs.vif_of(oif).ok_or(Error::NoVif {
+                family: Family::V6,
+                ifindex: oif,
+            })?;
             if let Some(word) = ifset.ifs_bits.get_mut(usize::from(mif / 32)) {
                 *word |= 1 << (mif % 32);
             }
@@ -170,7 +224,10 @@ impl Mroute6 {
             #[allow(clippy::useless_conversion)]
             Ok(()) => Ok(Some(u64::from(req.pktcnt))),
             Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => Ok(None),
-            Err(e) => Err(Error::io(format!("SIOCGETSGCNT_IN6 ({source}, {group})"), e)),
+            Err(e) => Err(Error::io(
+                format!("SIOCGETSGCNT_IN6 ({source}, {group})"),
+                e,
+            )),
         }
     }
 
@@ -182,7 +239,8 @@ impl Mroute6 {
     /// reports reach this socket.
     pub fn join_report_groups(&mut self, ifindex: u32) -> Result<()> {
         for group in MLD_REPORT_GROUPS {
-            self.report_groups.set(ifindex, IpAddr::V6(group), FilterMode::Exclude, &[])?;
+            self.report_groups
+                .set(ifindex, IpAddr::V6(group), FilterMode::Exclude, &[])?;
         }
         Ok(())
     }
@@ -197,10 +255,15 @@ impl Mroute6 {
         loop {
             let meta = self.socket.recv_v6(buf).await?;
             if meta.truncated {
-                tracing::warn!(len = meta.len, "IPv6 mroute socket: datagram larger than the buffer, dropped");
+                tracing::warn!(
+                    len = meta.len,
+                    "IPv6 mroute socket: datagram larger than the buffer, dropped"
+                );
                 continue;
             }
-            let Some(datagram) = buf.get(..meta.len) else { continue };
+            let Some(datagram) = buf.get(..meta.len) else {
+                continue;
+            };
             if let Some(up) = decode_upcall6(datagram) {
                 return Ok(Received6::Upcall(Upcall {
                     kind: up.kind,
@@ -220,7 +283,10 @@ impl Mroute6 {
                         payload: 0..meta.len,
                     });
                 }
-                _ => tracing::debug!(?meta, "ICMPv6 without interface, addresses or hop limit, dropped"),
+                _ => tracing::debug!(
+                    ?meta,
+                    "ICMPv6 without interface, addresses or hop limit, dropped"
+                ),
             }
         }
     }
@@ -260,7 +326,9 @@ fn mf6cctl(source: Ipv6Addr, group: Ipv6Addr, parent: u16, ifset: sys::if_set) -
 
 /// An ICMPv6 filter that passes exactly `types` (Linux: a set bit blocks the type).
 pub(crate) fn icmp6_filter_passing(types: &[u8]) -> sys::icmp6_filter {
-    let mut filter = sys::icmp6_filter { icmp6_filt: [u32::MAX; 8] };
+    let mut filter = sys::icmp6_filter {
+        icmp6_filt: [u32::MAX; 8],
+    };
     for &t in types {
         if let Some(word) = filter.icmp6_filt.get_mut(usize::from(t >> 5)) {
             *word &= !(1u32 << (t & 31));

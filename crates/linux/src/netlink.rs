@@ -10,9 +10,9 @@ use crate::error::{Error, Result};
 use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
 use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
+use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags as NlLinkFlags, LinkMessage};
-use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::SocketAddr;
 use rtnetlink::{Handle, MulticastGroup};
 use std::collections::BTreeSet;
@@ -68,6 +68,8 @@ pub struct LinkMonitor {
     handle: Handle,
     notifications: UnboundedReceiver<(NetlinkMessage<RouteNetlinkMessage>, SocketAddr)>,
     connection: tokio::task::JoinHandle<()>,
+    /// Interfaces named by notifications and not yet reported.
+    pending: BTreeSet<u32>,
 }
 
 impl std::fmt::Debug for LinkMonitor {
@@ -81,11 +83,20 @@ impl LinkMonitor {
     /// RTMGRP_LINK, RTMGRP_IPV4_IFADDR and RTMGRP_IPV6_IFADDR before anything is dumped, so
     /// no change between the dump and the first event is lost. Must run inside a tokio runtime.
     pub fn new() -> Result<LinkMonitor> {
-        let groups = [MulticastGroup::Link, MulticastGroup::Ipv4Ifaddr, MulticastGroup::Ipv6Ifaddr];
-        let (connection, handle, notifications) =
-            rtnetlink::new_multicast_connection(&groups).map_err(|e| Error::io("opening the rtnetlink socket", e))?;
+        let groups = [
+            MulticastGroup::Link,
+            MulticastGroup::Ipv4Ifaddr,
+            MulticastGroup::Ipv6Ifaddr,
+        ];
+        let (connection, handle, notifications) = rtnetlink::new_multicast_connection(&groups)
+            .map_err(|e| Error::io("opening the rtnetlink socket", e))?;
         let connection = tokio::spawn(connection);
-        Ok(LinkMonitor { handle, notifications, connection })
+        Ok(LinkMonitor {
+            handle,
+            notifications,
+            connection,
+            pending: BTreeSet::new(),
+        })
     }
 
     /// Every interface with its addresses.
@@ -106,7 +117,9 @@ impl LinkMonitor {
         let mut stream = self.handle.link().get().match_index(ifindex).execute();
         let link = match stream.next().await {
             None => return Ok(None),
-            Some(Err(rtnetlink::Error::NetlinkError(e))) if e.raw_code().abs() == libc::ENODEV => return Ok(None),
+            Some(Err(rtnetlink::Error::NetlinkError(e))) if e.raw_code().abs() == libc::ENODEV => {
+                return Ok(None);
+            }
             Some(Err(e)) => return Err(netlink_error("reading a link", e)),
             Some(Ok(msg)) => link_from(&msg),
         };
@@ -134,24 +147,35 @@ impl LinkMonitor {
 
     /// Waits for the next change notifications and returns the new state of every interface
     /// they concern, in ifindex order.
+    ///
+    /// Cancel safe (for `tokio::select!`): interfaces are only marked handled once all of them
+    /// were re-read, and re-reading is idempotent. An error means the netlink connection is
+    /// gone (for example the kernel dropped notifications under load): open a new monitor and
+    /// `dump()` again.
     pub async fn next_events(&mut self) -> Result<Vec<LinkEvent>> {
-        let mut affected = BTreeSet::new();
-        while affected.is_empty() {
+        while self.pending.is_empty() {
             let Some((msg, _)) = self.notifications.next().await else {
-                return Err(Error::io("rtnetlink notifications", io::Error::from(io::ErrorKind::BrokenPipe)));
+                return Err(Error::io(
+                    "rtnetlink notifications",
+                    io::Error::from(io::ErrorKind::BrokenPipe),
+                ));
             };
-            affected.extend(concerned_ifindex(&msg));
+            self.pending.extend(concerned_ifindex(&msg));
         }
         tokio::time::sleep(DEBOUNCE).await;
         while let Ok((msg, _)) = self.notifications.try_recv() {
-            affected.extend(concerned_ifindex(&msg));
+            self.pending.extend(concerned_ifindex(&msg));
         }
-        let mut events = Vec::with_capacity(affected.len());
-        for ifindex in affected {
+        let targets: Vec<u32> = self.pending.iter().copied().collect();
+        let mut events = Vec::with_capacity(targets.len());
+        for &ifindex in &targets {
             events.push(match self.link(ifindex).await? {
                 Some(link) => LinkEvent::Changed(link),
                 None => LinkEvent::Removed(ifindex),
             });
+        }
+        for ifindex in targets {
+            self.pending.remove(&ifindex);
         }
         Ok(events)
     }
@@ -249,8 +273,13 @@ fn parse_address(msg: &AddressMessage) -> Option<NetlinkAddress> {
 /// unusable IPv6 addresses left out.
 fn attach_addresses(links: &mut [Link], addresses: &[NetlinkAddress]) {
     for secondary_pass in [false, true] {
-        for a in addresses.iter().filter(|a| a.secondary == secondary_pass && !a.unusable) {
-            let Some(link) = links.iter_mut().find(|l| l.ifindex == a.ifindex) else { continue };
+        for a in addresses
+            .iter()
+            .filter(|a| a.secondary == secondary_pass && !a.unusable)
+        {
+            let Some(link) = links.iter_mut().find(|l| l.ifindex == a.ifindex) else {
+                continue;
+            };
             match (a.address, a.peer) {
                 (IpAddr::V4(address), peer) => link.ipv4.push(InterfaceAddress {
                     address,

@@ -53,7 +53,10 @@ pub struct RawUpcall<A> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Datagram4 {
     /// An IGMP message: its header and where the IGMP bytes are in the buffer.
-    Igmp { header: Ipv4Header, payload: Range<usize> },
+    Igmp {
+        header: Ipv4Header,
+        payload: Range<usize>,
+    },
     Upcall(RawUpcall<Ipv4Addr>),
 }
 
@@ -64,8 +67,14 @@ pub enum DecodeError {
     Truncated(usize),
     #[error("not an IPv4 header (version {0})")]
     NotIpv4(u8),
-    #[error("IPv4 header length {header} or total length {total} inconsistent with {len} bytes read")]
-    BadLength { header: usize, total: usize, len: usize },
+    #[error(
+        "IPv4 header length {header} or total length {total} inconsistent with {len} bytes read"
+    )]
+    BadLength {
+        header: usize,
+        total: usize,
+        len: usize,
+    },
 }
 
 const IPV4_MIN_HEADER: usize = 20;
@@ -79,7 +88,9 @@ const IPV6_OPT_ROUTER_ALERT: u8 = 5;
 /// Classifies a datagram from the IPv4 mroute socket. An upcall overlays the IPv4 header and is
 /// recognised by `im_mbz` = 0 where the protocol byte (IGMP = 2) would be (linux.md §2).
 pub fn decode4(buf: &[u8]) -> Result<Datagram4, DecodeError> {
-    let proto = *buf.get(IPV4_PROTO).ok_or(DecodeError::Truncated(buf.len()))?;
+    let proto = *buf
+        .get(IPV4_PROTO)
+        .ok_or(DecodeError::Truncated(buf.len()))?;
     if proto == 0 {
         return decode_upcall4(buf).map(Datagram4::Upcall);
     }
@@ -88,7 +99,9 @@ pub fn decode4(buf: &[u8]) -> Result<Datagram4, DecodeError> {
 }
 
 fn decode_upcall4(buf: &[u8]) -> Result<RawUpcall<Ipv4Addr>, DecodeError> {
-    let msg = buf.get(..f::IGMPMSG_LEN).ok_or(DecodeError::Truncated(buf.len()))?;
+    let msg = buf
+        .get(..f::IGMPMSG_LEN)
+        .ok_or(DecodeError::Truncated(buf.len()))?;
     debug_assert_eq!(msg[f::IM_MBZ], 0);
     Ok(RawUpcall {
         kind: UpcallKind::from_code(msg[f::IM_MSGTYPE]),
@@ -101,7 +114,9 @@ fn decode_upcall4(buf: &[u8]) -> Result<RawUpcall<Ipv4Addr>, DecodeError> {
 /// Decodes an IPv4 header and returns it with the payload range (bounded by both the total
 /// length field and the bytes read).
 pub fn decode_ipv4_header(buf: &[u8]) -> Result<(Ipv4Header, Range<usize>), DecodeError> {
-    let fixed = buf.get(..IPV4_MIN_HEADER).ok_or(DecodeError::Truncated(buf.len()))?;
+    let fixed = buf
+        .get(..IPV4_MIN_HEADER)
+        .ok_or(DecodeError::Truncated(buf.len()))?;
     let version = fixed[0] >> 4;
     if version != 4 {
         return Err(DecodeError::NotIpv4(version));
@@ -109,7 +124,11 @@ pub fn decode_ipv4_header(buf: &[u8]) -> Result<(Ipv4Header, Range<usize>), Deco
     let header_len = usize::from(fixed[0] & 0x0f) * 4;
     let total_len = usize::from(u16::from_be_bytes([fixed[2], fixed[3]]));
     if header_len < IPV4_MIN_HEADER || header_len > total_len || total_len > buf.len() {
-        return Err(DecodeError::BadLength { header: header_len, total: total_len, len: buf.len() });
+        return Err(DecodeError::BadLength {
+            header: header_len,
+            total: total_len,
+            len: buf.len(),
+        });
     }
     let options = buf.get(IPV4_MIN_HEADER..header_len).unwrap_or_default();
     let header = Ipv4Header {
@@ -129,7 +148,9 @@ fn has_ipv4_router_alert(mut options: &[u8]) -> bool {
             IPOPT_END => return false,
             IPOPT_NOP => options = &options[1..],
             _ => {
-                let Some(&len) = options.get(1) else { return false };
+                let Some(&len) = options.get(1) else {
+                    return false;
+                };
                 let len = usize::from(len);
                 if len < 2 || len > options.len() {
                     return false;
@@ -165,7 +186,9 @@ pub fn decode_upcall6(buf: &[u8]) -> Option<RawUpcall<Ipv6Addr>> {
 /// length in 8-octet units beyond the first, options) carries Router Alert (RFC 2711: type 5,
 /// length 2). MLD messages must carry it (RFC 9777 §5).
 pub fn hop_by_hop_has_router_alert(header: &[u8]) -> bool {
-    let Some(&units) = header.get(1) else { return false };
+    let Some(&units) = header.get(1) else {
+        return false;
+    };
     let end = (usize::from(units) + 1) * 8;
     let mut options = header.get(2..end.min(header.len())).unwrap_or_default();
     while let Some(&kind) = options.first() {
@@ -173,7 +196,9 @@ pub fn hop_by_hop_has_router_alert(header: &[u8]) -> bool {
             options = &options[1..];
             continue;
         }
-        let Some(&len) = options.get(1) else { return false };
+        let Some(&len) = options.get(1) else {
+            return false;
+        };
         let len = usize::from(len) + 2;
         if len > options.len() {
             return false;
@@ -209,16 +234,21 @@ mod tests {
     /// IPv4 header with Router Alert (TOS 0xC0, TTL 1, 192.0.2.2 -> 224.0.0.22), then an
     /// 8-byte IGMPv2 report for 239.1.2.3.
     const REPORT_WITH_RA: [u8; 32] = [
-        0x46, 0xc0, 0x00, 0x20, 0x00, 0x00, 0x40, 0x00, 0x01, 0x02, 0x00, 0x00, 192, 0, 2, 2, 224, 0, 0,
-        22, 0x94, 0x04, 0x00, 0x00, 0x16, 0x00, 0xf8, 0xfa, 0xef, 0x01, 0x02, 0x03,
+        0x46, 0xc0, 0x00, 0x20, 0x00, 0x00, 0x40, 0x00, 0x01, 0x02, 0x00, 0x00, 192, 0, 2, 2, 224,
+        0, 0, 22, 0x94, 0x04, 0x00, 0x00, 0x16, 0x00, 0xf8, 0xfa, 0xef, 0x01, 0x02, 0x03,
     ];
 
     #[test]
     fn igmp_with_router_alert() {
-        let Ok(Datagram4::Igmp { header, payload }) = decode4(&REPORT_WITH_RA) else { panic!() };
+        let Ok(Datagram4::Igmp { header, payload }) = decode4(&REPORT_WITH_RA) else {
+            panic!()
+        };
         assert_eq!(header.source, Ipv4Addr::new(192, 0, 2, 2));
         assert_eq!(header.destination, Ipv4Addr::new(224, 0, 0, 22));
-        assert_eq!((header.ttl, header.tos, header.router_alert), (1, 0xc0, true));
+        assert_eq!(
+            (header.ttl, header.tos, header.router_alert),
+            (1, 0xc0, true)
+        );
         assert_eq!(payload, 24..32);
     }
 
@@ -229,7 +259,9 @@ mod tests {
         pkt[2..4].copy_from_slice(&28u16.to_be_bytes());
         pkt[8] = 1;
         pkt[9] = 2;
-        let Ok(Datagram4::Igmp { header, payload }) = decode4(&pkt) else { panic!() };
+        let Ok(Datagram4::Igmp { header, payload }) = decode4(&pkt) else {
+            panic!()
+        };
         assert!(!header.router_alert);
         assert_eq!(payload, 20..28);
     }
@@ -238,19 +270,30 @@ mod tests {
     fn payload_is_bounded_by_total_length_not_by_trailing_bytes() {
         let mut pkt = REPORT_WITH_RA.to_vec();
         pkt.extend_from_slice(&[0xaa; 8]);
-        let Ok(Datagram4::Igmp { payload, .. }) = decode4(&pkt) else { panic!() };
+        let Ok(Datagram4::Igmp { payload, .. }) = decode4(&pkt) else {
+            panic!()
+        };
         assert_eq!(payload, 24..32);
     }
 
     #[test]
     fn inconsistent_lengths_are_errors() {
-        assert_eq!(decode4(&REPORT_WITH_RA[..5]), Err(DecodeError::Truncated(5)));
+        assert_eq!(
+            decode4(&REPORT_WITH_RA[..5]),
+            Err(DecodeError::Truncated(5))
+        );
         let mut short_total = REPORT_WITH_RA;
         short_total[3] = 0x10; // total 16 < header 24
-        assert!(matches!(decode4(&short_total), Err(DecodeError::BadLength { .. })));
+        assert!(matches!(
+            decode4(&short_total),
+            Err(DecodeError::BadLength { .. })
+        ));
         let mut long_total = REPORT_WITH_RA;
         long_total[3] = 0x40; // total 64 > 32 bytes read
-        assert!(matches!(decode4(&long_total), Err(DecodeError::BadLength { .. })));
+        assert!(matches!(
+            decode4(&long_total),
+            Err(DecodeError::BadLength { .. })
+        ));
         let mut v6 = REPORT_WITH_RA;
         v6[0] = 0x66;
         assert_eq!(decode4(&v6), Err(DecodeError::NotIpv4(6)));
@@ -283,7 +326,9 @@ mod tests {
         };
         assert_eq!(decode4(&buf), Ok(Datagram4::Upcall(up)));
         buf[8] = 9;
-        let Ok(Datagram4::Upcall(other)) = decode4(&buf) else { panic!() };
+        let Ok(Datagram4::Upcall(other)) = decode4(&buf) else {
+            panic!()
+        };
         assert_eq!(other.kind, UpcallKind::Other(9));
         assert_eq!(decode4(&buf[..15]), Err(DecodeError::Truncated(15)));
     }
@@ -317,6 +362,8 @@ mod tests {
         assert!(!hop_by_hop_has_router_alert(&[58, 0, 7, 9, 0, 0, 0, 0]));
         assert!(!hop_by_hop_has_router_alert(&[58]));
         // RA beyond the declared length is ignored.
-        assert!(!hop_by_hop_has_router_alert(&[58, 0, 1, 4, 0, 0, 0, 0, 5, 2, 0, 0]));
+        assert!(!hop_by_hop_has_router_alert(&[
+            58, 0, 1, 4, 0, 0, 0, 0, 5, 2, 0, 0
+        ]));
     }
 }

@@ -32,14 +32,27 @@ pub struct IgmpSender {
 impl IgmpSender {
     pub fn open() -> Result<IgmpSender> {
         const WHAT: &str = "opening the IGMP send socket";
-        let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(libc::IPPROTO_IGMP)))
-            .map_err(|e| classify(WHAT, e))?;
+        let socket = Socket::new(
+            Domain::IPV4,
+            Type::RAW,
+            Some(Protocol::from(libc::IPPROTO_IGMP)),
+        )
+        .map_err(|e| classify(WHAT, e))?;
         let io = |op: &'static str| move |e| Error::io(op, e);
-        socket.set_multicast_ttl_v4(1).map_err(io("IP_MULTICAST_TTL"))?;
-        socket.set_multicast_loop_v4(false).map_err(io("IP_MULTICAST_LOOP"))?;
+        socket
+            .set_multicast_ttl_v4(1)
+            .map_err(io("IP_MULTICAST_TTL"))?;
+        socket
+            .set_multicast_loop_v4(false)
+            .map_err(io("IP_MULTICAST_LOOP"))?;
         socket.set_tos_v4(IGMP_TOS).map_err(io("IP_TOS"))?;
-        sys::setsockopt_bytes(socket.as_fd(), libc::IPPROTO_IP, libc::IP_OPTIONS, &IPV4_ROUTER_ALERT)
-            .map_err(io("IP_OPTIONS (Router Alert)"))?;
+        sys::setsockopt_bytes(
+            socket.as_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_OPTIONS,
+            &IPV4_ROUTER_ALERT,
+        )
+        .map_err(io("IP_OPTIONS (Router Alert)"))?;
         sys::attach_drop_all_filter(socket.as_fd()).map_err(io("SO_ATTACH_FILTER"))?;
         socket.set_nonblocking(true).map_err(io("O_NONBLOCK"))?;
         Ok(IgmpSender { socket })
@@ -47,7 +60,13 @@ impl IgmpSender {
 
     /// Sends `igmp` out of `ifindex` from `source` (an address of that interface, or 0.0.0.0
     /// to let the kernel choose) to `destination`. Never blocks: a full send queue is an error.
-    pub fn send(&self, ifindex: u32, source: Ipv4Addr, destination: Ipv4Addr, igmp: &[u8]) -> Result<()> {
+    pub fn send(
+        &self,
+        ifindex: u32,
+        source: Ipv4Addr,
+        destination: Ipv4Addr,
+        igmp: &[u8],
+    ) -> Result<()> {
         let op = || format!("sending IGMP from {source} to {destination} on interface {ifindex}");
         let info = in_pktinfo(ifindex, source).map_err(|e| Error::io(op(), e))?;
         let to = SockaddrIn::from(SocketAddrV4::new(destination, 0));
@@ -72,23 +91,44 @@ pub struct MldSender {
 impl MldSender {
     pub fn open() -> Result<MldSender> {
         const WHAT: &str = "opening the MLD send socket";
-        let socket = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6)).map_err(|e| classify(WHAT, e))?;
+        let socket = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6))
+            .map_err(|e| classify(WHAT, e))?;
         let io = |op: &'static str| move |e| Error::io(op, e);
-        socket.set_multicast_hops_v6(1).map_err(io("IPV6_MULTICAST_HOPS"))?;
-        socket.set_multicast_loop_v6(false).map_err(io("IPV6_MULTICAST_LOOP"))?;
+        socket
+            .set_multicast_hops_v6(1)
+            .map_err(io("IPV6_MULTICAST_HOPS"))?;
+        socket
+            .set_multicast_loop_v6(false)
+            .map_err(io("IPV6_MULTICAST_LOOP"))?;
         // Sticky Hop-by-Hop options need CAP_NET_RAW (linux.md §5): set before any drop.
-        sys::setsockopt_bytes(socket.as_fd(), libc::IPPROTO_IPV6, libc::IPV6_HOPOPTS, &IPV6_HOPOPTS_ROUTER_ALERT)
-            .map_err(|e| classify("setting IPV6_HOPOPTS (Router Alert)", e))?;
+        sys::setsockopt_bytes(
+            socket.as_fd(),
+            libc::IPPROTO_IPV6,
+            libc::IPV6_HOPOPTS,
+            &IPV6_HOPOPTS_ROUTER_ALERT,
+        )
+        .map_err(|e| classify("setting IPV6_HOPOPTS (Router Alert)", e))?;
         // Send-only: accept no ICMPv6 type at all.
-        sys::setsockopt(socket.as_fd(), libc::IPPROTO_ICMPV6, sys::ICMP6_FILTER, &icmp6_filter_passing(&[]))
-            .map_err(io("ICMP6_FILTER"))?;
+        sys::setsockopt(
+            socket.as_fd(),
+            libc::IPPROTO_ICMPV6,
+            sys::ICMP6_FILTER,
+            &icmp6_filter_passing(&[]),
+        )
+        .map_err(io("ICMP6_FILTER"))?;
         socket.set_nonblocking(true).map_err(io("O_NONBLOCK"))?;
         Ok(MldSender { socket })
     }
 
     /// Sends `mld` (an ICMPv6 message, checksum left to the kernel) out of `ifindex` from the
     /// link-local `source` to `destination`.
-    pub fn send(&self, ifindex: u32, source: Ipv6Addr, destination: Ipv6Addr, mld: &[u8]) -> Result<()> {
+    pub fn send(
+        &self,
+        ifindex: u32,
+        source: Ipv6Addr,
+        destination: Ipv6Addr,
+        mld: &[u8],
+    ) -> Result<()> {
         let op = || format!("sending MLD from {source} to {destination} on interface {ifindex}");
         let info = in6_pktinfo(ifindex, source);
         // The scope id matters for link-scope destinations (ff02::1).

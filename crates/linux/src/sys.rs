@@ -170,7 +170,9 @@ pub mod upcall_field {
 }
 
 pub fn in_addr(a: Ipv4Addr) -> in_addr {
-    in_addr { s_addr: u32::from_ne_bytes(a.octets()) }
+    in_addr {
+        s_addr: u32::from_ne_bytes(a.octets()),
+    }
 }
 
 pub fn sockaddr_in6(a: Ipv6Addr) -> sockaddr_in6 {
@@ -178,7 +180,9 @@ pub fn sockaddr_in6(a: Ipv6Addr) -> sockaddr_in6 {
         sin6_family: libc::AF_INET6 as libc::sa_family_t,
         sin6_port: 0,
         sin6_flowinfo: 0,
-        sin6_addr: libc::in6_addr { s6_addr: a.octets() },
+        sin6_addr: libc::in6_addr {
+            s6_addr: a.octets(),
+        },
         sin6_scope_id: 0,
     }
 }
@@ -208,7 +212,12 @@ pub fn sockaddr_storage(a: IpAddr) -> sockaddr_storage {
 }
 
 /// `setsockopt` with a `#[repr(C)]` value.
-pub fn setsockopt<T: Copy>(fd: BorrowedFd<'_>, level: c_int, name: c_int, value: &T) -> io::Result<()> {
+pub fn setsockopt<T: Copy>(
+    fd: BorrowedFd<'_>,
+    level: c_int,
+    name: c_int,
+    value: &T,
+) -> io::Result<()> {
     // SAFETY: `value` points to an initialised T of exactly the length we pass; the kernel only
     // reads it during the call; `fd` is a live descriptor for the duration of the borrow.
     let rc = unsafe {
@@ -220,23 +229,47 @@ pub fn setsockopt<T: Copy>(fd: BorrowedFd<'_>, level: c_int, name: c_int, value:
             size_of::<T>() as libc::socklen_t,
         )
     };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// `setsockopt` with an option value given as raw bytes (IP_OPTIONS, IPV6_HOPOPTS).
-pub fn setsockopt_bytes(fd: BorrowedFd<'_>, level: c_int, name: c_int, value: &[u8]) -> io::Result<()> {
-    let len = libc::socklen_t::try_from(value.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+pub fn setsockopt_bytes(
+    fd: BorrowedFd<'_>,
+    level: c_int,
+    name: c_int,
+    value: &[u8],
+) -> io::Result<()> {
+    let len = libc::socklen_t::try_from(value.len())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     // SAFETY: `value` is a valid slice of `len` bytes, read by the kernel during the call only.
     let rc = unsafe { libc::setsockopt(fd.as_raw_fd(), level, name, value.as_ptr().cast(), len) };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// `ioctl` with an in/out `#[repr(C)]` argument (SIOCGETSGCNT).
 pub fn ioctl_inout<T: Copy>(fd: BorrowedFd<'_>, request: c_ulong, arg: &mut T) -> io::Result<()> {
     // SAFETY: `arg` is a valid, writable T whose layout matches what `request` expects (asserted
     // above); `fd` is live for the borrow.
-    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), request as _, (arg as *mut T).cast::<libc::c_void>()) };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    let rc = unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            request as _,
+            (arg as *mut T).cast::<libc::c_void>(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// MCAST_MSFILTER: replace the whole source filter of (interface, group) on this socket.
@@ -249,11 +282,16 @@ pub fn set_source_filter(
     include: bool,
     sources: &[IpAddr],
 ) -> io::Result<()> {
-    let numsrc = u32::try_from(sources.len()).map_err(|_| io::Error::from_raw_os_error(libc::ENOBUFS))?;
+    let numsrc =
+        u32::try_from(sources.len()).map_err(|_| io::Error::from_raw_os_error(libc::ENOBUFS))?;
     let head = group_filter_head {
         gf_interface: ifindex,
         gf_group: sockaddr_storage(group),
-        gf_fmode: if include { libc::MCAST_INCLUDE as u32 } else { libc::MCAST_EXCLUDE as u32 },
+        gf_fmode: if include {
+            libc::MCAST_INCLUDE as u32
+        } else {
+            libc::MCAST_EXCLUDE as u32
+        },
         gf_numsrc: numsrc,
     };
     let head_len = size_of::<group_filter_head>();
@@ -267,14 +305,29 @@ pub fn set_source_filter(
     unsafe {
         std::ptr::write(base.cast::<group_filter_head>(), head);
         for (i, source) in sources.iter().enumerate() {
-            let at = base.add(head_len + i * entry_len).cast::<sockaddr_storage>();
+            let at = base
+                .add(head_len + i * entry_len)
+                .cast::<sockaddr_storage>();
             std::ptr::write(at, sockaddr_storage(*source));
         }
     }
-    let len = libc::socklen_t::try_from(total).map_err(|_| io::Error::from_raw_os_error(libc::ENOBUFS))?;
+    let len = libc::socklen_t::try_from(total)
+        .map_err(|_| io::Error::from_raw_os_error(libc::ENOBUFS))?;
     // SAFETY: `base` points to `total` initialised bytes laid out as struct group_filter.
-    let rc = unsafe { libc::setsockopt(fd.as_raw_fd(), level, libc::MCAST_MSFILTER, base.cast(), len) };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            libc::MCAST_MSFILTER,
+            base.cast(),
+            len,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// SO_ATTACH_FILTER (asm-generic/socket.h; the same on every Linux architecture we build for).
@@ -285,15 +338,26 @@ const BPF_RET_K: u16 = 0x06;
 /// Makes a send-only raw socket drop everything it would receive. A raw IGMP socket otherwise
 /// gets a copy of every IGMP packet of the namespace and its queue would sit full.
 pub fn attach_drop_all_filter(fd: BorrowedFd<'_>) -> io::Result<()> {
-    let mut program = [libc::sock_filter { code: BPF_RET_K, jt: 0, jf: 0, k: 0 }];
-    let fprog = libc::sock_fprog { len: 1, filter: program.as_mut_ptr() };
+    let mut program = [libc::sock_filter {
+        code: BPF_RET_K,
+        jt: 0,
+        jf: 0,
+        k: 0,
+    }];
+    let fprog = libc::sock_fprog {
+        len: 1,
+        filter: program.as_mut_ptr(),
+    };
     // The kernel copies the program during the call; `program` outlives it.
     setsockopt(fd, libc::SOL_SOCKET, SO_ATTACH_FILTER, &fprog)
 }
 
 /// `group_req` for MCAST_JOIN_GROUP / MCAST_LEAVE_GROUP.
 pub fn group_req(ifindex: u32, group: IpAddr) -> libc::group_req {
-    libc::group_req { gr_interface: ifindex, gr_group: sockaddr_storage(group) }
+    libc::group_req {
+        gr_interface: ifindex,
+        gr_group: sockaddr_storage(group),
+    }
 }
 
 /// `group_source_req` for MCAST_JOIN_SOURCE_GROUP.
@@ -320,6 +384,9 @@ mod tests {
     #[test]
     fn in_addr_is_network_order() {
         // 239.1.2.3 in memory is EF 01 02 03 whatever the host byte order.
-        assert_eq!(in_addr(Ipv4Addr::new(239, 1, 2, 3)).s_addr.to_ne_bytes(), [239, 1, 2, 3]);
+        assert_eq!(
+            in_addr(Ipv4Addr::new(239, 1, 2, 3)).s_addr.to_ne_bytes(),
+            [239, 1, 2, 3]
+        );
     }
 }

@@ -35,7 +35,10 @@ impl VifTable {
 
     /// The lowest free slot, or `None` when all 32 are taken.
     pub fn free_slot(&self) -> Option<u16> {
-        self.slots.iter().position(Option::is_none).and_then(|i| u16::try_from(i).ok())
+        self.slots
+            .iter()
+            .position(Option::is_none)
+            .and_then(|i| u16::try_from(i).ok())
     }
 
     /// Records that the kernel accepted `entry` in slot `vif` (which must be free).
@@ -69,7 +72,10 @@ mod tests {
     use super::*;
 
     fn entry(ifindex: u32) -> VifEntry {
-        VifEntry { ifindex, threshold: 1 }
+        VifEntry {
+            ifindex,
+            threshold: 1,
+        }
     }
 
     #[test]
@@ -79,7 +85,10 @@ mod tests {
             let vif = t.free_slot().unwrap();
             t.insert(vif, entry(ifindex));
         }
-        assert_eq!((t.vif_of(10), t.vif_of(20), t.vif_of(30)), (Some(0), Some(1), Some(2)));
+        assert_eq!(
+            (t.vif_of(10), t.vif_of(20), t.vif_of(30)),
+            (Some(0), Some(1), Some(2))
+        );
         assert_eq!(t.remove(20), Some(1));
         assert_eq!(t.vif_of(20), None);
         assert_eq!(t.ifindex_of(1), None);
@@ -87,7 +96,10 @@ mod tests {
         t.insert(1, entry(40));
         assert_eq!(t.ifindex_of(1), Some(40));
         assert_eq!(t.free_slot(), Some(3));
-        assert_eq!(t.iter().map(|(v, e)| (v, e.ifindex)).collect::<Vec<_>>(), [(0, 10), (1, 40), (2, 30)]);
+        assert_eq!(
+            t.iter().map(|(v, e)| (v, e.ifindex)).collect::<Vec<_>>(),
+            [(0, 10), (1, 40), (2, 30)]
+        );
     }
 
     #[test]

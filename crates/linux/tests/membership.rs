@@ -8,12 +8,23 @@ use netlab::{Lab, igmp_memberships};
 use std::net::{IpAddr, Ipv4Addr};
 
 fn groups_on(t: &Topology, ifname: &str) -> Vec<Ipv4Addr> {
-    igmp_memberships(&t.rtr).unwrap().into_iter().find(|i| i.name == ifname).map(|i| i.groups).unwrap_or_default()
+    igmp_memberships(&t.rtr)
+        .unwrap()
+        .into_iter()
+        .find(|i| i.name == ifname)
+        .map(|i| i.groups)
+        .unwrap_or_default()
 }
 
 /// `/proc/net/mcfilter` rows (interface, group, source) of this namespace.
 fn source_filters(t: &Topology, file: &str) -> Vec<String> {
-    t.rtr.read_proc(file).unwrap().lines().skip(1).map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+    t.rtr
+        .read_proc(file)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
 }
 
 #[test]
@@ -23,7 +34,9 @@ fn fifty_groups_on_one_interface_spread_over_sockets() {
     }
     let t = Topology::new("lx-memb50");
     let up0 = t.ifindex("up0");
-    let groups: Vec<IpAddr> = (0..50).map(|i| IpAddr::V4(Ipv4Addr::new(239, 2, 0, i))).collect();
+    let groups: Vec<IpAddr> = (0..50)
+        .map(|i| IpAddr::V4(Ipv4Addr::new(239, 2, 0, i)))
+        .collect();
     run_in(&t.rtr, || async {
         let mut m = UpstreamMembership::new();
         for &g in &groups {
@@ -39,7 +52,11 @@ fn fifty_groups_on_one_interface_spread_over_sockets() {
         // Idempotent, and forgetting the interface leaves everything.
         m.set(up0, groups[0], FilterMode::Exclude, &[]).unwrap();
         m.forget_interface(up0);
-        assert!(groups_on(&t, "up0").iter().all(|g| !g.octets().starts_with(&[239, 2])));
+        assert!(
+            groups_on(&t, "up0")
+                .iter()
+                .all(|g| !g.octets().starts_with(&[239, 2]))
+        );
         assert_eq!(m.get(up0, groups[0]), None);
         // The sockets' slots were freed: 50 joins fit into the same 3 sockets again.
         for &g in &groups {
@@ -61,17 +78,36 @@ fn source_filters_are_applied_whole_and_kept_on_error() {
     run_in(&t.rtr, || async {
         let mut m = UpstreamMembership::new();
         m.set(up0, group, FilterMode::Include, &two).unwrap();
-        assert_eq!(m.get(up0, group), Some((FilterMode::Include, &[two[1], two[0]][..])));
+        assert_eq!(
+            m.get(up0, group),
+            Some((FilterMode::Include, &[two[1], two[0]][..]))
+        );
         let rows = source_filters(&t, "net/mcfilter");
         assert_eq!(rows.len(), 2, "{rows:?}");
-        assert!(rows.iter().all(|r| r.contains("up0") && r.contains("0xe8010101")), "{rows:?}");
+        assert!(
+            rows.iter()
+                .all(|r| r.contains("up0") && r.contains("0xe8010101")),
+            "{rows:?}"
+        );
 
         // net.ipv4.igmp_max_msf is 10: eleven sources are refused and the old filter stays.
-        let eleven: Vec<IpAddr> = (10..21).map(|i| IpAddr::V4(Ipv4Addr::new(198, 51, 100, i))).collect();
+        let eleven: Vec<IpAddr> = (10..21)
+            .map(|i| IpAddr::V4(Ipv4Addr::new(198, 51, 100, i)))
+            .collect();
         let err = m.set(up0, group, FilterMode::Include, &eleven).unwrap_err();
-        assert!(matches!(err, Error::TooManySources { count: 11, .. }), "{err:?}");
-        assert!(err.to_string().contains("raise sysctl net.ipv4.igmp_max_msf"), "{err}");
-        assert_eq!(m.get(up0, group).map(|(mode, s)| (mode, s.len())), Some((FilterMode::Include, 2)));
+        assert!(
+            matches!(err, Error::TooManySources { count: 11, .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("raise sysctl net.ipv4.igmp_max_msf"),
+            "{err}"
+        );
+        assert_eq!(
+            m.get(up0, group).map(|(mode, s)| (mode, s.len())),
+            Some((FilterMode::Include, 2))
+        );
         assert_eq!(source_filters(&t, "net/mcfilter").len(), 2);
 
         // Switch to EXCLUDE {one source}, then leave with INCLUDE {}.
@@ -99,12 +135,24 @@ fn ipv6_membership_with_sources() {
     let group = ip("ff3e::1234");
     run_in(&t.rtr, || async {
         let mut m = UpstreamMembership::new();
-        m.set(up0, group, FilterMode::Include, &[ip("2001:db8:1::2"), ip("2001:db8:1::3")]).unwrap();
+        m.set(
+            up0,
+            group,
+            FilterMode::Include,
+            &[ip("2001:db8:1::2"), ip("2001:db8:1::3")],
+        )
+        .unwrap();
         let rows = source_filters(&t, "net/mcfilter6");
         assert_eq!(rows.len(), 2, "{rows:?}");
-        assert!(rows.iter().all(|r| r.contains("up0") && r.contains("ff3e0000000000000000000000001234")));
+        assert!(
+            rows.iter()
+                .all(|r| r.contains("up0") && r.contains("ff3e0000000000000000000000001234"))
+        );
         let mixed = m.set(up0, group, FilterMode::Include, &[ip("198.51.100.2")]);
-        assert!(mixed.is_err(), "an IPv4 source for an IPv6 group is refused");
+        assert!(
+            mixed.is_err(),
+            "an IPv4 source for an IPv6 group is refused"
+        );
         m.set(up0, group, FilterMode::Include, &[]).unwrap();
         assert!(source_filters(&t, "net/mcfilter6").is_empty());
     });

@@ -26,7 +26,10 @@ fn second_mrt_init_in_the_same_namespace_names_the_other_router() {
     run_in(&rtr, || async {
         let _first = Mroute4::open(None).unwrap();
         let second = Mroute4::open(None).unwrap_err();
-        assert!(matches!(second, Error::TableInUse { family: Family::V4 }), "{second:?}");
+        assert!(
+            matches!(second, Error::TableInUse { family: Family::V4 }),
+            "{second:?}"
+        );
         assert_eq!(
             second.to_string(),
             "another multicast router (igmpproxy, smcroute, pimd or a second mrproxy) already owns the \
@@ -57,13 +60,21 @@ fn vifs_routes_and_counters_show_in_the_kernel_tables() {
         assert_eq!((mr.vif_of(dn2), mr.ifindex_of(3)), (Some(2), Some(bare)));
         assert_eq!(
             names(&vifs_v4(&t.rtr).unwrap()),
-            [(0, "up0".into()), (1, "dn1".into()), (2, "dn2".into()), (3, "bare0".into())]
+            [
+                (0, "up0".into()),
+                (1, "dn1".into()),
+                (2, "dn2".into()),
+                (3, "bare0".into())
+            ]
         );
 
         mr.set_route(SOURCE, GROUP, up0, &[dn1, dn2, bare]).unwrap();
         let mfc = mfc_v4(&t.rtr).unwrap();
         assert_eq!(mfc.len(), 1);
-        assert_eq!((mfc[0].origin, mfc[0].group), (IpAddr::V4(SOURCE), IpAddr::V4(GROUP)));
+        assert_eq!(
+            (mfc[0].origin, mfc[0].group),
+            (IpAddr::V4(SOURCE), IpAddr::V4(GROUP))
+        );
         assert_eq!(mfc[0].iif, Some(0));
         // Each output carries its VIF's threshold.
         assert_eq!(mfc[0].oifs, [(1, 1), (2, 5), (3, 1)]);
@@ -71,12 +82,22 @@ fn vifs_routes_and_counters_show_in_the_kernel_tables() {
         // Replaced in place; the input interface is never an output.
         mr.set_route(SOURCE, GROUP, up0, &[up0, dn2]).unwrap();
         let mfc = mfc_v4(&t.rtr).unwrap();
-        assert_eq!((mfc.len(), mfc[0].iif, mfc[0].oifs.clone()), (1, Some(0), vec![(2, 5)]));
+        assert_eq!(
+            (mfc.len(), mfc[0].iif, mfc[0].oifs.clone()),
+            (1, Some(0), vec![(2, 5)])
+        );
         assert_eq!(mr.route_packets(SOURCE, GROUP).unwrap(), Some(0));
-        assert_eq!(mr.route_packets(SOURCE, Ipv4Addr::new(239, 9, 9, 9)).unwrap(), None);
+        assert_eq!(
+            mr.route_packets(SOURCE, Ipv4Addr::new(239, 9, 9, 9))
+                .unwrap(),
+            None
+        );
 
         let unknown = mr.set_route(SOURCE, GROUP, up0, &[9999]).unwrap_err();
-        assert!(matches!(unknown, Error::NoVif { ifindex: 9999, .. }), "{unknown:?}");
+        assert!(
+            matches!(unknown, Error::NoVif { ifindex: 9999, .. }),
+            "{unknown:?}"
+        );
 
         mr.delete_route(SOURCE, GROUP).unwrap();
         assert!(mfc_v4(&t.rtr).unwrap().is_empty());
@@ -116,7 +137,11 @@ fn vif_of_a_vanished_interface_is_deleted_quietly() {
 }
 
 /// Reads until `want` matches or `limit` passes.
-async fn recv_until(mr: &Mroute4, limit: Duration, want: impl Fn(&Received4, &[u8]) -> bool) -> Option<(Received4, Vec<u8>)> {
+async fn recv_until(
+    mr: &Mroute4,
+    limit: Duration,
+    want: impl Fn(&Received4, &[u8]) -> bool,
+) -> Option<(Received4, Vec<u8>)> {
     let deadline = Instant::now() + limit;
     let mut buf = vec![0u8; 9000];
     loop {
@@ -139,13 +164,27 @@ fn nocache_upcall_names_input_interface_and_route_forwards() {
         let mut mr = Mroute4::open(None).unwrap();
         mr.add_vif(up0, 1, 0).unwrap();
         mr.add_vif(dn1, 1, 0).unwrap();
-        let _source = Source::start(&t.src, SourceSpec::new("s0", IpAddr::V4(GROUP), 5000).count(300)).unwrap();
-        let (got, _) = recv_until(&mr, 5 * SECOND, |r, _| matches!(r, Received4::Upcall(_))).await.expect("an upcall");
-        let expected = Upcall { kind: UpcallKind::NoCache, iif: Some(up0), source: SOURCE, group: GROUP };
+        let _source = Source::start(
+            &t.src,
+            SourceSpec::new("s0", IpAddr::V4(GROUP), 5000).count(300),
+        )
+        .unwrap();
+        let (got, _) = recv_until(&mr, 5 * SECOND, |r, _| matches!(r, Received4::Upcall(_)))
+            .await
+            .expect("an upcall");
+        let expected = Upcall {
+            kind: UpcallKind::NoCache,
+            iif: Some(up0),
+            source: SOURCE,
+            group: GROUP,
+        };
         assert_eq!(got, Received4::Upcall(expected));
 
         mr.set_route(SOURCE, GROUP, up0, &[dn1]).unwrap();
-        assert!(receiver.wait_for_packets(5, 5 * SECOND), "forwarded datagrams reach the receiver");
+        assert!(
+            receiver.wait_for_packets(5, 5 * SECOND),
+            "forwarded datagrams reach the receiver"
+        );
         assert!(mr.route_packets(SOURCE, GROUP).unwrap().unwrap() >= 5);
     });
 }
@@ -162,7 +201,8 @@ fn igmpv2_report_arrives_with_its_interface_and_header() {
     }
     let t = Topology::new("lx-v2rep");
     let (up0, dn1, dn2) = (t.ifindex("up0"), t.ifindex("dn1"), t.ifindex("dn2"));
-    t.h1.sysctl("net/ipv4/conf/e0/force_igmp_version", "2").unwrap();
+    t.h1.sysctl("net/ipv4/conf/e0/force_igmp_version", "2")
+        .unwrap();
     let host = Ipv4Addr::new(192, 0, 2, 2);
     run_in(&t.rtr, || async {
         let mut mr = Mroute4::open(None).unwrap();
@@ -170,10 +210,22 @@ fn igmpv2_report_arrives_with_its_interface_and_header() {
             mr.add_vif(i, 1, 0).unwrap();
         }
         let _r = Receiver::join(&t.h1, "e0", IpAddr::V4(GROUP), 5000).unwrap();
-        let (got, buf) = recv_until(&mr, 5 * SECOND, |r, b| is_igmp_from(r, b, host, 0x16)).await.expect("v2 report");
-        let Received4::Igmp { ifindex, header, payload } = got else { unreachable!() };
+        let (got, buf) = recv_until(&mr, 5 * SECOND, |r, b| is_igmp_from(r, b, host, 0x16))
+            .await
+            .expect("v2 report");
+        let Received4::Igmp {
+            ifindex,
+            header,
+            payload,
+        } = got
+        else {
+            unreachable!()
+        };
         assert_eq!(ifindex, dn1);
-        assert_eq!((header.destination, header.ttl, header.router_alert), (GROUP, 1, true));
+        assert_eq!(
+            (header.destination, header.ttl, header.router_alert),
+            (GROUP, 1, true)
+        );
         assert_eq!(buf[payload.clone()].len(), 8);
         assert_eq!(buf[payload.start + 4..payload.end], GROUP.octets());
     });
@@ -193,15 +245,30 @@ fn igmpv3_report_arrives_only_after_joining_the_report_groups() {
         mr.add_vif(dn1, 1, 0).unwrap();
         // The kernel host sends its unsolicited v3 report twice within about a second.
         let _first = Receiver::join(&t.h1, "e0", IpAddr::V4(GROUP), 5000).unwrap();
-        let early = recv_until(&mr, 2 * SECOND, |r, b| is_igmp_from(r, b, host, 0x22)).await;
-        assert!(early.is_none(), "a v3 report arrived without the 224.0.0.22 join: {early:?}");
+        let early = recv_until(&mr, 2 * SECOND, |r, b| is_igmp_from(r, b, host, 0x22))
+            .await
+            .map(|(received, _)| received);
+        assert!(
+            early.is_none(),
+            "a v3 report arrived without the 224.0.0.22 join: {early:?}"
+        );
 
         mr.join_report_groups(dn1).unwrap();
         mr.join_report_groups(dn1).unwrap(); // idempotent
         let _second = Receiver::join(&t.h1, "e0", ip("239.1.2.4"), 5000).unwrap();
-        let (got, _) = recv_until(&mr, 5 * SECOND, |r, b| is_igmp_from(r, b, host, 0x22)).await.expect("v3 report");
-        let Received4::Igmp { ifindex, header, .. } = got else { unreachable!() };
-        assert_eq!((ifindex, header.destination), (dn1, Ipv4Addr::new(224, 0, 0, 22)));
+        let (got, _) = recv_until(&mr, 5 * SECOND, |r, b| is_igmp_from(r, b, host, 0x22))
+            .await
+            .expect("v3 report");
+        let Received4::Igmp {
+            ifindex, header, ..
+        } = got
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            (ifindex, header.destination),
+            (dn1, Ipv4Addr::new(224, 0, 0, 22))
+        );
         assert!(netlab::is_member(&t.rtr, "dn1", ip("224.0.0.22")).unwrap());
         assert!(netlab::is_member(&t.rtr, "dn1", ip("224.0.0.2")).unwrap());
 

@@ -17,7 +17,11 @@ fn group() -> Ipv6Addr {
     "ff3e::4321".parse().unwrap()
 }
 
-async fn recv_until(mr: &Mroute6, limit: Duration, want: impl Fn(&Received6, &[u8]) -> bool) -> Option<(Received6, Vec<u8>)> {
+async fn recv_until(
+    mr: &Mroute6,
+    limit: Duration,
+    want: impl Fn(&Received6, &[u8]) -> bool,
+) -> Option<(Received6, Vec<u8>)> {
     let deadline = Instant::now() + limit;
     let mut buf = vec![0u8; 9000];
     loop {
@@ -38,8 +42,15 @@ fn second_mrt6_init_is_refused_with_the_one_line_message() {
     run_in(&rtr, || async {
         let _first = Mroute6::open(None).unwrap();
         let second = Mroute6::open(None).unwrap_err();
-        assert!(matches!(second, Error::TableInUse { family: Family::V6 }), "{second:?}");
-        assert!(second.to_string().contains("IPv6 multicast routing table of this network namespace; stop it first"));
+        assert!(
+            matches!(second, Error::TableInUse { family: Family::V6 }),
+            "{second:?}"
+        );
+        assert!(
+            second
+                .to_string()
+                .contains("IPv6 multicast routing table of this network namespace; stop it first")
+        );
     });
 }
 
@@ -55,13 +66,23 @@ fn mifs_and_routes_show_in_the_kernel_tables() {
         assert_eq!(mr.add_mif(up0, 1, 0).unwrap(), 0);
         assert_eq!(mr.add_mif(dn1, 1, 0).unwrap(), 1);
         assert_eq!(mr.add_mif(dn2, 1, 0).unwrap(), 2);
-        let names: Vec<_> = vifs_v6(&t.rtr).unwrap().into_iter().map(|v| (v.index, v.name)).collect();
-        assert_eq!(names, [(0, "up0".into()), (1, "dn1".into()), (2, "dn2".into())]);
+        let names: Vec<_> = vifs_v6(&t.rtr)
+            .unwrap()
+            .into_iter()
+            .map(|v| (v.index, v.name))
+            .collect();
+        assert_eq!(
+            names,
+            [(0, "up0".into()), (1, "dn1".into()), (2, "dn2".into())]
+        );
 
         mr.set_route(source(), group(), up0, &[dn1, dn2]).unwrap();
         let mfc = mfc_v6(&t.rtr).unwrap();
         assert_eq!(mfc.len(), 1);
-        assert_eq!((mfc[0].origin, mfc[0].group), (IpAddr::V6(source()), IpAddr::V6(group())));
+        assert_eq!(
+            (mfc[0].origin, mfc[0].group),
+            (IpAddr::V6(source()), IpAddr::V6(group()))
+        );
         assert_eq!((mfc[0].iif, mfc[0].oif_vifs()), (Some(0), vec![1, 2]));
         mr.set_route(source(), group(), up0, &[dn2]).unwrap();
         assert_eq!(mfc_v6(&t.rtr).unwrap()[0].oif_vifs(), [2]);
@@ -91,13 +112,27 @@ fn nocache_upcall_passes_the_icmpv6_filter_and_route_forwards() {
         let mut mr = Mroute6::open(None).unwrap();
         mr.add_mif(up0, 1, 0).unwrap();
         mr.add_mif(dn1, 1, 0).unwrap();
-        let _source = Source::start(&t.src, SourceSpec::new("s0", IpAddr::V6(group()), 5000).count(300)).unwrap();
-        let (got, _) = recv_until(&mr, 5 * SECOND, |r, _| matches!(r, Received6::Upcall(_))).await.expect("an upcall");
-        let expected = Upcall { kind: UpcallKind::NoCache, iif: Some(up0), source: source(), group: group() };
+        let _source = Source::start(
+            &t.src,
+            SourceSpec::new("s0", IpAddr::V6(group()), 5000).count(300),
+        )
+        .unwrap();
+        let (got, _) = recv_until(&mr, 5 * SECOND, |r, _| matches!(r, Received6::Upcall(_)))
+            .await
+            .expect("an upcall");
+        let expected = Upcall {
+            kind: UpcallKind::NoCache,
+            iif: Some(up0),
+            source: source(),
+            group: group(),
+        };
         assert_eq!(got, Received6::Upcall(expected));
 
         mr.set_route(source(), group(), up0, &[dn1]).unwrap();
-        assert!(receiver.wait_for_packets(5, 5 * SECOND), "forwarded datagrams reach the receiver");
+        assert!(
+            receiver.wait_for_packets(5, 5 * SECOND),
+            "forwarded datagrams reach the receiver"
+        );
         assert!(mr.route_packets(source(), group()).unwrap().unwrap() >= 5);
     });
 }
@@ -115,7 +150,8 @@ fn mld_reports_arrive_with_interface_hop_limit_and_router_alert() {
     let t = Topology::new("lx-mld");
     let (up0, dn1, dn2) = (t.ifindex("up0"), t.ifindex("dn1"), t.ifindex("dn2"));
     // h2 speaks MLDv1 (the `all` value takes precedence over the interface's).
-    t.h2.sysctl("net/ipv6/conf/all/force_mld_version", "1").unwrap();
+    t.h2.sysctl("net/ipv6/conf/all/force_mld_version", "1")
+        .unwrap();
     run_in(&t.rtr, || async {
         let mut mr = Mroute6::open(None).unwrap();
         for i in [up0, dn1, dn2] {
@@ -125,17 +161,46 @@ fn mld_reports_arrive_with_interface_hop_limit_and_router_alert() {
 
         let _v2 = Receiver::join(&t.h1, "e0", IpAddr::V6(group()), 5000).unwrap();
         let names_group = |r: &Received6, b: &[u8]| match r {
-            Received6::Mld { payload, .. } => b[payload.clone()].windows(16).any(|w| w == group().octets()),
+            Received6::Mld { payload, .. } => b[payload.clone()]
+                .windows(16)
+                .any(|w| w == group().octets()),
             Received6::Upcall(_) => false,
         };
-        let (got, _) = recv_until(&mr, 5 * SECOND, |r, b| is_mld(r, b, 143) && names_group(r, b)).await.expect("MLDv2 report");
-        let Received6::Mld { ifindex, destination, hop_limit, router_alert, .. } = got else { unreachable!() };
+        let (got, _) = recv_until(&mr, 5 * SECOND, |r, b| {
+            is_mld(r, b, 143) && names_group(r, b)
+        })
+        .await
+        .expect("MLDv2 report");
+        let Received6::Mld {
+            ifindex,
+            destination,
+            hop_limit,
+            router_alert,
+            ..
+        } = got
+        else {
+            unreachable!()
+        };
         assert_eq!((ifindex, hop_limit, router_alert), (dn1, 1, true));
         assert_eq!(destination, "ff02::16".parse::<Ipv6Addr>().unwrap());
 
         let _v1 = Receiver::join(&t.h2, "e0", IpAddr::V6(group()), 5000).unwrap();
-        let (got, _) = recv_until(&mr, 5 * SECOND, |r, b| is_mld(r, b, 131)).await.expect("MLDv1 report");
-        let Received6::Mld { ifindex, destination, hop_limit, router_alert, .. } = got else { unreachable!() };
-        assert_eq!((ifindex, destination, hop_limit, router_alert), (dn2, group(), 1, true));
+        let (got, _) = recv_until(&mr, 5 * SECOND, |r, b| is_mld(r, b, 131))
+            .await
+            .expect("MLDv1 report");
+        let Received6::Mld {
+            ifindex,
+            destination,
+            hop_limit,
+            router_alert,
+            ..
+        } = got
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            (ifindex, destination, hop_limit, router_alert),
+            (dn2, group(), 1, true)
+        );
     });
 }

@@ -10,7 +10,10 @@ use std::time::Duration;
 use tokio::time::{Instant, timeout_at};
 
 fn find<'a>(links: &'a [Link], name: &str) -> &'a Link {
-    links.iter().find(|l| l.name == name).unwrap_or_else(|| panic!("{name} in {links:?}"))
+    links
+        .iter()
+        .find(|l| l.name == name)
+        .unwrap_or_else(|| panic!("{name} in {links:?}"))
 }
 
 #[test]
@@ -25,8 +28,15 @@ fn dump_sees_veth_addresses_and_tun_peer() {
     rtr.add_addr("dn1", "192.0.2.1/24").unwrap();
     rtr.add_addr("dn1", "192.0.2.9/24").unwrap(); // secondary
     rtr.add_addr("dn1", "2001:db8:2::1/64").unwrap();
-    let _ppp = lab.tun_link((&isp, "ppp-isp", "198.51.100.1"), (&rtr, "ppp0", "198.51.100.2")).unwrap();
-    let links = run_in(&rtr, || async { LinkMonitor::new().unwrap().dump().await.unwrap() });
+    let _ppp = lab
+        .tun_link(
+            (&isp, "ppp-isp", "198.51.100.1"),
+            (&rtr, "ppp0", "198.51.100.2"),
+        )
+        .unwrap();
+    let links = run_in(&rtr, || async {
+        LinkMonitor::new().unwrap().dump().await.unwrap()
+    });
 
     let dn1 = find(&links, "dn1");
     assert_eq!(dn1.ifindex, rtr.ifindex("dn1").unwrap());
@@ -35,27 +45,53 @@ fn dump_sees_veth_addresses_and_tun_peer() {
     assert_eq!(
         dn1.ipv4,
         [
-            InterfaceAddress { address: Ipv4Addr::new(192, 0, 2, 1), prefix_len: 24, peer: None },
-            InterfaceAddress { address: Ipv4Addr::new(192, 0, 2, 9), prefix_len: 24, peer: None },
+            InterfaceAddress {
+                address: Ipv4Addr::new(192, 0, 2, 1),
+                prefix_len: 24,
+                peer: None
+            },
+            InterfaceAddress {
+                address: Ipv4Addr::new(192, 0, 2, 9),
+                prefix_len: 24,
+                peer: None
+            },
         ]
     );
     let global: Ipv6Addr = "2001:db8:2::1".parse().unwrap();
-    assert!(dn1.ipv6.contains(&InterfaceAddress { address: global, prefix_len: 64, peer: None }), "{dn1:?}");
+    assert!(
+        dn1.ipv6.contains(&InterfaceAddress {
+            address: global,
+            prefix_len: 64,
+            peer: None
+        }),
+        "{dn1:?}"
+    );
 
     let ppp = find(&links, "ppp0");
     assert!(ppp.flags.point_to_point && ppp.flags.up, "{ppp:?}");
     assert_eq!(
         ppp.ipv4,
-        [InterfaceAddress { address: Ipv4Addr::new(198, 51, 100, 2), prefix_len: 32, peer: Some(Ipv4Addr::new(198, 51, 100, 1)) }]
+        [InterfaceAddress {
+            address: Ipv4Addr::new(198, 51, 100, 2),
+            prefix_len: 32,
+            peer: Some(Ipv4Addr::new(198, 51, 100, 1))
+        }]
     );
     assert!(find(&links, "lo").flags.loopback);
 }
 
 /// Collects events until `want` is satisfied or `limit` passes.
-async fn wait_event(monitor: &mut LinkMonitor, limit: Duration, want: impl Fn(&LinkEvent) -> bool) -> Option<LinkEvent> {
+async fn wait_event(
+    monitor: &mut LinkMonitor,
+    limit: Duration,
+    want: impl Fn(&LinkEvent) -> bool,
+) -> Option<LinkEvent> {
     let deadline = Instant::now() + limit;
     loop {
-        let events = timeout_at(deadline, monitor.next_events()).await.ok()?.unwrap();
+        let events = timeout_at(deadline, monitor.next_events())
+            .await
+            .ok()?
+            .unwrap();
         if let Some(e) = events.into_iter().find(|e| want(e)) {
             return Some(e);
         }
@@ -77,17 +113,33 @@ fn address_and_link_changes_produce_events() {
         assert!(find(&monitor.dump().await.unwrap(), "dn1").ipv4.is_empty());
 
         rtr.add_addr("dn1", "203.0.113.1/24").unwrap();
-        let added = wait_event(&mut monitor, 5 * SECOND, |e| {
-            matches!(e, LinkEvent::Changed(l) if l.ifindex == dn1 && !l.ipv4.is_empty())
-        })
+        let added = wait_event(
+            &mut monitor,
+            5 * SECOND,
+            |e| matches!(e, LinkEvent::Changed(l) if l.ifindex == dn1 && !l.ipv4.is_empty()),
+        )
         .await
         .expect("an event for the new address");
-        let LinkEvent::Changed(link) = added else { unreachable!() };
+        let LinkEvent::Changed(link) = added else {
+            unreachable!()
+        };
         assert_eq!(link.name, "dn1");
-        assert_eq!(link.ipv4, [InterfaceAddress { address: Ipv4Addr::new(203, 0, 113, 1), prefix_len: 24, peer: None }]);
+        assert_eq!(
+            link.ipv4,
+            [InterfaceAddress {
+                address: Ipv4Addr::new(203, 0, 113, 1),
+                prefix_len: 24,
+                peer: None
+            }]
+        );
 
         rtr.set_down("dn1").unwrap();
-        let down = wait_event(&mut monitor, 5 * SECOND, |e| matches!(e, LinkEvent::Changed(l) if l.ifindex == dn1 && !l.flags.up)).await;
+        let down = wait_event(
+            &mut monitor,
+            5 * SECOND,
+            |e| matches!(e, LinkEvent::Changed(l) if l.ifindex == dn1 && !l.flags.up),
+        )
+        .await;
         assert!(down.is_some(), "link down is reported");
 
         rtr.ip(&["link", "del", "dn1"]).unwrap();

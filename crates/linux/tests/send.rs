@@ -27,10 +27,20 @@ fn igmp_query_has_ttl_1_tos_c0_router_alert_and_a_valid_checksum() {
     let query_from = Ipv4Addr::new(192, 0, 2, 9);
     run_in(&t.rtr, || async {
         let sender = IgmpSender::open().unwrap();
-        sender.send(dn1, query_from, Ipv4Addr::new(224, 0, 0, 1), &V2_GENERAL_QUERY).unwrap();
+        sender
+            .send(
+                dn1,
+                query_from,
+                Ipv4Addr::new(224, 0, 0, 1),
+                &V2_GENERAL_QUERY,
+            )
+            .unwrap();
     });
-    let from_router = |p: &netlab::CapturedPacket| p.ip().is_some_and(|ip| ip.src == IpAddr::V4(query_from));
-    let got = on_h1.wait_for(from_router, 3 * SECOND).expect("query captured on dn1's link");
+    let from_router =
+        |p: &netlab::CapturedPacket| p.ip().is_some_and(|ip| ip.src == IpAddr::V4(query_from));
+    let got = on_h1
+        .wait_for(from_router, 3 * SECOND)
+        .expect("query captured on dn1's link");
     let view = got.ip().unwrap();
     assert_eq!(view.dst, ip("224.0.0.1"));
     assert_eq!(view.ttl, 1);
@@ -38,7 +48,11 @@ fn igmp_query_has_ttl_1_tos_c0_router_alert_and_a_valid_checksum() {
     assert_eq!(got.data[1], 0xc0, "TOS");
     assert_eq!(view.payload, V2_GENERAL_QUERY);
     assert_eq!(internet_checksum(view.payload), 0, "IGMP checksum verifies");
-    assert_eq!(internet_checksum(&got.data[..24]), 0, "IPv4 header checksum verifies");
+    assert_eq!(
+        internet_checksum(&got.data[..24]),
+        0,
+        "IPv4 header checksum verifies"
+    );
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(on_h2.count(from_router), 0, "nothing left through dn2");
 }
@@ -63,8 +77,11 @@ fn mld_query_has_hop_limit_1_router_alert_and_the_kernel_checksum() {
         let sender = MldSender::open().unwrap();
         sender.send(dn1, source, all_nodes, &query).unwrap();
     });
-    let from_router = |p: &netlab::CapturedPacket| p.ip().is_some_and(|ip| ip.src == IpAddr::V6(source));
-    let got = on_h1.wait_for(from_router, 3 * SECOND).expect("query captured on dn1's link");
+    let from_router =
+        |p: &netlab::CapturedPacket| p.ip().is_some_and(|ip| ip.src == IpAddr::V6(source));
+    let got = on_h1
+        .wait_for(from_router, 3 * SECOND)
+        .expect("query captured on dn1's link");
     let view = got.ip().unwrap();
     assert_eq!(view.dst, IpAddr::V6(all_nodes));
     assert_eq!(view.ttl, 1);
@@ -72,7 +89,10 @@ fn mld_query_has_hop_limit_1_router_alert_and_the_kernel_checksum() {
     let mut expected = query;
     fix_icmpv6_checksum(source, all_nodes, &mut expected);
     assert_ne!(expected[2..4], [0, 0]);
-    assert_eq!(view.payload, expected, "the kernel filled in the ICMPv6 checksum");
+    assert_eq!(
+        view.payload, expected,
+        "the kernel filled in the ICMPv6 checksum"
+    );
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(on_h2.count(from_router), 0, "nothing left through dn2");
 }

@@ -12,7 +12,10 @@ use std::time::Duration;
 /// Runs `f` in a fresh current-thread runtime on a thread inside `ns`.
 pub fn run_in<T: Send, Fut: Future<Output = T>>(ns: &Netns, f: impl FnOnce() -> Fut + Send) -> T {
     ns.run(|| {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
         rt.block_on(f())
     })
     .expect("enter the namespace")
@@ -36,7 +39,10 @@ impl Topology {
         let lab = Lab::new(tag).expect("lab");
         let [rtr, src, h1, h2] = ["rtr", "src", "h1", "h2"].map(|n| {
             let ns = lab.ns(n).expect("namespace");
-            for key in ["net/ipv6/conf/all/accept_dad", "net/ipv6/conf/default/accept_dad"] {
+            for key in [
+                "net/ipv6/conf/all/accept_dad",
+                "net/ipv6/conf/default/accept_dad",
+            ] {
                 ns.sysctl(key, "0").expect("sysctl");
             }
             ns
@@ -58,7 +64,13 @@ impl Topology {
         src.add_route("default via 198.51.100.1").expect("route");
         h1.add_route("default via 192.0.2.1").expect("route");
         h2.add_route("default via 203.0.113.1").expect("route");
-        Topology { lab, rtr, src, h1, h2 }
+        Topology {
+            lab,
+            rtr,
+            src,
+            h1,
+            h2,
+        }
     }
 
     pub fn ifindex(&self, ifname: &str) -> u32 {
