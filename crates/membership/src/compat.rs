@@ -3,7 +3,6 @@
 //! timer runs, and decides how v3 records are translated.
 
 use crate::{Mode, RecordKind, Timestamp};
-use std::collections::BTreeSet;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct OlderHosts {
@@ -54,23 +53,17 @@ impl OlderHosts {
     }
 }
 
-/// Translates a v3 record for a group in `mode` (RFC 9776 §7.3.2, RFC 9777 §8.3.2): in IGMPv1
-/// and IGMPv2/MLDv1 mode BLOCK records are ignored and TO_EX(S) is treated as TO_EX({}).
-/// `Err` carries the reason a record is ignored.
-pub(crate) fn translate<A: Ord>(
-    mode: Mode,
-    kind: RecordKind,
-    sources: BTreeSet<A>,
-) -> Result<(RecordKind, BTreeSet<A>), &'static str> {
-    if mode == Mode::V3 {
-        return Ok((kind, sources));
-    }
-    match kind {
-        RecordKind::Block => {
+/// Translates a v3 record kind for a group in `mode` (RFC 9776 §7.3.2, RFC 9777 §8.3.2): in
+/// IGMPv1 and IGMPv2/MLDv1 mode BLOCK records are ignored and TO_EX(S) is treated as
+/// TO_EX({}). `Ok((kind, keep_sources))`; `Err` carries the reason a record is ignored.
+pub(crate) fn translate(mode: Mode, kind: RecordKind) -> Result<(RecordKind, bool), &'static str> {
+    match (mode, kind) {
+        (Mode::V3, _) => Ok((kind, true)),
+        (_, RecordKind::Block) => {
             Err("BLOCK ignored in older-version group compatibility mode (RFC 9776 §7.3.2)")
         }
-        RecordKind::ToExclude => Ok((RecordKind::ToExclude, BTreeSet::new())),
-        _ => Ok((kind, sources)),
+        (_, RecordKind::ToExclude) => Ok((RecordKind::ToExclude, false)),
+        _ => Ok((kind, true)),
     }
 }
 
@@ -96,19 +89,27 @@ mod tests {
 
     #[test]
     fn older_modes_ignore_block_and_exclude_lists() {
-        let sources: BTreeSet<u8> = [1, 2].into();
-        assert!(translate(Mode::V2, RecordKind::Block, sources.clone()).is_err());
+        assert!(translate(Mode::V2, RecordKind::Block).is_err());
+        assert!(translate(Mode::V1, RecordKind::Block).is_err());
         assert_eq!(
-            translate(Mode::V1, RecordKind::ToExclude, sources.clone()),
-            Ok((RecordKind::ToExclude, BTreeSet::new()))
+            translate(Mode::V1, RecordKind::ToExclude),
+            Ok((RecordKind::ToExclude, false))
         );
         assert_eq!(
-            translate(Mode::V2, RecordKind::IsInclude, sources.clone()),
-            Ok((RecordKind::IsInclude, sources.clone()))
+            translate(Mode::V2, RecordKind::IsExclude),
+            Ok((RecordKind::IsExclude, true))
         );
         assert_eq!(
-            translate(Mode::V3, RecordKind::Block, sources.clone()),
-            Ok((RecordKind::Block, sources))
+            translate(Mode::V2, RecordKind::IsInclude),
+            Ok((RecordKind::IsInclude, true))
+        );
+        assert_eq!(
+            translate(Mode::V3, RecordKind::Block),
+            Ok((RecordKind::Block, true))
+        );
+        assert_eq!(
+            translate(Mode::V3, RecordKind::ToExclude),
+            Ok((RecordKind::ToExclude, true))
         );
     }
 }

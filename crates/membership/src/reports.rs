@@ -68,48 +68,14 @@ impl<A: Address> Port<A> {
             .groups
             .get(&address)
             .map_or(timing.version, |g| g.older_hosts.mode(timing.version));
-
-        // What the router tables get (RFC 9776 §7.3.2), or why they get nothing.
-        let for_router: Result<(RecordKind, BTreeSet<A>), &'static str> = match &input {
-            Input::Older(_) => Ok((RecordKind::IsExclude, BTreeSet::new())),
-            Input::Leave if compat == Mode::V1 => {
-                Err("leave ignored in IGMPv1 group compatibility mode (RFC 9776 §7.3.2)")
-            }
-            Input::Leave if !self.querier.is_querier() => {
-                Err("non-querier ignores leaves (RFC 2236 §3)")
-            }
-            Input::Leave => Ok((RecordKind::ToInclude, BTreeSet::new())),
-            Input::Record(kind, sources) => translate(compat, *kind, sources.clone()),
-        };
-
-        let existing = self.groups.get(&address);
-        let host_joins = match (&input, existing) {
-            (Input::Leave, _) => false,
-            (Input::Older(_), None) => true,
-            (Input::Older(_), Some(group)) => !group.hosts.contains(&host),
-            (Input::Record(kind, sources), None) => kind_creates(*kind, sources),
-            (Input::Record(kind, sources), Some(group)) => {
-                group.hosts.would_join(&host, *kind, sources)
-            }
-        };
-        if existing.is_none() {
-            let creates =
-                matches!(&for_router, Ok((kind, sources)) if kind_creates(*kind, sources));
-            if !creates {
-                if let Err(reason) = for_router {
-                    out.events.push(PortEvent::Ignored { from: host, reason });
-                }
-                return; // nothing to remember: INCLUDE({}) stays INCLUDE({})
-            }
-            if self.groups.len() >= self.config.max_groups {
-                self.limit_hit(Limit::Groups, host, address, out);
-                return;
-            }
-        }
-        if host_joins
-            && self.host_groups.get(&host).copied().unwrap_or(0) >= self.config.max_groups_per_host
-        {
-            self.limit_hit(Limit::GroupsPerHost, host, address, out);
+        let no_sources = BTreeSet::new();
+        let for_router =
+            self.router_view(&input, compat)
+                .map(|(kind, keep_sources)| match &input {
+                    Input::Record(_, sources) if keep_sources => (kind, sources),
+                    _ => (kind, &no_sources),
+                });
+        if !self.admit(host, address, &input, &for_router, out) {
             return;
         }
 
@@ -121,7 +87,7 @@ impl<A: Address> Port<A> {
         // Explicit tracking follows what the host itself asked for, before any translation.
         let change = match &input {
             Input::Older(version) => {
-                // RFC 9776 §7.3.2: the Host Present timer of that version = Older Host Present Interval.
+                // RFC 9776 §7.3.2: that version's Host Present timer = Older Host Present Interval.
                 group
                     .older_hosts
                     .heard(*version, now + timing.older_host_present_interval());
@@ -142,7 +108,7 @@ impl<A: Address> Port<A> {
         let mut queries = Vec::new();
         match for_router {
             Ok((kind, sources)) => {
-                group.apply_record(kind, &sources, RecordContext { gmi, max_sources }, &mut fx);
+                group.apply_record(kind, sources, RecordContext { gmi, max_sources }, &mut fx);
                 if is_querier {
                     queries =
                         send_specific_queries(address, group, &timing, fast_leave, now, &mut fx);
@@ -154,6 +120,69 @@ impl<A: Address> Port<A> {
             self.send(query, out);
         }
         self.finish_group(address, fx, host, out);
+    }
+
+    /// What the router tables get (RFC 9776 §7.3.2): a record kind and whether the sources are
+    /// kept, or why nothing.
+    fn router_view(
+        &self,
+        input: &Input<A>,
+        compat: Mode,
+    ) -> Result<(RecordKind, bool), &'static str> {
+        match input {
+            Input::Older(_) => Ok((RecordKind::IsExclude, false)),
+            Input::Leave if compat == Mode::V1 => {
+                Err("leave ignored in IGMPv1 group compatibility mode (RFC 9776 §7.3.2)")
+            }
+            Input::Leave if !self.querier.is_querier() => {
+                Err("non-querier ignores leaves (RFC 2236 §3)")
+            }
+            Input::Leave => Ok((RecordKind::ToInclude, false)),
+            Input::Record(kind, _) => translate(compat, *kind),
+        }
+    }
+
+    /// Limits (protocol.md §4.10): a new group beyond `max_groups` or a host beyond
+    /// `max_groups_per_host` drops the whole item. Also false when the item would leave no
+    /// trace (INCLUDE({}) stays INCLUDE({})).
+    fn admit(
+        &mut self,
+        host: A,
+        address: A,
+        input: &Input<A>,
+        for_router: &Result<(RecordKind, &BTreeSet<A>), &'static str>,
+        out: &mut Output<A>,
+    ) -> bool {
+        let existing = self.groups.get(&address);
+        let host_joins = match (input, existing) {
+            (Input::Leave, _) => false,
+            (Input::Older(_), None) => true,
+            (Input::Older(_), Some(group)) => !group.hosts.contains(&host),
+            (Input::Record(kind, sources), None) => kind_creates(*kind, sources),
+            (Input::Record(kind, sources), Some(group)) => {
+                group.hosts.would_join(&host, *kind, sources)
+            }
+        };
+        if existing.is_none() {
+            match for_router {
+                Ok((kind, sources)) if kind_creates(*kind, sources) => {}
+                Ok(_) => return false,
+                Err(reason) => {
+                    out.events.push(PortEvent::Ignored { from: host, reason });
+                    return false;
+                }
+            }
+            if self.groups.len() >= self.config.max_groups {
+                self.limit_hit(Limit::Groups, host, address, out);
+                return false;
+            }
+        }
+        let host_groups = self.host_groups.get(&host).copied().unwrap_or(0);
+        if host_joins && host_groups >= self.config.max_groups_per_host {
+            self.limit_hit(Limit::GroupsPerHost, host, address, out);
+            return false;
+        }
+        true
     }
 }
 
