@@ -21,6 +21,26 @@
 //!   changed, querier changes, notable events (limits hit, older querier heard).
 //! * [`Port::wants`] is the forwarding suggestion (RFC 9776 §6.3) and [`Port::subscription`] the
 //!   group's state in the form the RFC 4605 merge needs.
+//!
+//! # Behaviour worth knowing
+//! * Queries are sent in the port's configured version: IGMPv1 links get general queries only
+//!   (leaves are ignored there and state times out), IGMPv2/MLDv1 links get no
+//!   group-and-source-specific queries (the "Send Q(G,X)" table action is skipped, sources time
+//!   out after GMI), IGMPv3/MLDv2 links get everything.
+//! * Only the querier performs "Send Q(..)" actions and sends their retransmissions; a port that
+//!   loses the role drops the remaining ones. Any specific query heard from another router with
+//!   S clear lowers our timers (RFC 9776 §6.6.1) to its Max Resp × its QRV (or our LMQC).
+//! * With `fast_leave`, after a fast leave the group may wait, without any forwarding state, for
+//!   its last queries to go out; it counts towards `max_groups` until then (at most LMQT).
+//! * A report from our own address is ignored (the router is never one of its hosts).
+//! * Group-and-source-specific queries carry at most [`Address::MAX_QUERY_SOURCES`] sources;
+//!   longer lists are split over several queries.
+//!
+//! # Modules
+//! `port` (entry points, timer loop), `querier` (election, general-query schedule), `reports`
+//! (compatibility, limits, tracking, the querier's query actions), `tables` (RFC 9776 §6.4),
+//! `group` (per-group state, §6.3/§6.5 expiry), `specific` (§6.6.3 queries), `compat` (§7.3.2),
+//! `hosts` (explicit tracking), `timing` (§8 values), `deadlines` (timer index), `snapshot`.
 
 #![forbid(unsafe_code)]
 
@@ -104,7 +124,7 @@ impl PortConfig {
         self.query_interval * u32::from(self.robustness) + self.query_response_interval / 2
     }
 
-    /// Last Member Query Time = LMQI × LMQC (RFC 9776 §8.9).
+    /// Last Member Query Time = LMQI × LMQC (RFC 9776 §8.10).
     pub fn last_member_query_time(&self) -> Duration {
         self.last_member_query_interval * u32::from(self.last_member_query_count)
     }

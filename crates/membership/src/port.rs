@@ -7,7 +7,7 @@ use crate::querier::{Querier, QuerierStep};
 use crate::specific::{general_query, round_queries};
 use crate::timing::Timing;
 use crate::{
-    Address, Counters, Limit, Message, Outgoing, Output, PortConfig, PortEvent, PortSnapshot,
+    Address, Counters, Limit, Message, Mode, Outgoing, Output, PortConfig, PortEvent, PortSnapshot,
     Query, Subscription, Timestamp,
 };
 use std::collections::{BTreeMap, HashMap};
@@ -65,27 +65,22 @@ impl<A: Address> Port<A> {
     pub fn receive(&mut self, now: Timestamp, from: A, message: Message<A>, out: &mut Output<A>) {
         // Timers due before this message must act first, whenever the caller last woke us.
         self.timeout(now, out);
-        if let Message::Query(query) = message {
-            self.receive_query(now, from, query, out);
-            return;
-        }
-        if Some(from) == self.querier.address() {
-            // Our own report looped back: the router is never one of its hosts (D7).
-            out.events.push(PortEvent::Ignored {
-                from,
-                reason: "report from our own address",
-            });
-            return;
-        }
         match message {
-            Message::Query(_) => {}
+            Message::Query(query) => self.receive_query(now, from, query, out),
+            // Our own report looped back: the router is never one of its hosts (D7).
+            _ if Some(from) == self.querier.address() => {
+                out.events.push(PortEvent::Ignored {
+                    from,
+                    reason: "report from our own address",
+                });
+            }
             Message::ReportV1 { group } => {
                 self.counters.reports_received += 1;
-                self.older_report(now, from, group, crate::Mode::V1, out);
+                self.older_report(now, from, group, Mode::V1, out);
             }
             Message::ReportV2 { group } => {
                 self.counters.reports_received += 1;
-                self.older_report(now, from, group, crate::Mode::V2, out);
+                self.older_report(now, from, group, Mode::V2, out);
             }
             Message::Leave { group } => {
                 self.counters.leaves_received += 1;

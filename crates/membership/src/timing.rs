@@ -1,6 +1,6 @@
 //! The timer values in force on a port: the configuration, with the elected querier's Robustness
 //! Variable and Query Interval adopted while we are not the querier (RFC 9776 §4.1.6, §4.1.7;
-//! RFC 9777 §5.1.9, §5.1.10), and the derived intervals of RFC 9776 §8 / RFC 9777 §9.
+//! RFC 9777 §5.1.8, §5.1.9), and the derived intervals of RFC 9776 §8 / RFC 9777 §9.
 
 use crate::{Mode, PortConfig};
 use std::time::Duration;
