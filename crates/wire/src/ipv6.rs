@@ -101,6 +101,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// Walks to the upper-layer header. Only a leading Hop-by-Hop header is handled (the only
     /// extension header MLD uses); any other Next Header value is returned as the upper layer.
+    /// A Hop-by-Hop header may only follow the fixed header (RFC 8200 §4.1), so one that
+    /// leads to another is [`Error::Malformed`], as Linux also drops it.
     pub fn upper_layer(&self) -> Result<UpperLayer> {
         if self.next_header() != NEXT_HEADER_HOP_BY_HOP {
             return Ok(UpperLayer {
@@ -111,6 +113,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
         }
         let hop_by_hop = HopByHop::new_checked(self.payload())?;
         let repr = HopByHopRepr::parse(&hop_by_hop)?;
+        if repr.next_header == NEXT_HEADER_HOP_BY_HOP {
+            return Err(Error::Malformed);
+        }
         Ok(UpperLayer {
             next_header: repr.next_header,
             offset: HEADER_LEN + hop_by_hop.header_len(),
@@ -165,7 +170,8 @@ pub use hbh::{HopByHop, HopByHopRepr};
 pub struct Repr {
     pub src: Ipv6Addr,
     pub dst: Ipv6Addr,
-    /// The upper-layer protocol, after any Hop-by-Hop header.
+    /// The upper-layer protocol, after any Hop-by-Hop header. Never 0 (Hop-by-Hop) in a parsed
+    /// packet: a Hop-by-Hop header cannot follow another (RFC 8200 §4.1).
     pub next_header: u8,
     pub hop_limit: u8,
     /// Value of a Router Alert option in a Hop-by-Hop header (RFC 2711); emit writes a

@@ -145,6 +145,14 @@ fn hop_by_hop_length_is_bounded() {
     assert_eq!(Repr::parse_bytes(&bytes), Err(Error::LengthOverrun));
 }
 
+/// RFC 8200 §4.1: Hop-by-Hop only right after the fixed header; a second one is dropped.
+#[test]
+fn hop_by_hop_after_hop_by_hop_is_malformed() {
+    let mut bytes = report_packet();
+    bytes[40] = NEXT_HEADER_HOP_BY_HOP;
+    assert_eq!(Repr::parse_bytes(&bytes), Err(Error::Malformed));
+}
+
 #[test]
 fn header_errors() {
     let bytes = report_packet();

@@ -177,7 +177,7 @@ pub fn ipv4_repr() -> impl Strategy<Value = ipv4::Repr> {
 }
 
 pub fn ipv6_repr() -> impl Strategy<Value = ipv6::Repr> {
-    // Next header 0 after a missing Hop-by-Hop header would read as Hop-by-Hop itself.
+    // Next header 0 (Hop-by-Hop) is never an upper layer: RFC 8200 §4.1, and parse rejects it.
     (
         v6(),
         v6(),
