@@ -96,6 +96,8 @@ struct World {
     counters: BTreeMap<(IpAddr, IpAddr), u64>,
     /// (lan, group, source) → last time a report on that LAN asked for it.
     asked: BTreeMap<(usize, Ipv4Addr, Ipv4Addr), u64>,
+    /// (lan, group) → last IGMPv2 report (the group's v2 compatibility mode lasts a GMI).
+    v2_reported: BTreeMap<(usize, Ipv4Addr), u64>,
 }
 
 impl World {
@@ -168,6 +170,16 @@ impl World {
     }
 
     fn record_asked(&mut self, lan: usize, g: Ipv4Addr, kind: RecordType, sources: &[Ipv4Addr]) {
+        // RFC 9776 §7.3.2: in IGMPv2 compatibility mode TO_EX(S) is treated as TO_EX({}).
+        let v2_mode = self
+            .v2_reported
+            .get(&(lan, g))
+            .is_some_and(|t| self.now - t <= GMI_MS);
+        let sources = if v2_mode && kind == RecordType::ChangeToExclude {
+            &[][..]
+        } else {
+            sources
+        };
         let listed = |s: &Ipv4Addr| sources.contains(s);
         for s in (0..3).map(source) {
             let asks = match kind {
@@ -384,6 +396,7 @@ fn run(quickleave: bool, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 group: g,
             } => {
                 world.record_asked(lan, group(g), RecordType::ModeIsExclude, &[]);
+                world.v2_reported.insert((lan, group(g)), world.now);
                 igmp(lan, host(lan, h), igmp::Repr::ReportV2 { group: group(g) })
             }
             Op::Leave {
