@@ -114,19 +114,25 @@ impl PortConfig {
         }
     }
 
-    /// Group Membership Interval = RV × QI + QRI (RFC 9776 §8.4).
+    /// Group Membership Interval = RV × QI + QRI (RFC 9776 §8.4). Saturates instead of
+    /// overflowing on absurd values.
     pub fn group_membership_interval(&self) -> Duration {
-        self.query_interval * u32::from(self.robustness) + self.query_response_interval
+        self.query_interval
+            .saturating_mul(u32::from(self.robustness))
+            .saturating_add(self.query_response_interval)
     }
 
     /// Other Querier Present Interval = RV × QI + QRI / 2 (RFC 9776 §8.5).
     pub fn other_querier_present_interval(&self) -> Duration {
-        self.query_interval * u32::from(self.robustness) + self.query_response_interval / 2
+        self.query_interval
+            .saturating_mul(u32::from(self.robustness))
+            .saturating_add(self.query_response_interval / 2)
     }
 
     /// Last Member Query Time = LMQI × LMQC (RFC 9776 §8.10).
     pub fn last_member_query_time(&self) -> Duration {
-        self.last_member_query_interval * u32::from(self.last_member_query_count)
+        self.last_member_query_interval
+            .saturating_mul(u32::from(self.last_member_query_count))
     }
 }
 

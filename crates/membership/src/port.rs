@@ -222,7 +222,7 @@ impl<A: Address> Port<A> {
         } else {
             self.config.last_member_query_count.max(1)
         };
-        let lowered = now + query.max_response * u32::from(count);
+        let lowered = now + query.max_response.saturating_mul(u32::from(count));
         if query.sources.is_empty() {
             group.lower_group_timer(lowered);
         } else {

@@ -49,22 +49,30 @@ impl Timing {
 
     /// Group Membership Interval = RV × QI + QRI (RFC 9776 §8.4, RFC 9777 §9.4).
     pub(crate) fn group_membership_interval(&self) -> Duration {
-        self.query_interval * u32::from(self.robustness) + self.query_response_interval
+        self.robustness_times(self.query_interval)
+            .saturating_add(self.query_response_interval)
     }
 
     /// Other Querier Present Interval = RV × QI + QRI / 2 (RFC 9776 §8.5, RFC 9777 §9.5).
     pub(crate) fn other_querier_present_interval(&self) -> Duration {
-        self.query_interval * u32::from(self.robustness) + self.query_response_interval / 2
+        self.robustness_times(self.query_interval)
+            .saturating_add(self.query_response_interval / 2)
     }
 
     /// Last Member Query Time = LMQI × LMQC (RFC 9776 §8.10, RFC 9777 §9.10).
     pub(crate) fn last_member_query_time(&self) -> Duration {
-        self.last_member_query_interval * u32::from(self.last_member_query_count)
+        self.last_member_query_interval
+            .saturating_mul(u32::from(self.last_member_query_count))
     }
 
     /// Older Host Present Interval = RV × QI + QRI (RFC 9776 §8.13, RFC 9777 §9.13).
     pub(crate) fn older_host_present_interval(&self) -> Duration {
         self.group_membership_interval()
+    }
+
+    /// RV × `interval`; saturating, since intervals come from a configuration file.
+    fn robustness_times(&self, interval: Duration) -> Duration {
+        interval.saturating_mul(u32::from(self.robustness))
     }
 
     /// The QRV field of queries we send: RV, or 0 when it does not fit in 3 bits (RFC 9776 §4.1.6).
@@ -119,5 +127,16 @@ mod tests {
         assert_eq!(timing.last_member_query_count, 1);
         config.robustness = 9;
         assert_eq!(Timing::new(&config, Adopted::default()).advertised_qrv(), 0);
+    }
+
+    #[test]
+    fn absurd_intervals_saturate_instead_of_panicking() {
+        let mut config = PortConfig::rfc_defaults(Mode::V3);
+        config.query_interval = Duration::MAX;
+        config.last_member_query_interval = Duration::MAX;
+        let timing = Timing::new(&config, Adopted::default());
+        assert_eq!(timing.group_membership_interval(), Duration::MAX);
+        assert_eq!(timing.other_querier_present_interval(), Duration::MAX);
+        assert_eq!(timing.last_member_query_time(), Duration::MAX);
     }
 }
