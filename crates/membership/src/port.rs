@@ -13,6 +13,7 @@ use crate::{
 use std::collections::{BTreeMap, HashMap};
 
 /// The router part of IGMP or MLD on one link. See the crate documentation for the contract.
+#[derive(Clone, Debug)]
 pub struct Port<A: Address> {
     pub(crate) config: PortConfig,
     pub(crate) querier: Querier<A>,
@@ -40,8 +41,8 @@ impl<A: Address> Port<A> {
     }
 
     /// Our address on the link (IPv4 primary address; IPv6 link-local). `None`: we cannot query.
-    /// Getting an address for the first time starts the startup queries (RFC 9776 §6.6.2 ... querier
-    /// election starts as querier).
+    /// Getting an address starts the querier role with the startup queries (RFC 9776 §6.6.2: a
+    /// router starts as querier), unless a lower-addressed querier is already known.
     pub fn set_address(&mut self, address: Option<A>, now: Timestamp, out: &mut Output<A>) {
         self.timeout(now, out);
         let step = self.querier.set_address(address, now, &self.config);
