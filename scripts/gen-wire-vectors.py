@@ -36,7 +36,7 @@ from scapy.layers.inet6 import (
 )
 
 MLD_SRC = "fe80::1"
-# Destinations by message, as in RFC 9777 §5.1.15 / §5.2.14 and RFC 2710 §3.
+# Destinations by message, as in RFC 9777 §5.1 / §5.2.14 and RFC 2710 §3.
 ALL_NODES, ALL_ROUTERS, ALL_MLDV2_ROUTERS = "ff02::1", "ff02::2", "ff02::16"
 
 

@@ -1,7 +1,7 @@
 //! Floating-point time codes of IGMPv3 and MLDv2, both ways.
 //!
 //! * 8-bit codes: IGMPv3 Max Resp Code (RFC 9776 §4.1.1, 1/10 s) and QQIC (RFC 9776 §4.1.7, s);
-//!   MLDv2 QQIC uses the same format (RFC 9777 §5.1.9).
+//!   MLDv2 QQIC uses the same format (RFC 9777 §5.1).
 //! * 16-bit code: MLDv2 Maximum Response Code (RFC 9777 §5.1.3, ms).
 //!
 //! Encoders return the code whose decoded value is the largest one not above the input,
@@ -116,12 +116,12 @@ pub fn mld_max_resp_code(d: Duration) -> u16 {
     encode_16bit(whole_units(d, MILLI))
 }
 
-/// MLDv2 QQI from QQIC: same format and unit as IGMPv3 (RFC 9777 §5.1.9).
+/// MLDv2 QQI from QQIC: same format and unit as IGMPv3 (RFC 9777 §5.1).
 pub fn mld_qqi(code: u8) -> Duration {
     igmp_qqi(code)
 }
 
-/// MLDv2 QQIC for a query interval, rounded down (RFC 9777 §5.1.9).
+/// MLDv2 QQIC for a query interval, rounded down (RFC 9777 §5.1).
 pub fn mld_qqic(d: Duration) -> u8 {
     igmp_qqic(d)
 }

@@ -47,7 +47,7 @@ pub struct GroupRecord {
 pub const ALL_SYSTEMS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 1);
 /// Destination of IGMPv2 Leave Group messages (RFC 2236 §9).
 pub const ALL_ROUTERS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 2);
-/// Destination of IGMPv3 reports (RFC 9776 §4.2.14).
+/// Destination of IGMPv3 reports (RFC 9776 §4.2.15).
 pub const ALL_IGMPV3_ROUTERS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 22);
 
 /// Message types (RFC 9776 §4, RFC 2236 §2, RFC 1112 App. I).
@@ -71,17 +71,19 @@ mod field {
     pub const CHECKSUM: Field = 2..4;
     pub const GROUP: Field = 4..8;
     // IGMPv3 query (RFC 9776 §4.1).
-    pub const RESV_S_QRV: usize = 8;
+    pub const FLAGS_S_QRV: usize = 8;
     pub const QQIC: usize = 9;
     pub const NUM_SOURCES: Field = 10..12;
     pub const SOURCES_START: usize = 12;
-    // IGMPv3 report (RFC 9776 §4.2): 4..6 reserved.
-    pub const REPORT_RESERVED: Field = 4..6;
+    // IGMPv3 report (RFC 9776 §4.2): octet 1 is Reserved, 4..6 are Flags (none this decoder
+    // acts on; ignored on parse, zero on emit).
+    pub const REPORT_FLAGS: Field = 4..6;
     pub const NUM_RECORDS: Field = 6..8;
     pub const RECORDS_START: usize = 8;
 }
 
-/// S flag and QRV share one octet: Resv(4) | S(1) | QRV(3) (RFC 9776 §4.1.5, §4.1.6).
+/// S flag and QRV share one octet: Flags(4) | S(1) | QRV(3) (RFC 9776 §4.1.4–§4.1.6).
+/// The Flags (Resv before the RFC 9776/9777 revisions) are ignored on parse, zero on emit.
 const S_FLAG: u8 = 0x08;
 const QRV_MASK: u8 = 0x07;
 
@@ -164,13 +166,14 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// S flag of a v3 query (RFC 9776 §4.1.5).
     pub fn s_flag(&self) -> Option<bool> {
-        self.v3_query_octet(field::RESV_S_QRV)
+        self.v3_query_octet(field::FLAGS_S_QRV)
             .map(|b| b & S_FLAG != 0)
     }
 
     /// QRV of a v3 query (RFC 9776 §4.1.6); the reserved bits are ignored.
     pub fn qrv(&self) -> Option<u8> {
-        self.v3_query_octet(field::RESV_S_QRV).map(|b| b & QRV_MASK)
+        self.v3_query_octet(field::FLAGS_S_QRV)
+            .map(|b| b & QRV_MASK)
     }
 
     /// QQIC of a v3 query (RFC 9776 §4.1.7).
@@ -184,7 +187,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         Some(u16::from_be_bytes([b[0], b[1]]))
     }
 
-    /// Number of Group Records of a v3 report (RFC 9776 §4.2.3).
+    /// Number of Group Records of a v3 report (RFC 9776 §4.2).
     pub fn num_group_records(&self) -> u16 {
         self.u16_at(field::NUM_RECORDS)
     }
@@ -220,7 +223,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// Sets the S flag and QRV of a v3 query, the reserved bits zero. QRV is masked to 3 bits.
     pub fn set_s_flag_and_qrv(&mut self, s_flag: bool, qrv: u8) {
         let s = if s_flag { S_FLAG } else { 0 };
-        self.buffer.as_mut()[field::RESV_S_QRV] = s | (qrv & QRV_MASK);
+        self.buffer.as_mut()[field::FLAGS_S_QRV] = s | (qrv & QRV_MASK);
     }
 
     pub fn set_qqic(&mut self, value: u8) {
@@ -233,7 +236,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 
     /// Sets Number of Group Records of a v3 report, and the reserved field before it to zero.
     pub fn set_num_group_records(&mut self, value: u16) {
-        self.set_u16_at(field::REPORT_RESERVED, 0);
+        self.set_u16_at(field::REPORT_FLAGS, 0);
         self.set_u16_at(field::NUM_RECORDS, value);
     }
 
@@ -249,7 +252,7 @@ impl Repr {
     /// Decodes a message: checks lengths, then the checksum ([`Error::BadChecksum`]), then
     /// the type ([`Error::UnknownType`]). The query version follows RFC 9776 §7.1: 8 octets
     /// with Max Resp Code 0 is v1, 8 octets otherwise v2, 12 or more v3; trailing octets after
-    /// a message's fields are ignored (RFC 9776 §4.1.10, §4.2.11).
+    /// a message's fields are ignored (the Additional Data of RFC 9776 §4.1.10 and §4.2).
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &Packet<&T>) -> Result<Repr> {
         packet.check_len()?;
         if !packet.verify_checksum() {
@@ -320,7 +323,7 @@ impl Repr {
     /// over exactly those octets, whatever the buffer holds after them (igmpproxy summed a
     /// fixed 24 octets, `igmpproxy.md` D27). Reserved fields are zero; QRV above 7 is masked
     /// to 3 bits. At most 65535 sources or records are written (a message that long cannot fit
-    /// an IP datagram; callers split by MTU, RFC 9776 §4.2.16), and auxiliary data is padded
+    /// an IP datagram; callers split by MTU, RFC 9776 §4.2.17), and auxiliary data is padded
     /// to whole 32-bit words.
     ///
     /// # Panics

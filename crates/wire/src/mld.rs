@@ -40,7 +40,7 @@ pub struct AddressRecord {
     pub aux_data: Vec<u8>,
 }
 
-/// Destination of general queries (RFC 9777 §5.1.15).
+/// Destination of general queries (RFC 9777 §5.1).
 pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 /// Destination of MLDv1 Done messages (RFC 2710 §3).
 pub const ALL_ROUTERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
@@ -73,7 +73,7 @@ mod field {
     pub const MAX_RESP_CODE: Field = 4..6;
     pub const RESERVED: Field = 6..8;
     pub const MCAST_ADDR: Field = 8..24;
-    pub const RESV_S_QRV: usize = 24;
+    pub const FLAGS_S_QRV: usize = 24;
     pub const QQIC: usize = 25;
     pub const NUM_SOURCES: Field = 26..28;
     pub const SOURCES_START: usize = 28;
@@ -82,7 +82,8 @@ mod field {
     pub const RECORDS_START: usize = 8;
 }
 
-/// S flag and QRV share one octet: Resv(4) | S(1) | QRV(3) (RFC 9777 §5.1.7, §5.1.8).
+/// S flag and QRV share one octet: Flags(4) | S(1) | QRV(3) (RFC 9777 §5.1).
+/// The Flags (Resv before the RFC 9776/9777 revisions) are ignored on parse, zero on emit.
 const S_FLAG: u8 = 0x08;
 const QRV_MASK: u8 = 0x07;
 
@@ -141,7 +142,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         self.buffer.as_ref()[field::TYPE]
     }
 
-    /// ICMPv6 code: zero on send, ignored on receipt (RFC 9777 §5.1.2).
+    /// ICMPv6 code: zero on send, ignored on receipt (RFC 9777 §5.1).
     pub fn code(&self) -> u8 {
         self.buffer.as_ref()[field::CODE]
     }
@@ -163,28 +164,28 @@ impl<T: AsRef<[u8]>> Packet<T> {
         Some(Ipv6Addr::from(octets))
     }
 
-    /// S flag of an MLDv2 query (RFC 9777 §5.1.7).
+    /// S flag of an MLDv2 query (RFC 9777 §5.1).
     pub fn s_flag(&self) -> Option<bool> {
         self.buffer
             .as_ref()
-            .get(field::RESV_S_QRV)
+            .get(field::FLAGS_S_QRV)
             .map(|b| b & S_FLAG != 0)
     }
 
-    /// QRV of an MLDv2 query (RFC 9777 §5.1.8); the reserved bits are ignored.
+    /// QRV of an MLDv2 query (RFC 9777 §5.1); the reserved bits are ignored.
     pub fn qrv(&self) -> Option<u8> {
         self.buffer
             .as_ref()
-            .get(field::RESV_S_QRV)
+            .get(field::FLAGS_S_QRV)
             .map(|b| b & QRV_MASK)
     }
 
-    /// QQIC of an MLDv2 query (RFC 9777 §5.1.9).
+    /// QQIC of an MLDv2 query, coded like IGMPv3's (RFC 9777 §5.1).
     pub fn qqic(&self) -> Option<u8> {
         self.buffer.as_ref().get(field::QQIC).copied()
     }
 
-    /// Number of Sources of an MLDv2 query (RFC 9777 §5.1.10).
+    /// Number of Sources of an MLDv2 query (RFC 9777 §5.1).
     pub fn num_sources(&self) -> Option<u16> {
         self.u16_at(field::NUM_SOURCES)
     }
@@ -240,7 +241,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// 3 bits.
     pub fn set_s_flag_and_qrv(&mut self, s_flag: bool, qrv: u8) {
         let s = if s_flag { S_FLAG } else { 0 };
-        self.buffer.as_mut()[field::RESV_S_QRV] = s | (qrv & QRV_MASK);
+        self.buffer.as_mut()[field::FLAGS_S_QRV] = s | (qrv & QRV_MASK);
     }
 
     pub fn set_qqic(&mut self, value: u8) {

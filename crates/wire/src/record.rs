@@ -41,7 +41,8 @@ impl From<RecordType> for u8 {
 
 // ---------------------------------------------------------------------------------------------
 // Shared codec for the address lists and records of IGMPv3 (4-octet addresses) and MLDv2
-// (16-octet addresses): RFC 9776 §4.2.4 and RFC 9777 §5.2.4 have the same layout.
+// (16-octet addresses): the Group Record of RFC 9776 §4.2 and the Multicast Address Record
+// of RFC 9777 §5.2.4 have the same layout.
 
 use crate::{Error, Result};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -95,7 +96,7 @@ pub(crate) fn write_addrs<A: WireAddr>(out: &mut [u8], addrs: &[A]) {
 
 /// Most entries a 16-bit count field can announce. Emitters clamp lists to this: a message
 /// that long cannot fit an IP datagram anyway, and callers split by MTU far earlier
-/// (RFC 9776 §4.2.16), so clamping only guarantees that emit never panics.
+/// (RFC 9776 §4.2.17), so clamping only guarantees that emit never panics.
 pub(crate) const MAX_COUNT: usize = u16::MAX as usize;
 /// A list length as a 16-bit count field; callers clamp lists to [`MAX_COUNT`] first.
 pub(crate) fn count_field(len: usize) -> u16 {
@@ -119,7 +120,7 @@ fn record_header_len<A: WireAddr>() -> usize {
 }
 
 /// Parses `count` records from the start of `bytes`. Every record, its sources and its
-/// auxiliary data included, is bounded against the buffer (RFC 9776 §4.2.4): anything that
+/// auxiliary data included, is bounded against the buffer (RFC 9776 §4.2): anything that
 /// runs past the end is [`Error::LengthOverrun`]. Octets after the last record are ignored.
 pub(crate) fn parse_records<A: WireAddr>(bytes: &[u8], count: u16) -> Result<Vec<RawRecord<A>>> {
     // Each record takes at least its header, so a count the buffer cannot hold fails early

@@ -420,32 +420,38 @@ fn fix_igmp_checksum(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
+/// A first octet that is often a known IGMP/MLD type or IP version.
+fn first_octet() -> impl Strategy<Value = u8> {
+    prop_oneof![
+        Just(0x11u8),
+        Just(0x22),
+        Just(143),
+        Just(0x46),
+        Just(0x60),
+        any::<u8>()
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
 
     #[test]
-    fn generated_igmp_agrees(repr in igmp_repr(), edits in vec((any::<usize>(), any::<u8>()), 0..3), cut in any::<usize>()) {
+    fn generated_igmp_agrees(repr in igmp_repr(), edits in edits(2), cut in any::<usize>()) {
         let bytes = repr.to_bytes();
         check_igmp(&bytes);
-        let mut mutated = bytes;
-        for (at, value) in &edits {
-            let len = mutated.len();
-            mutated[at % len] = *value;
-        }
-        mutated.truncate(cut % (mutated.len() + 1));
-        check_igmp(&fix_igmp_checksum(mutated));
+        check_igmp(&fix_igmp_checksum(mutate(bytes, &edits, cut)));
     }
 
     #[test]
-    fn generated_mld_agrees(repr in mld_repr(), src in v6(), dst in v6(), edits in vec((any::<usize>(), any::<u8>()), 0..3), cut in any::<usize>()) {
+    fn generated_mld_agrees(
+        repr in mld_repr(),
+        (src, dst) in (v6(), v6()),
+        edits in edits(2),
+        cut in any::<usize>(),
+    ) {
         let bytes = repr.to_bytes(&src, &dst);
         check_mld(&bytes, &src, &dst);
-        let mut mutated = bytes;
-        for (at, value) in &edits {
-            let len = mutated.len();
-            mutated[at % len] = *value;
-        }
-        mutated.truncate(cut % (mutated.len() + 1));
+        let mut mutated = mutate(bytes, &edits, cut);
         // Re-checksum over the pseudo-header so that structure checks are reached.
         if mutated.len() >= 4 {
             mld::Packet::new_unchecked(&mut mutated[..]).fill_checksum(&src, &dst);
@@ -454,31 +460,28 @@ proptest! {
     }
 
     #[test]
-    fn generated_ip_headers_agree(v4 in ipv4_repr(), v6 in ipv6_repr(), edits in vec((0usize..48, any::<u8>()), 0..3)) {
+    fn generated_ip_headers_agree(v4 in ipv4_repr(), v6 in ipv6_repr(), edits in edits(2)) {
+        // Edits land in the headers, where the option and extension walkers are.
+        let in_header: Vec<(usize, u8)> = edits.iter().map(|&(at, v)| (at % 48, v)).collect();
         let payload = vec![0x5a; v4.payload_len.min(64)];
-        let mut datagram = v4.datagram(&payload);
+        let datagram = v4.datagram(&payload);
         check_ipv4(&datagram);
-        for (at, value) in &edits {
-            let len = datagram.len();
-            datagram[at % len] = *value;
-        }
+        let len = datagram.len();
+        let mut mutated = mutate(datagram, &in_header, len);
         if edits.len() % 2 == 0 {
             // Half the time keep the header checksum valid to reach the option walker.
-            ipv4::Packet::new_unchecked(&mut datagram[..]).fill_checksum();
+            ipv4::Packet::new_unchecked(&mut mutated[..]).fill_checksum();
         }
-        check_ipv4(&datagram);
+        check_ipv4(&mutated);
 
-        let mut packet = v6.packet(&vec![0xa5; v6.payload_len.min(64)]);
+        let packet = v6.packet(&vec![0xa5; v6.payload_len.min(64)]);
         check_ipv6(&packet);
-        for (at, value) in &edits {
-            let len = packet.len();
-            packet[at % len] = *value;
-        }
-        check_ipv6(&packet);
+        let len = packet.len();
+        check_ipv6(&mutate(packet, &in_header, len));
     }
 
     #[test]
-    fn random_bytes_agree(bytes in vec(any::<u8>(), 0..100), first in prop_oneof![Just(0x11u8), Just(0x22), Just(143), Just(0x46), Just(0x60), any::<u8>()]) {
+    fn random_bytes_agree(bytes in vec(any::<u8>(), 0..100), first in first_octet()) {
         let mut bytes = bytes;
         bytes.insert(0, first);
         check_everything(&bytes);

@@ -9,12 +9,16 @@ fn hex(s: &str) -> Vec<u8> {
 
 /// MLDv2 report for ff3e::1 (TO_EX {2001:db8::1}) from fe80::1 to ff02::16 with hop limit 1
 /// and Hop-by-Hop Router Alert 0, as scapy 2.8 builds it.
-const REPORT_PACKET: &str = "6000000000340001fe800000000000000000000000000001ff020000000000000000000000000016\
-                             3a00050200000100\
-                             8f00420200000001040000 01ff3e000000000000000000000000000120010db8000000000000000000000001";
+const REPORT_PACKET: [&str; 5] = [
+    "6000000000340001fe800000000000000000000000000001ff020000000000000000000000000016",
+    "3a00050200000100",
+    "8f0042020000000104000001",
+    "ff3e0000000000000000000000000001",
+    "20010db8000000000000000000000001",
+];
 
 fn report_packet() -> Vec<u8> {
-    hex(&REPORT_PACKET.replace(' ', ""))
+    hex(&REPORT_PACKET.concat())
 }
 
 fn report_repr() -> Repr {

@@ -197,3 +197,20 @@ pub fn ipv6_repr() -> impl Strategy<Value = ipv6::Repr> {
             },
         )
 }
+
+/// Up to `max` single-octet edits (position taken modulo the length, value).
+pub fn edits(max: usize) -> impl Strategy<Value = Vec<(usize, u8)>> {
+    vec((any::<usize>(), any::<u8>()), 0..=max)
+}
+
+/// Applies `edits` to `bytes`, then cuts them to `cut` modulo (length + 1).
+pub fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8)], cut: usize) -> Vec<u8> {
+    if !bytes.is_empty() {
+        for &(at, value) in edits {
+            let len = bytes.len();
+            bytes[at % len] = value;
+        }
+    }
+    bytes.truncate(cut % (bytes.len() + 1));
+    bytes
+}
