@@ -10,7 +10,9 @@
 //! Host addresses come from 10.1.0.0/16 because 1 000 hosts do not fit a TEST-NET /24; nothing
 //! here touches a network.
 
-use mrproxy_engine::{Engine, Event, IfIndex, InterfaceInfo, LinkFlags, Timestamp, V4Address, merge};
+use mrproxy_engine::{
+    Engine, Event, IfIndex, InterfaceInfo, LinkFlags, Timestamp, V4Address, merge,
+};
 use mrproxy_membership::Subscription;
 use mrproxy_wire::{RecordType, igmp};
 use std::collections::BTreeSet;
@@ -40,17 +42,28 @@ fn engine() -> Engine {
                 phyint dn0 downstream ipv6 off maxgroups 100000 maxgroupsperhost 100000\n";
     let config = mrproxy_config::parse(text, "bench.conf").expect("bench config parses");
     let mut engine = Engine::new(config, Timestamp(0));
-    let flags = LinkFlags { up: true, running: true, multicast: true, loopback: false, point_to_point: false };
-    for (ifindex, name, address, prefix_len) in
-        [(IfIndex(1), "up0", Ipv4Addr::new(192, 0, 2, 1), 24), (DOWN, "dn0", Ipv4Addr::new(10, 1, 0, 1), 16)]
-    {
+    let flags = LinkFlags {
+        up: true,
+        running: true,
+        multicast: true,
+        loopback: false,
+        point_to_point: false,
+    };
+    for (ifindex, name, address, prefix_len) in [
+        (IfIndex(1), "up0", Ipv4Addr::new(192, 0, 2, 1), 24),
+        (DOWN, "dn0", Ipv4Addr::new(10, 1, 0, 1), 16),
+    ] {
         engine.handle(
             Timestamp(0),
             Event::InterfaceChanged(InterfaceInfo {
                 ifindex,
                 name: name.into(),
                 flags,
-                ipv4: vec![V4Address { address, prefix_len, peer: None }],
+                ipv4: vec![V4Address {
+                    address,
+                    prefix_len,
+                    peer: None,
+                }],
                 ipv6: vec![],
             }),
         );
@@ -70,7 +83,17 @@ fn igmp(from: Ipv4Addr, message: igmp::Repr) -> Event {
 }
 
 fn v3(from: Ipv4Addr, record_type: RecordType, g: Ipv4Addr, sources: Vec<Ipv4Addr>) -> Event {
-    igmp(from, igmp::Repr::ReportV3 { records: vec![igmp::GroupRecord { record_type, group: g, sources, aux_data: vec![] }] })
+    igmp(
+        from,
+        igmp::Repr::ReportV3 {
+            records: vec![igmp::GroupRecord {
+                record_type,
+                group: g,
+                sources,
+                aux_data: vec![],
+            }],
+        },
+    )
 }
 
 /// Feeds `events` one millisecond apart from `start`; returns (events/s, actions produced).
@@ -85,7 +108,11 @@ fn run(engine: &mut Engine, start: u64, events: Vec<Event>) -> (f64, usize) {
 }
 
 fn print(name: &str, count: usize, (rate, actions): (f64, usize)) {
-    println!("{name:<48} {count:>7} in {:>8.1} ms  {:>12.0} /s  ({actions} actions)", count as f64 / rate * 1e3, rate);
+    println!(
+        "{name:<48} {count:>7} in {:>8.1} ms  {:>12.0} /s  ({actions} actions)",
+        count as f64 / rate * 1e3,
+        rate
+    );
 }
 
 /// Hosts join the groups of their "channel list": report i comes from host i % HOSTS about
@@ -93,7 +120,11 @@ fn print(name: &str, count: usize, (rate, actions): (f64, usize)) {
 fn v3_reports(n: u32) -> Vec<Event> {
     (0..n)
         .map(|i| {
-            let kind = if i < GROUPS { RecordType::ChangeToExclude } else { RecordType::ModeIsExclude };
+            let kind = if i < GROUPS {
+                RecordType::ChangeToExclude
+            } else {
+                RecordType::ModeIsExclude
+            };
             v3(host(i % HOSTS), kind, group(i % GROUPS), vec![])
         })
         .collect()
@@ -101,23 +132,59 @@ fn v3_reports(n: u32) -> Vec<Event> {
 
 fn main() {
     let mut e = engine();
-    print("IGMPv3 reports (10k groups, 1k hosts)", 100_000, run(&mut e, 1_000, v3_reports(100_000)));
+    print(
+        "IGMPv3 reports (10k groups, 1k hosts)",
+        100_000,
+        run(&mut e, 1_000, v3_reports(100_000)),
+    );
 
     let mut e = engine();
-    let reports = (0..100_000).map(|i| igmp(host(i % HOSTS), igmp::Repr::ReportV2 { group: group(i % GROUPS) })).collect();
+    let reports = (0..100_000)
+        .map(|i| {
+            igmp(
+                host(i % HOSTS),
+                igmp::Repr::ReportV2 {
+                    group: group(i % GROUPS),
+                },
+            )
+        })
+        .collect();
     print("IGMPv2 reports", 100_000, run(&mut e, 1_000, reports));
 
     let mut e = engine();
     let reports = (0..100_000)
-        .map(|i| v3(host(i % HOSTS), RecordType::ModeIsInclude, ssm_group(i % GROUPS), (0..4).map(|s| source(i % 7 + s)).collect()))
+        .map(|i| {
+            v3(
+                host(i % HOSTS),
+                RecordType::ModeIsInclude,
+                ssm_group(i % GROUPS),
+                (0..4).map(|s| source(i % 7 + s)).collect(),
+            )
+        })
         .collect();
-    print("IGMPv3 IS_IN with 4 sources (SSM)", 100_000, run(&mut e, 1_000, reports));
+    print(
+        "IGMPv3 IS_IN with 4 sources (SSM)",
+        100_000,
+        run(&mut e, 1_000, reports),
+    );
 
     // Leaves: one host per group, so every leave starts last-member queries.
     let mut e = engine();
-    run(&mut e, 1_000, (0..GROUPS).map(|i| igmp(host(i % HOSTS), igmp::Repr::ReportV2 { group: group(i) })).collect());
-    let leaves = (0..GROUPS).map(|i| igmp(host(i % HOSTS), igmp::Repr::LeaveV2 { group: group(i) })).collect();
-    print("IGMPv2 leaves (each starts GSQs)", GROUPS as usize, run(&mut e, 5_000, leaves));
+    run(
+        &mut e,
+        1_000,
+        (0..GROUPS)
+            .map(|i| igmp(host(i % HOSTS), igmp::Repr::ReportV2 { group: group(i) }))
+            .collect(),
+    );
+    let leaves = (0..GROUPS)
+        .map(|i| igmp(host(i % HOSTS), igmp::Repr::LeaveV2 { group: group(i) }))
+        .collect();
+    print(
+        "IGMPv2 leaves (each starts GSQs)",
+        GROUPS as usize,
+        run(&mut e, 5_000, leaves),
+    );
 
     // Timeouts: the leaves' specific queries and expiries, then everything else expiring
     // after GMI (10k groups).
@@ -130,26 +197,49 @@ fn main() {
         calls += 1;
     }
     let elapsed = begin.elapsed().as_secs_f64();
-    print("Timeout calls until every group expired", calls, (calls as f64 / elapsed, actions));
-    println!("{:<48} {:>7} groups expired in {:>5.1} ms", "", GROUPS, elapsed * 1e3);
+    print(
+        "Timeout calls until every group expired",
+        calls,
+        (calls as f64 / elapsed, actions),
+    );
+    println!(
+        "{:<48} {:>7} groups expired in {:>5.1} ms",
+        "",
+        GROUPS,
+        elapsed * 1e3
+    );
 
     // Upcalls: 10k sources on one group with a listener.
     let mut e = engine();
-    run(&mut e, 1_000, vec![igmp(host(1), igmp::Repr::ReportV2 { group: group(1) })]);
+    run(
+        &mut e,
+        1_000,
+        vec![igmp(host(1), igmp::Repr::ReportV2 { group: group(1) })],
+    );
     let upcalls = (0..GROUPS)
         .map(|i| Event::NoCache {
             iif: IfIndex(1),
-            source: IpAddr::V4(Ipv4Addr::from(u32::from(Ipv4Addr::new(192, 0, 2, 0)) + i % 250)),
+            source: IpAddr::V4(Ipv4Addr::from(
+                u32::from(Ipv4Addr::new(192, 0, 2, 0)) + i % 250,
+            )),
             group: IpAddr::V4(group(i / 250)),
         })
         .collect();
-    print("Upcalls (route installation)", GROUPS as usize, run(&mut e, 2_000, upcalls));
+    print(
+        "Upcalls (route installation)",
+        GROUPS as usize,
+        run(&mut e, 2_000, upcalls),
+    );
 
     // The merge alone: 8 downstream subscriptions of 16 sources each.
     let subscriptions: Vec<Subscription<Ipv4Addr>> = (0..8u32)
         .map(|p| {
             let set: BTreeSet<Ipv4Addr> = (0..16).map(|s| source(p + s)).collect();
-            if p % 2 == 0 { Subscription::Exclude(set) } else { Subscription::Include(set) }
+            if p % 2 == 0 {
+                Subscription::Exclude(set)
+            } else {
+                Subscription::Include(set)
+            }
         })
         .collect();
     let rounds = 100_000;

@@ -5,11 +5,11 @@ use crate::convert;
 use crate::event::{Event, IfIndex, InterfaceInfo};
 use crate::family::FamilyState;
 use crate::input::{self, Received};
-use crate::interfaces::{self, InterfaceTable};
+use crate::interfaces::{self, InterfaceTable, OwnAddresses};
 use crate::status::{self, InterfaceStatus, Status};
 use mrproxy_config::Config;
 use mrproxy_membership::{Port, Timestamp};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The RFC 4605 proxy as a pure state machine; see the crate documentation.
@@ -17,7 +17,7 @@ pub struct Engine {
     config: Config,
     started: Timestamp,
     interfaces: InterfaceTable,
-    own_addresses: BTreeSet<IpAddr>,
+    own_addresses: OwnAddresses,
     v4: FamilyState<Ipv4Addr>,
     v6: FamilyState<Ipv6Addr>,
     rejected: BTreeMap<&'static str, u64>,
@@ -31,7 +31,7 @@ impl Engine {
             config,
             started: now,
             interfaces: InterfaceTable::new(),
-            own_addresses: BTreeSet::new(),
+            own_addresses: OwnAddresses::default(),
             v4: FamilyState::default(),
             v6: FamilyState::default(),
             rejected: BTreeMap::new(),
@@ -216,14 +216,14 @@ impl Engine {
             actions,
         );
         self.interfaces.insert(info.ifindex, info);
-        self.own_addresses = interfaces::own_addresses(self.interfaces.values());
+        self.own_addresses = OwnAddresses::new(self.interfaces.values());
     }
 
     fn interface_removed(&mut self, ifindex: IfIndex, actions: &mut Vec<Action>) {
         self.v4.remove_interface(ifindex, actions);
         self.v6.remove_interface(ifindex, actions);
         self.interfaces.remove(&ifindex);
-        self.own_addresses = interfaces::own_addresses(self.interfaces.values());
+        self.own_addresses = OwnAddresses::new(self.interfaces.values());
     }
 
     /// A reload: every interface is brought to what the new configuration says. Interfaces

@@ -6,11 +6,10 @@ use crate::action::{Action, RejectReason};
 use crate::afi::Afi;
 use crate::event::IfIndex;
 use crate::family::FamilyState;
+use crate::interfaces::OwnAddresses;
 use crate::policy;
 use mrproxy_config::{Config, Role};
 use mrproxy_membership::{Message, Timestamp};
-use std::collections::BTreeSet;
-use std::net::IpAddr;
 
 /// One received message, already decoded into the family-neutral form.
 pub struct Received<A: Afi> {
@@ -25,7 +24,7 @@ pub struct Received<A: Afi> {
 pub fn receive<A: Afi>(
     family: &mut FamilyState<A>,
     config: &Config,
-    own_addresses: &BTreeSet<IpAddr>,
+    own_addresses: &OwnAddresses,
     now: Timestamp,
     rx: Received<A>,
     actions: &mut Vec<Action>,
@@ -46,7 +45,7 @@ pub fn receive<A: Afi>(
     };
 
     // Our own queries come back through multicast loopback.
-    if own_addresses.contains(&source.into_ip()) {
+    if own_addresses.is_own(ifindex, source.into_ip()) {
         return reject(RejectReason::OwnPacket);
     }
     let (Some(role), Some(settings), Some(link)) = (

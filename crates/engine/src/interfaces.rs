@@ -1,12 +1,12 @@
 //! From the configuration and an interface's link state to what the interface should be.
 
-use crate::afi::Afi;
-use crate::event::InterfaceInfo;
+use crate::afi::{Afi, is_unicast_link_local};
+use crate::event::{IfIndex, InterfaceInfo};
 use crate::family::Desired;
 use mrproxy_config::{Config, InterfaceSettings, Role};
 use mrproxy_membership::PortConfig;
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 /// The interface's role and settings in family `A`, or `None` when it is not used there: a
 /// disabled role, a link that is down, not multicast-capable or loopback, or the family
@@ -54,25 +54,51 @@ pub fn port_config(
     }
 }
 
-/// Every address of every known interface: IGMP/MLD from these is our own, looped back.
-pub fn own_addresses<'a>(
-    interfaces: impl IntoIterator<Item = &'a InterfaceInfo>,
-) -> BTreeSet<IpAddr> {
-    let mut own = BTreeSet::new();
-    for info in interfaces {
-        own.extend(info.ipv4.iter().map(|a| IpAddr::V4(a.address)));
-        own.extend(info.ipv6.iter().map(|a| IpAddr::V6(a.address)));
+/// Our own addresses: IGMP/MLD from one of these is our own packet, looped back.
+#[derive(Debug, Default)]
+pub struct OwnAddresses {
+    /// IPv4 and non-link-local IPv6 addresses of every interface (unique on the system).
+    global: BTreeSet<IpAddr>,
+    /// IPv6 link-local addresses are unique only per link (RFC 4291 §2.5.6): a host on one LAN
+    /// may use the link-local address we have on another.
+    link_local: BTreeSet<(IfIndex, Ipv6Addr)>,
+}
+
+impl OwnAddresses {
+    pub fn new<'a>(interfaces: impl IntoIterator<Item = &'a InterfaceInfo>) -> Self {
+        let mut own = OwnAddresses::default();
+        for info in interfaces {
+            own.global
+                .extend(info.ipv4.iter().map(|a| IpAddr::V4(a.address)));
+            for a in &info.ipv6 {
+                if is_unicast_link_local(&a.address) {
+                    own.link_local.insert((info.ifindex, a.address));
+                } else {
+                    own.global.insert(IpAddr::V6(a.address));
+                }
+            }
+        }
+        own
     }
-    own
+
+    /// Whether a packet received on `ifindex` from `source` is one we sent.
+    pub fn is_own(&self, ifindex: IfIndex, source: IpAddr) -> bool {
+        match source {
+            IpAddr::V6(v6) if is_unicast_link_local(&v6) => {
+                self.link_local.contains(&(ifindex, v6))
+            }
+            _ => self.global.contains(&source),
+        }
+    }
 }
 
 /// The known interfaces, by index.
-pub type InterfaceTable = BTreeMap<crate::event::IfIndex, InterfaceInfo>;
+pub type InterfaceTable = BTreeMap<IfIndex, InterfaceInfo>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{IfIndex, LinkFlags, V4Address};
+    use crate::event::{LinkFlags, V4Address};
     use mrproxy_config::{Interface, Position, Timers};
     use mrproxy_membership::Mode;
     use std::net::{Ipv4Addr, Ipv6Addr};
@@ -209,6 +235,32 @@ mod tests {
             !port_config(Mode::V3, &off, true).fast_leave,
             "fastleave off wins over quickleave"
         );
+    }
+
+    #[test]
+    fn link_local_addresses_are_ours_only_on_their_link() {
+        let mut dn = info("dn0", UP);
+        dn.ipv6 = vec![
+            crate::event::V6Address {
+                address: "fe80::1".parse().unwrap(),
+                prefix_len: 64,
+                peer: None,
+            },
+            crate::event::V6Address {
+                address: "2001:db8::1".parse().unwrap(),
+                prefix_len: 64,
+                peer: None,
+            },
+        ];
+        let own = OwnAddresses::new([&dn]);
+        assert!(own.is_own(IfIndex(3), "fe80::1".parse().unwrap()));
+        assert!(
+            !own.is_own(IfIndex(4), "fe80::1".parse().unwrap()),
+            "a host on another link"
+        );
+        assert!(own.is_own(IfIndex(4), "2001:db8::1".parse().unwrap()));
+        assert!(own.is_own(IfIndex(4), "192.0.2.1".parse().unwrap()));
+        assert!(!own.is_own(IfIndex(3), "192.0.2.2".parse().unwrap()));
     }
 
     #[test]

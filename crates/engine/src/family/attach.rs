@@ -21,9 +21,10 @@ pub struct Desired {
     pub port_config: PortConfig,
 }
 
+/// An interface's per-family state while it is moved out of (and back into) the family.
 enum Attachment<A: Afi> {
-    Downstream(Downstream<A>),
-    Upstream(Upstream<A>),
+    Downstream(Box<Downstream<A>>),
+    Upstream(Box<Upstream<A>>),
 }
 
 impl<A: Afi> FamilyState<A> {
@@ -64,19 +65,19 @@ impl<A: Afi> FamilyState<A> {
     ) {
         let link = LinkNets::new(A::link_networks(info), &desired.settings.altnets);
         let attachment = match desired.role {
-            Role::Upstream => Attachment::Upstream(Upstream {
+            Role::Upstream => Attachment::Upstream(Box::new(Upstream {
                 name: info.name.clone(),
                 settings: desired.settings,
                 link,
                 joined: BTreeMap::new(),
-            }),
-            Role::Downstream => Attachment::Downstream(Downstream {
+            })),
+            Role::Downstream => Attachment::Downstream(Box::new(Downstream {
                 name: info.name.clone(),
                 settings: desired.settings,
                 link,
                 address: None,
                 port: Port::new(desired.port_config, now),
-            }),
+            })),
             Role::Disabled => return,
         };
         self.put(info.ifindex, attachment, actions);
@@ -178,11 +179,11 @@ impl<A: Afi> FamilyState<A> {
                 // A re-attached port keeps its groups; they are merged again.
                 self.dirty.groups.extend(d.port.groups());
                 self.port_deadlines.set(ifindex, d.port.next_deadline());
-                self.downstreams.insert(ifindex, d);
+                self.downstreams.insert(ifindex, *d);
             }
             Attachment::Upstream(u) => {
                 // Joins for every group already wanted downstream.
-                self.upstreams.insert(ifindex, u);
+                self.upstreams.insert(ifindex, *u);
                 self.dirty.all_groups = true;
             }
         }
@@ -197,7 +198,7 @@ impl<A: Afi> FamilyState<A> {
             self.port_deadlines.set(ifindex, None);
             // Its groups leave the merge (upstream updated at the next flush).
             self.dirty.groups.extend(d.port.groups());
-            Attachment::Downstream(d)
+            Attachment::Downstream(Box::new(d))
         } else if let Some(mut u) = self.upstreams.remove(&ifindex) {
             for (group, _) in std::mem::take(&mut u.joined) {
                 actions.push(Action::SetUpstreamMembership {
@@ -207,7 +208,7 @@ impl<A: Afi> FamilyState<A> {
                     sources: Vec::new(),
                 });
             }
-            Attachment::Upstream(u)
+            Attachment::Upstream(Box::new(u))
         } else {
             return None;
         };
