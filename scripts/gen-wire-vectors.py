@@ -6,12 +6,13 @@ Usage:
                                         ipv6, codes) as lines "name hex"
     gen-wire-vectors.py --write DIR     write DIR/<protocol>.txt for every protocol
 
-The checked-in files are crates/wire/tests/vectors/*.txt; crates/wire/tests/golden.rs holds
-the message each name stands for and checks both directions (decode and encode). Names that
-start with "bad_" are malformed on purpose and must be rejected with a given error.
+The checked-in files are crates/wire/tests/vectors/*.txt. crates/wire/tests/golden_v4.rs
+(IGMP, IPv4, codes) and golden_v6.rs (MLD, IPv6) hold the message each name stands for and
+check both directions (decode and encode). Names that start with "bad_" are malformed on
+purpose and must be rejected with a given error.
 
 MLD checksums cover the IPv6 pseudo-header, so every MLD vector is built from a fixed source
-(fe80::1) to the destination its message type uses; golden.rs uses the same addresses.
+(fe80::1) to the destination its message type uses; golden_v6.rs uses the same addresses.
 
 scapy pitfalls met here: IGMPv3_MQ's mrcode takes a time in 1/10 s and encodes it (used below
 as an oracle for our float-code encoder); IGMP()'s mrcode is raw. ICMPv6MLDMultAddrRec counts

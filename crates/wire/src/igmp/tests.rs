@@ -1,5 +1,5 @@
 //! Byte vectors next to the message they mean (testing.md §5), both directions, and the
-//! malformed inputs each with its error. Goldens from scapy are in `tests/golden.rs`.
+//! malformed inputs each with its error. Goldens from scapy are in `tests/golden_v4.rs`.
 
 use super::*;
 

@@ -1,5 +1,5 @@
 //! Byte vectors next to the message they mean, and malformed inputs each with its error.
-//! Goldens from scapy for every message kind are in `tests/golden.rs`.
+//! Goldens from scapy for every message kind are in `tests/golden_v6.rs`.
 
 use super::*;
 

@@ -5,6 +5,7 @@
 use mrproxy_wire::{RecordType, igmp, ipv4, ipv6, mld};
 use proptest::collection::vec;
 use proptest::prelude::*;
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub fn hex(s: &str) -> Vec<u8> {
@@ -213,4 +214,13 @@ pub fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8)], cut: usize) -> Vec<u8> 
     }
     bytes.truncate(cut % (bytes.len() + 1));
     bytes
+}
+
+/// Checks that the names of a vector file and of a table are the same set.
+pub fn same_names<T>(file: &[(String, Vec<u8>)], table: &BTreeMap<&str, T>) {
+    let in_file: Vec<&str> = file.iter().map(|(n, _)| n.as_str()).collect();
+    let in_table: Vec<&str> = table.keys().copied().collect();
+    let mut sorted = in_file.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, in_table, "vector file and expectation table differ");
 }
