@@ -10,36 +10,14 @@
 //!    computed independently here;
 //! 4. the routes the actions installed are the routes the engine reports.
 
-use mrproxy_engine::{
-    Action, Engine, Event, FilterMode, IfIndex, InterfaceInfo, LinkFlags, Timestamp, V4Address,
-};
-use mrproxy_membership::Subscription;
+mod prop_model;
+
+use mrproxy_engine::{Engine, Event, IfIndex, InterfaceInfo, LinkFlags, Timestamp, V4Address};
 use mrproxy_wire::{RecordType, igmp};
+use prop_model::*;
 use proptest::prelude::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
-
-const UP: IfIndex = IfIndex(1);
-const LANS: [IfIndex; 2] = [IfIndex(2), IfIndex(3)];
-/// RV × QI + QRI with the default timers.
-const GMI_MS: u64 = 260_000;
-
-fn lan_address(lan: usize) -> Ipv4Addr {
-    Ipv4Addr::new(198, 51, 100, if lan == 0 { 5 } else { 133 })
-}
-/// Hosts and a lower-addressed router on each LAN.
-fn host(lan: usize, n: u8) -> Ipv4Addr {
-    Ipv4Addr::new(198, 51, 100, if lan == 0 { 10 } else { 140 } + n)
-}
-fn other_router(lan: usize) -> Ipv4Addr {
-    Ipv4Addr::new(198, 51, 100, if lan == 0 { 2 } else { 130 })
-}
-fn group(n: u8) -> Ipv4Addr {
-    Ipv4Addr::new(239, 1, 1, n)
-}
-fn source(n: u8) -> Ipv4Addr {
-    Ipv4Addr::new(192, 0, 2, 10 + n)
-}
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -64,7 +42,9 @@ enum Op {
     ForeignQuery {
         lan: usize,
     },
+    /// Traffic from behind the upstream (`from_lan` None) or from a sender on a LAN.
     Upcall {
+        from_lan: Option<usize>,
         source: u8,
         group: u8,
     },
@@ -82,118 +62,10 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (lan.clone(), hosts.clone(), 0u8..2).prop_map(|(lan, host, group)| Op::ReportV2 { lan, host, group }),
         2 => (lan.clone(), hosts, 0u8..2).prop_map(|(lan, host, group)| Op::Leave { lan, host, group }),
         1 => lan.prop_map(|lan| Op::ForeignQuery { lan }),
-        2 => (0u8..3, 0u8..2).prop_map(|(source, group)| Op::Upcall { source, group }),
+        2 => (proptest::option::weighted(0.3, 0usize..2), 0u8..3, 0u8..2)
+            .prop_map(|(from_lan, source, group)| Op::Upcall { from_lan, source, group }),
         3 => prop_oneof![0u64..3_000, 0u64..300_000].prop_map(|ms| Op::Wait { ms }),
     ]
-}
-
-/// What the actions told the outside world, plus what hosts asked for.
-#[derive(Default)]
-struct World {
-    now: u64,
-    routes: BTreeMap<(IpAddr, IpAddr), (IfIndex, Vec<IfIndex>)>,
-    upstream: BTreeMap<IpAddr, (FilterMode, BTreeSet<IpAddr>)>,
-    counters: BTreeMap<(IpAddr, IpAddr), u64>,
-    /// (lan, group, source) → last time a report on that LAN asked for it.
-    asked: BTreeMap<(usize, Ipv4Addr, Ipv4Addr), u64>,
-    /// (lan, group) → last IGMPv2 report (the group's v2 compatibility mode lasts a GMI).
-    v2_reported: BTreeMap<(usize, Ipv4Addr), u64>,
-}
-
-impl World {
-    fn apply(&mut self, engine: &mut Engine, actions: Vec<Action>) {
-        let mut samples = Vec::new();
-        for action in actions {
-            match action {
-                Action::SetRoute {
-                    source,
-                    group,
-                    iif,
-                    oifs,
-                } => {
-                    assert!(
-                        oifs.windows(2).all(|w| w[0] < w[1]),
-                        "oifs sorted and unique"
-                    );
-                    assert!(
-                        !oifs.contains(&iif),
-                        "never back out of the input interface"
-                    );
-                    self.routes.insert((source, group), (iif, oifs));
-                }
-                Action::DeleteRoute { source, group } => {
-                    self.routes.remove(&(source, group));
-                }
-                Action::SetUpstreamMembership {
-                    ifindex,
-                    group,
-                    mode,
-                    sources,
-                } => {
-                    assert_eq!(ifindex, UP);
-                    if mode == FilterMode::Include && sources.is_empty() {
-                        self.upstream.remove(&group);
-                    } else {
-                        self.upstream
-                            .insert(group, (mode, sources.into_iter().collect()));
-                    }
-                }
-                Action::SampleRoute { source, group } => samples.push((source, group)),
-                _ => {}
-            }
-        }
-        // Keep every entry busy: idle expiry is the conformance tests' business.
-        for (source, group) in samples {
-            let packets = self.counters.entry((source, group)).or_default();
-            *packets += 1;
-            let event = Event::RouteCounters {
-                source,
-                group,
-                packets: *packets,
-            };
-            let more = engine.handle(Timestamp(self.now), event);
-            self.apply(engine, more);
-        }
-    }
-
-    fn advance(&mut self, engine: &mut Engine, until: u64) {
-        while let Some(deadline) = engine.next_deadline() {
-            let at = deadline.as_millis().max(self.now);
-            if at > until {
-                break;
-            }
-            self.now = at;
-            let actions = engine.handle(Timestamp(at), Event::Timeout);
-            self.apply(engine, actions);
-        }
-        self.now = until;
-    }
-
-    fn record_asked(&mut self, lan: usize, g: Ipv4Addr, kind: RecordType, sources: &[Ipv4Addr]) {
-        // RFC 9776 §7.3.2: in IGMPv2 compatibility mode TO_EX(S) is treated as TO_EX({}).
-        let v2_mode = self
-            .v2_reported
-            .get(&(lan, g))
-            .is_some_and(|t| self.now - t <= GMI_MS);
-        let sources = if v2_mode && kind == RecordType::ChangeToExclude {
-            &[][..]
-        } else {
-            sources
-        };
-        let listed = |s: &Ipv4Addr| sources.contains(s);
-        for s in (0..3).map(source) {
-            let asks = match kind {
-                RecordType::ModeIsExclude | RecordType::ChangeToExclude => !listed(&s),
-                RecordType::ModeIsInclude
-                | RecordType::ChangeToInclude
-                | RecordType::AllowNewSources => listed(&s),
-                _ => false,
-            };
-            if asks {
-                self.asked.insert((lan, g, s), self.now);
-            }
-        }
-    }
 }
 
 fn interface(ifindex: IfIndex, name: &str, address: Ipv4Addr, prefix_len: u8) -> Event {
@@ -229,64 +101,6 @@ fn igmp(lan: usize, from: Ipv4Addr, message: igmp::Repr) -> Event {
 
 fn record_type(kind: u8) -> RecordType {
     RecordType::from(kind)
-}
-
-/// RFC 9776 §3.2, written out again independently of the engine's merge.
-fn expected_upstream(engine: &Engine) -> BTreeMap<IpAddr, (FilterMode, BTreeSet<IpAddr>)> {
-    let mut by_group: BTreeMap<Ipv4Addr, Vec<Subscription<Ipv4Addr>>> = BTreeMap::new();
-    for lan in LANS {
-        let port = engine.downstream_port_v4(lan).expect("downstream port");
-        for g in port.groups() {
-            by_group.entry(g).or_default().extend(port.subscription(&g));
-        }
-    }
-    let mut expected = BTreeMap::new();
-    for (g, subs) in by_group {
-        let includes: BTreeSet<Ipv4Addr> = subs
-            .iter()
-            .filter_map(|s| {
-                if let Subscription::Include(v) = s {
-                    Some(v.clone())
-                } else {
-                    None
-                }
-            })
-            .flatten()
-            .collect();
-        let excludes: Vec<&BTreeSet<Ipv4Addr>> = subs
-            .iter()
-            .filter_map(|s| {
-                if let Subscription::Exclude(v) = s {
-                    Some(v)
-                } else {
-                    None
-                }
-            })
-            .collect();
-        let state = match excludes.split_first() {
-            Some((first, rest)) => {
-                let common = rest.iter().fold((*first).clone(), |acc, x| {
-                    acc.intersection(x).copied().collect()
-                });
-                Some((
-                    FilterMode::Exclude,
-                    common
-                        .difference(&includes)
-                        .copied()
-                        .collect::<BTreeSet<_>>(),
-                ))
-            }
-            None if includes.is_empty() => None,
-            None => Some((FilterMode::Include, includes)),
-        };
-        if let Some((mode, sources)) = state {
-            expected.insert(
-                IpAddr::V4(g),
-                (mode, sources.into_iter().map(IpAddr::V4).collect()),
-            );
-        }
-    }
-    expected
 }
 
 fn check(engine: &Engine, world: &World) -> Result<(), TestCaseError> {
@@ -413,13 +227,20 @@ fn run(quickleave: bool, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 },
             ),
             Op::Upcall {
+                from_lan,
                 source: s,
                 group: g,
-            } => Event::NoCache {
-                iif: UP,
-                source: IpAddr::V4(source(s)),
-                group: IpAddr::V4(group(g)),
-            },
+            } => {
+                let (iif, s) = match from_lan {
+                    Some(lan) => (LANS[lan], lan_sender(lan)),
+                    None => (UP, source(s)),
+                };
+                Event::NoCache {
+                    iif,
+                    source: IpAddr::V4(s),
+                    group: IpAddr::V4(group(g)),
+                }
+            }
         };
         let actions = engine.handle(Timestamp(world.now), event);
         world.apply(&mut engine, actions);
