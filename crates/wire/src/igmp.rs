@@ -34,7 +34,7 @@ pub enum Repr {
     ReportV3 { records: Vec<GroupRecord> },
 }
 
-/// One IGMPv3 group record (RFC 9776 §4.2.4). `aux_data` length is a multiple of 4.
+/// One IGMPv3 group record (RFC 9776 §4.2). `aux_data` length is a multiple of 4.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GroupRecord {
     pub record_type: RecordType,

@@ -1,4 +1,8 @@
-/// IGMPv3 group record / MLDv2 address record types (RFC 9776 §4.2.12, RFC 9777 §5.2.12).
+use crate::{Error, Result};
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// IGMPv3 group record / MLDv2 address record types (RFC 9776 §4.2.13, RFC 9777 §5.2.12;
+/// RFC 3376 numbered the IGMP list §4.2.12).
 /// Unknown types are kept so that a report round-trips; the engine ignores them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum RecordType {
@@ -43,9 +47,6 @@ impl From<RecordType> for u8 {
 // Shared codec for the address lists and records of IGMPv3 (4-octet addresses) and MLDv2
 // (16-octet addresses): the Group Record of RFC 9776 §4.2 and the Multicast Address Record
 // of RFC 9777 §5.2.4 have the same layout.
-
-use crate::{Error, Result};
-use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// An address type carried on the wire as `LEN` big-endian octets.
 pub(crate) trait WireAddr: Copy {
