@@ -15,7 +15,6 @@ pub trait Afi: Address {
     const FAMILY: Family;
 
     fn into_ip(self) -> IpAddr;
-    fn from_ip(ip: IpAddr) -> Option<Self>;
 
     fn is_multicast_group(&self) -> bool;
     /// Link-local scope is never proxied: 224.0.0.0/24 (RFC 5771 §4: "not forwarded by
@@ -55,12 +54,6 @@ impl Afi for Ipv4Addr {
 
     fn into_ip(self) -> IpAddr {
         IpAddr::V4(self)
-    }
-    fn from_ip(ip: IpAddr) -> Option<Self> {
-        match ip {
-            IpAddr::V4(a) => Some(a),
-            IpAddr::V6(_) => None,
-        }
     }
     fn is_multicast_group(&self) -> bool {
         self.is_multicast()
@@ -143,12 +136,6 @@ impl Afi for Ipv6Addr {
 
     fn into_ip(self) -> IpAddr {
         IpAddr::V6(self)
-    }
-    fn from_ip(ip: IpAddr) -> Option<Self> {
-        match ip {
-            IpAddr::V6(a) => Some(a),
-            IpAddr::V4(_) => None,
-        }
     }
     fn is_multicast_group(&self) -> bool {
         self.is_multicast()

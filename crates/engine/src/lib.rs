@@ -8,6 +8,33 @@
 //!   upcalls ─┤     (now)             ├─► SetRoute / DeleteRoute / SampleRoute (kernel MFC)
 //!   timers  ─┘                       └─► SetUpstreamMembership               (kernel host part)
 //! ```
+//!
+//! # What the engine does
+//! * **Interfaces** (`interfaces`, `family/attach`): an interface is used in a family when its
+//!   `phyint` role is upstream or downstream, it is up, multicast-capable, not loopback, and the
+//!   family is on in its settings; interfaces appearing later get their `phyint` settings too.
+//!   Downstreams run the router part ([`mrproxy_membership::Port`]) from their primary IPv4 /
+//!   first IPv6 link-local address; without one they keep state but cannot query
+//!   ([`FamilyStatus::query_source`] is `None`). Upstreams may be unnumbered. Losing an
+//!   interface updates the routes using it, leaves its upstream joins (INCLUDE {}) and detaches
+//!   it; a changed `threshold`/`ratelimit` re-creates the VIF around unchanged protocol state.
+//! * **Input checks** (`input`, `policy`): own packets, the receive interface's role, TTL /
+//!   hop limit 1, source rules (on-link IPv4 reports or 0.0.0.0; link-local MLD; no queries from
+//!   0.0.0.0), Router Alert on queries when required, then per group record: multicast, never
+//!   link-local scope, the interface's white/blacklist, and no any-source requests in SSM ranges.
+//!   Each rejection is an [`Action::Rejected`] and is counted in [`Status::rejected`].
+//! * **Membership database** (`merge`, `family/upstream`): per group, the RFC 9776 §3.2 merge
+//!   of every downstream's subscription (after that downstream's filter), then per upstream
+//!   (after its filter) one [`Action::SetUpstreamMembership`] whenever its state changes.
+//! * **Forwarding** (`family/forward`, `routes`): (S,G) entries on upcalls, always installed
+//!   (with no outputs when nobody listens or the source is not accepted), updated in place on
+//!   every change of membership, querier state, interfaces or configuration, and removed when
+//!   their packet counter stands still for [`ROUTE_SAMPLE_INTERVAL`]. Upstream sources must be
+//!   on the upstream's networks (for point-to-point links the peer prefix) or in its altnets;
+//!   IPv6 sources are accepted from an upstream without IPv6 altnets, because igmpproxy had
+//!   no IPv6 rule to stay compatible with.
+//!
+//! Output order is deterministic: everything is kept in ordered maps.
 
 #![forbid(unsafe_code)]
 
@@ -28,10 +55,8 @@ mod status;
 mod timers;
 
 pub use action::{Action, Family, FilterMode, RejectReason};
-pub use afi::Afi;
 pub use engine::Engine;
 pub use event::{Event, IfIndex, InterfaceInfo, LinkFlags, V4Address, V6Address};
-pub use link::LinkNets;
 pub use merge::{Membership, merge};
 pub use mrproxy_membership::Timestamp;
 pub use routes::ROUTE_SAMPLE_INTERVAL;
