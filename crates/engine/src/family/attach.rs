@@ -21,6 +21,14 @@ pub struct Desired {
     pub port_config: PortConfig,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Teardown {
+    /// The interface is no longer used in this family.
+    Final,
+    /// The VIF is re-created (new threshold or rate limit); the protocol state comes back.
+    Recreate,
+}
+
 /// An interface's per-family state while it is moved out of (and back into) the family.
 enum Attachment<A: Afi> {
     Downstream(Box<Downstream<A>>),
@@ -41,11 +49,11 @@ impl<A: Afi> FamilyState<A> {
         let current = self.role_of(ifindex);
         match desired {
             None => {
-                let _ = self.take(ifindex, actions);
+                let _ = self.take(ifindex, Teardown::Final, actions);
             }
             Some(d) if current == Some(d.role) => self.update(now, info, d, actions),
             Some(d) => {
-                let _ = self.take(ifindex, actions);
+                let _ = self.take(ifindex, Teardown::Final, actions);
                 self.attach(now, info, d, actions);
             }
         }
@@ -53,7 +61,7 @@ impl<A: Afi> FamilyState<A> {
 
     /// The interface is gone: forget it in this family.
     pub fn remove_interface(&mut self, ifindex: IfIndex, actions: &mut Vec<Action>) {
-        let _ = self.take(ifindex, actions);
+        let _ = self.take(ifindex, Teardown::Final, actions);
     }
 
     fn attach(
@@ -125,7 +133,7 @@ impl<A: Afi> FamilyState<A> {
         if kernel_params_changed {
             // A VIF's threshold and rate limit are fixed at creation: re-create it. The engine's
             // protocol state survives; routes and joins are re-installed around it.
-            if let Some(attachment) = self.take(ifindex, actions) {
+            if let Some(attachment) = self.take(ifindex, Teardown::Recreate, actions) {
                 self.put(ifindex, attachment, actions);
             }
         }
@@ -193,20 +201,31 @@ impl<A: Afi> FamilyState<A> {
 
     /// Stops using an interface: its routes, its joins, its share of the merge, then the VIF
     /// itself (DetachInterface comes last, as its contract says). Returns what it was.
-    fn take(&mut self, ifindex: IfIndex, actions: &mut Vec<Action>) -> Option<Attachment<A>> {
+    /// `Recreate` only takes the VIF away for a moment: the routes still stop using it (the
+    /// contract of DetachInterface), but the merge and the upstream joins stay as they are.
+    fn take(
+        &mut self,
+        ifindex: IfIndex,
+        how: Teardown,
+        actions: &mut Vec<Action>,
+    ) -> Option<Attachment<A>> {
         let attachment = if let Some(d) = self.downstreams.remove(&ifindex) {
             self.port_deadlines.set(ifindex, None);
-            // Its groups leave the merge (upstream updated at the next flush).
-            self.dirty.groups.extend(d.port.groups());
+            if how == Teardown::Final {
+                // Its groups leave the merge.
+                self.dirty.groups.extend(d.port.groups());
+            }
             Attachment::Downstream(Box::new(d))
         } else if let Some(mut u) = self.upstreams.remove(&ifindex) {
-            for (group, _) in std::mem::take(&mut u.joined) {
-                actions.push(Action::SetUpstreamMembership {
-                    ifindex,
-                    group: group.into_ip(),
-                    mode: FilterMode::Include,
-                    sources: Vec::new(),
-                });
+            if how == Teardown::Final {
+                for (group, _) in std::mem::take(&mut u.joined) {
+                    actions.push(Action::SetUpstreamMembership {
+                        ifindex,
+                        group: group.into_ip(),
+                        mode: FilterMode::Include,
+                        sources: Vec::new(),
+                    });
+                }
             }
             Attachment::Upstream(Box::new(u))
         } else {
@@ -222,6 +241,8 @@ impl<A: Afi> FamilyState<A> {
                 self.refresh_route(group, source, actions);
             }
         }
+        // Its groups' merges (and the upstream joins that depend on them) before the VIF goes.
+        self.flush(actions);
         actions.push(Action::DetachInterface {
             family: A::FAMILY,
             ifindex,
