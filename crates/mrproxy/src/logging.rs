@@ -1,6 +1,7 @@
 //! Logging: timestamps and structured fields on stderr in the foreground; syslog (ident
 //! `mrproxy`, facility daemon) when running in the background (igmpproxy.md D33).
 
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 fn level(verbosity: u8) -> &'static str {
@@ -21,6 +22,7 @@ pub fn to_stderr(verbosity: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter(verbosity))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .try_init();
 }

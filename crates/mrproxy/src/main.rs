@@ -4,6 +4,8 @@
 
 mod check;
 mod cli;
+mod control;
+mod daemon;
 mod logging;
 
 use cli::Command;
@@ -27,8 +29,19 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Check { config } => check::run(&config),
-        Command::Status { control: _ } | Command::Lab { seconds: _ } | Command::Run(_) => {
-            eprintln!("mrproxy: not built yet");
+        Command::Run(opts) => daemon::run(opts),
+        Command::Status { control } => match control::client(&control, "status") {
+            Ok(answer) => {
+                print!("{answer}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("mrproxy: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Lab { seconds: _ } => {
+            eprintln!("mrproxy: the lab is not built yet");
             ExitCode::from(1)
         }
     }

@@ -1,0 +1,182 @@
+//! Executes the engine's actions on the kernel through the Linux layer. Errors are logged and
+//! survived (igmpproxy.md D13): one failed setsockopt never stops the daemon.
+
+use super::names::Names;
+use mrproxy_engine::{Action, Event, Family, FilterMode};
+use mrproxy_linux::{IgmpSender, MldSender, Mroute4, Mroute6, UpstreamMembership};
+use std::net::IpAddr;
+use tracing::{debug, info, warn};
+
+pub struct Kernel {
+    pub v4: Mroute4,
+    /// `None` when the kernel has no IPv6 multicast routing or its table is taken: mrproxy then
+    /// runs IPv4 only (said once at start).
+    pub v6: Option<Mroute6>,
+    igmp: IgmpSender,
+    mld: Option<MldSender>,
+    upstream: UpstreamMembership,
+}
+
+impl Kernel {
+    /// Open every socket. IPv4 is required; IPv6 is optional with a warning that says why.
+    pub fn open() -> Result<Kernel, String> {
+        let v4 = Mroute4::open(None).map_err(|e| e.to_string())?;
+        let igmp = IgmpSender::open().map_err(|e| e.to_string())?;
+        let (v6, mld) = match (Mroute6::open(None), MldSender::open()) {
+            (Ok(m), Ok(s)) => (Some(m), Some(s)),
+            (Err(e), _) | (_, Err(e)) => {
+                warn!("IPv6 (MLD) disabled: {e}");
+                (None, None)
+            }
+        };
+        Ok(Kernel { v4, v6, igmp, mld, upstream: UpstreamMembership::new() })
+    }
+
+    /// Apply one action; an answer for the engine (route counters) is returned.
+    pub fn apply(&mut self, action: &Action, names: &Names) -> Option<Event> {
+        match action {
+            Action::AttachInterface { family, ifindex, name, role, threshold, ratelimit } => {
+                let i = ifindex.0;
+                let result = match family {
+                    Family::V4 => self.v4.add_vif(i, *threshold, *ratelimit).map(|vif| {
+                        info!(iface = %name, vif, ?role, "IPv4 interface attached");
+                    }),
+                    Family::V6 => match self.v6.as_mut() {
+                        Some(m) => m.add_mif(i, *threshold, *ratelimit).map(|mif| {
+                            info!(iface = %name, mif, ?role, "IPv6 interface attached");
+                        }),
+                        None => Ok(()),
+                    },
+                };
+                let joined = match (family, role) {
+                    (Family::V4, mrproxy_config::Role::Downstream) => self.v4.join_report_groups(i),
+                    (Family::V6, mrproxy_config::Role::Downstream) => match self.v6.as_mut() {
+                        Some(m) => m.join_report_groups(i),
+                        None => Ok(()),
+                    },
+                    _ => Ok(()),
+                };
+                if let Err(e) = result.and(joined) {
+                    warn!(iface = %name, "cannot attach: {e}");
+                }
+            }
+            Action::DetachInterface { family, ifindex } => {
+                let i = ifindex.0;
+                let result = match family {
+                    Family::V4 => {
+                        self.v4.leave_report_groups(i);
+                        self.v4.del_vif(i)
+                    }
+                    Family::V6 => match self.v6.as_mut() {
+                        Some(m) => {
+                            m.leave_report_groups(i);
+                            m.del_mif(i)
+                        }
+                        None => Ok(()),
+                    },
+                };
+                match result {
+                    Ok(()) => info!(iface = %names.of(*ifindex), ?family, "interface detached"),
+                    Err(e) => debug!(iface = %names.of(*ifindex), "detach: {e}"),
+                }
+            }
+            Action::SendIgmp { ifindex, source, destination, message } => {
+                if let Err(e) = self.igmp.send(ifindex.0, *source, *destination, &message.to_bytes()) {
+                    warn!(iface = %names.of(*ifindex), "{e}");
+                } else {
+                    debug!(iface = %names.of(*ifindex), %destination, ?message, "sent IGMP");
+                }
+            }
+            Action::SendMld { ifindex, source, destination, message } => {
+                if let Some(mld) = &self.mld {
+                    let bytes = message.to_bytes(source, destination);
+                    if let Err(e) = mld.send(ifindex.0, *source, *destination, &bytes) {
+                        warn!(iface = %names.of(*ifindex), "{e}");
+                    } else {
+                        debug!(iface = %names.of(*ifindex), %destination, ?message, "sent MLD");
+                    }
+                }
+            }
+            Action::SetRoute { source, group, iif, oifs } => {
+                let oif_list: Vec<u32> = oifs.iter().map(|o| o.0).collect();
+                let result = match (source, group) {
+                    (IpAddr::V4(s), IpAddr::V4(g)) => self.v4.set_route(*s, *g, iif.0, &oif_list),
+                    (IpAddr::V6(s), IpAddr::V6(g)) => match self.v6.as_mut() {
+                        Some(m) => m.set_route(*s, *g, iif.0, &oif_list),
+                        None => Ok(()),
+                    },
+                    _ => Ok(()),
+                };
+                match result {
+                    Ok(()) => info!(
+                        %source, %group, iif = %names.of(*iif), oifs = %names.list(oifs),
+                        "forwarding entry set"
+                    ),
+                    Err(e) => warn!(%source, %group, "cannot set forwarding entry: {e}"),
+                }
+            }
+            Action::DeleteRoute { source, group } => {
+                let result = match (source, group) {
+                    (IpAddr::V4(s), IpAddr::V4(g)) => self.v4.delete_route(*s, *g),
+                    (IpAddr::V6(s), IpAddr::V6(g)) => match self.v6.as_mut() {
+                        Some(m) => m.delete_route(*s, *g),
+                        None => Ok(()),
+                    },
+                    _ => Ok(()),
+                };
+                match result {
+                    Ok(()) => info!(%source, %group, "forwarding entry removed"),
+                    Err(e) => warn!(%source, %group, "cannot remove forwarding entry: {e}"),
+                }
+            }
+            Action::SampleRoute { source, group } => {
+                let packets = match (source, group) {
+                    (IpAddr::V4(s), IpAddr::V4(g)) => self.v4.route_packets(*s, *g),
+                    (IpAddr::V6(s), IpAddr::V6(g)) => match self.v6.as_ref() {
+                        Some(m) => m.route_packets(*s, *g),
+                        None => Ok(None),
+                    },
+                    _ => Ok(None),
+                };
+                let packets = match packets {
+                    Ok(p) => p.unwrap_or(0),
+                    Err(e) => {
+                        debug!(%source, %group, "cannot read the entry's counters: {e}");
+                        0
+                    }
+                };
+                return Some(Event::RouteCounters { source: *source, group: *group, packets });
+            }
+            Action::SetUpstreamMembership { ifindex, group, mode, sources } => {
+                let mode_l = match mode {
+                    FilterMode::Include => mrproxy_linux::FilterMode::Include,
+                    FilterMode::Exclude => mrproxy_linux::FilterMode::Exclude,
+                };
+                let iface = names.of(*ifindex);
+                match self.upstream.set(ifindex.0, *group, mode_l, sources) {
+                    Ok(()) if *mode == FilterMode::Include && sources.is_empty() => {
+                        info!(%iface, %group, "left upstream")
+                    }
+                    Ok(()) => info!(%iface, %group, ?mode, ?sources, "upstream membership"),
+                    Err(e) => warn!(%iface, %group, "cannot change upstream membership: {e}"),
+                }
+            }
+            Action::Rejected { .. } | Action::QuerierChanged { .. } => {}
+        }
+        None
+    }
+
+    /// Clean exit (SIGTERM/SIGINT): remove every forwarding entry and VIF we added and leave
+    /// every upstream group.
+    pub fn shutdown(&mut self) {
+        self.upstream.clear();
+        if let Err(e) = self.v4.flush() {
+            warn!("cleaning the IPv4 multicast routing table: {e}");
+        }
+        if let Some(m) = self.v6.as_mut() {
+            if let Err(e) = m.flush() {
+                warn!("cleaning the IPv6 multicast routing table: {e}");
+            }
+        }
+    }
+}
