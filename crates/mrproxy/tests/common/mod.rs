@@ -1,0 +1,147 @@
+//! Shared fixtures of the end-to-end tests: the real `mrproxy` binary in a router namespace of a
+//! netlab topology, kernel hosts as receivers, UDP sources, and the daemon's status as JSON.
+#![allow(dead_code)] // each test binary uses a different part of the fixture
+
+use netlab::{ChildHandle, Lab, Netns};
+use serde_json::Value;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Timers short enough for tests but still RFC-shaped (QRI < QI, LMQT = 2 × 0.5 s). Tests that
+/// need the RFC defaults leave these out.
+pub const FAST_TIMERS: &str = "queryinterval 5 queryresponseinterval 2 lastmemberqueryinterval 0.5";
+
+/// A running mrproxy in `ns`.
+pub struct Proxy {
+    pub child: ChildHandle,
+    pub control: PathBuf,
+    pub config: PathBuf,
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_mrproxy")
+}
+
+impl Proxy {
+    /// Write `config` into the lab directory and start `mrproxy -d -vv` with it in `ns`; returns
+    /// once the daemon answers on its status socket (panics with the log after 10 s).
+    pub fn start(lab: &Lab, ns: &Netns, config: &str) -> Proxy {
+        Self::start_named(lab, ns, config, "mrproxy")
+    }
+
+    /// Like [`Proxy::start`] with file names based on `name` (several daemons, or a restart).
+    pub fn start_named(lab: &Lab, ns: &Netns, config: &str, name: &str) -> Proxy {
+        let config_path = lab.path(&format!("{name}.conf"));
+        std::fs::write(&config_path, config).expect("write config");
+        let control = lab.path(&format!("{name}.sock"));
+        let args = ["-d", "-vv", "--control", control.to_str().unwrap(), config_path.to_str().unwrap()];
+        let child = lab.spawn(ns, binary(), &args, format!("{name}.log")).expect("spawn mrproxy");
+        let proxy = Proxy { child, control, config: config_path };
+        let up = netlab::wait_until(Duration::from_secs(10), Duration::from_millis(20), || {
+            proxy.try_status().is_some() || !proxy.child.is_running()
+        });
+        assert!(up && proxy.child.is_running(), "mrproxy did not start:\n{}", proxy.log());
+        proxy
+    }
+
+    pub fn log(&self) -> String {
+        self.child.log().unwrap_or_default()
+    }
+
+    pub fn try_status(&self) -> Option<Value> {
+        let out = std::process::Command::new(binary())
+            .args(["status", "--control", self.control.to_str()?])
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        serde_json::from_slice(&out.stdout).ok()
+    }
+
+    /// The daemon's status (engine snapshot) as JSON; panics with the log if it does not answer.
+    pub fn status(&self) -> Value {
+        self.try_status().unwrap_or_else(|| panic!("mrproxy status failed; log:\n{}", self.log()))
+    }
+
+    /// Wait until the log contains `needle`.
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
+        netlab::wait_until(timeout, Duration::from_millis(20), || self.log().contains(needle))
+    }
+
+    /// Send SIGTERM and wait for a clean exit; returns the exit code.
+    pub fn stop(&self) -> Option<i32> {
+        self.child.signal(nix::sys::signal::Signal::SIGTERM).ok()?;
+        self.child.wait_timeout(Duration::from_secs(5)).ok().flatten().and_then(|s| s.code())
+    }
+}
+
+/// The basic topology of testing.md §3: a source behind `up0`, the router, and two LANs each
+/// with one host (`e0` in h1 on 192.0.2.0/24, `e0` in h2 on 203.0.113.0/24).
+pub struct Basic {
+    pub lab: Lab,
+    pub src: Netns,
+    pub rtr: Netns,
+    pub h1: Netns,
+    pub h2: Netns,
+}
+
+pub const SOURCE: &str = "198.51.100.2";
+pub const GROUP: &str = "239.1.2.3";
+
+impl Basic {
+    pub fn new(tag: &str) -> Basic {
+        let lab = Lab::new(tag).expect("lab");
+        let src = lab.ns("src").unwrap();
+        let rtr = lab.ns("rtr").unwrap();
+        let h1 = lab.ns("h1").unwrap();
+        let h2 = lab.ns("h2").unwrap();
+        lab.veth((&rtr, "up0"), (&src, "s0")).unwrap();
+        lab.veth((&rtr, "dn1"), (&h1, "e0")).unwrap();
+        lab.veth((&rtr, "dn2"), (&h2, "e0")).unwrap();
+        src.add_addr("s0", "198.51.100.2/24").unwrap();
+        rtr.add_addr("up0", "198.51.100.1/24").unwrap();
+        rtr.add_addr("dn1", "192.0.2.1/24").unwrap();
+        h1.add_addr("e0", "192.0.2.2/24").unwrap();
+        rtr.add_addr("dn2", "203.0.113.1/24").unwrap();
+        h2.add_addr("e0", "203.0.113.2/24").unwrap();
+        for (ns, ifname) in [(&src, "s0"), (&rtr, "up0"), (&rtr, "dn1"), (&rtr, "dn2"), (&h1, "e0"), (&h2, "e0")] {
+            ns.set_up(ifname).unwrap();
+        }
+        src.add_route("default via 198.51.100.1").unwrap();
+        h1.add_route("default via 192.0.2.1").unwrap();
+        h2.add_route("default via 203.0.113.1").unwrap();
+        Basic { lab, src, rtr, h1, h2 }
+    }
+
+    /// `phyint up0 upstream` (with the source's network as altnet) and both LANs downstream,
+    /// plus `extra` lines (global keywords such as `quickleave`, or timers).
+    pub fn config(extra: &str) -> String {
+        format!(
+            "{extra}\nphyint up0 upstream ratelimit 0 threshold 1\n  altnet 198.51.100.0/24\n\
+             phyint dn1 downstream ratelimit 0 threshold 1\nphyint dn2 downstream ratelimit 0 threshold 1\n"
+        )
+    }
+}
+
+pub fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// The forwarding entries of the router's kernel for `group`, as (origin, oif names).
+pub fn kernel_oifs(rtr: &Netns, group: &str) -> Vec<(String, Vec<String>)> {
+    let v = netlab::mroute_json(rtr, false).unwrap_or(Value::Null);
+    let mut out = Vec::new();
+    for e in v.as_array().cloned().unwrap_or_default() {
+        if e["dst"].as_str() != Some(group) {
+            continue;
+        }
+        let oifs = e["multipath"]
+            .as_array()
+            .map(|m| m.iter().filter_map(|o| o["oif"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        out.push((e["src"].as_str().unwrap_or_default().to_owned(), oifs));
+    }
+    out
+}
