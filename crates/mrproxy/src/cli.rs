@@ -1,6 +1,7 @@
 //! The command line, compatible with igmpproxy's `getopt("vdnh")` (igmpproxy.md §2):
-//! `mrproxy [-h] [-n] [-d] [-v [-v]] [--check] [CONFIGFILE]`, plus mrproxy's own subcommands
-//! `mrproxy lab` and `mrproxy status`.
+//! `mrproxy [-h] [-n] [-d] [-v [-v]] [--check] [CONFIGFILE]`, plus mrproxy's own subcommand
+//! `mrproxy status`. (The lab is its own binary, `mrproxy-lab`, so the daemon does not link the
+//! test harness.)
 
 use std::path::PathBuf;
 
@@ -10,7 +11,6 @@ pub const DEFAULT_CONTROL_SOCKET: &str = "/run/mrproxy.sock";
 pub const USAGE: &str = "\
 Usage: mrproxy [-h] [-n] [-d] [-v [-v]] [--check] [--control PATH] [CONFIGFILE]
        mrproxy status [--control PATH]
-       mrproxy lab [--seconds N]
 
   -h          print this help and exit
   -n          do not run in the background
@@ -23,8 +23,6 @@ Usage: mrproxy [-h] [-n] [-d] [-v [-v]] [--check] [--control PATH] [CONFIGFILE]
               see docs/mrproxy.conf.5.md
 
   status      print the running daemon's state (interfaces, groups, routes) as JSON
-  lab         build a namespace network, run a real proxy with a stream flowing and show
-              live what happens (needs root; cleans up on exit or Ctrl-C)
 ";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,7 +32,6 @@ pub enum Command {
     Run(RunOptions),
     Check { config: PathBuf },
     Status { control: PathBuf },
-    Lab { seconds: Option<u64> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,10 +51,6 @@ pub struct UsageError(pub String);
 pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, UsageError> {
     let mut args = args.into_iter().peekable();
     match args.peek().map(String::as_str) {
-        Some("lab") => {
-            args.next();
-            return parse_lab(args);
-        }
         Some("status") => {
             args.next();
             let mut control = PathBuf::from(DEFAULT_CONTROL_SOCKET);
@@ -124,20 +117,6 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, UsageEr
     Ok(Command::Run(opts))
 }
 
-fn parse_lab(mut args: impl Iterator<Item = String>) -> Result<Command, UsageError> {
-    let mut seconds = None;
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--seconds" => {
-                let v = value(&mut args, "--seconds")?;
-                seconds = Some(v.parse().map_err(|_| UsageError(format!("--seconds takes a number, not '{v}'")))?);
-            }
-            other => return Err(UsageError(format!("unexpected argument '{other}' for lab"))),
-        }
-    }
-    Ok(Command::Lab { seconds })
-}
-
 fn value(args: &mut impl Iterator<Item = String>, name: &str) -> Result<String, UsageError> {
     args.next().ok_or_else(|| UsageError(format!("{name} needs a value")))
 }
@@ -192,10 +171,8 @@ mod tests {
     #[test]
     fn check_and_subcommands() {
         assert_eq!(p(&["--check", "a.conf"]), Ok(Command::Check { config: "a.conf".into() }));
-        assert_eq!(p(&["lab"]), Ok(Command::Lab { seconds: None }));
-        assert_eq!(p(&["lab", "--seconds", "30"]), Ok(Command::Lab { seconds: Some(30) }));
         assert_eq!(p(&["status"]), Ok(Command::Status { control: DEFAULT_CONTROL_SOCKET.into() }));
-        // A config file that happens to be called "lab" can still be given with "--".
-        assert!(matches!(p(&["--", "lab"]), Ok(Command::Run(o)) if o.config == PathBuf::from("lab")));
+        // A config file that happens to be called "status" can still be given with "--".
+        assert!(matches!(p(&["--", "status"]), Ok(Command::Run(o)) if o.config == PathBuf::from("status")));
     }
 }
