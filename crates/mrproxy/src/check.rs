@@ -3,11 +3,10 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Read and parse the configuration; errors are one line with file:line:column.
+/// Read and parse the configuration (bytes that are not UTF-8, such as a Latin-1 comment, are
+/// accepted with a warning, as igmpproxy accepts them); errors are one line with file:line:column.
 pub fn load(path: &Path) -> Result<mrproxy_config::Config, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read configuration file {}: {e}", path.display()))?;
-    mrproxy_config::parse(&text, &path.display().to_string()).map_err(|e| e.to_string())
+    mrproxy_config::parse_file(path).map_err(|e| e.to_string())
 }
 
 pub fn run(path: &Path) -> ExitCode {

@@ -1,0 +1,100 @@
+//! The command line as init scripts and operators use it (igmpproxy.md §2), and the one-line
+//! errors an operator sees.
+
+mod common;
+use common::*;
+use netlab::Lab;
+use std::process::{Command, Output};
+
+fn mrproxy(args: &[&str]) -> Output {
+    Command::new(binary()).args(args).output().expect("run mrproxy")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mrproxy-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn help_goes_to_stderr_and_exits_0_like_igmpproxy() {
+    let o = mrproxy(&["-h"]);
+    assert!(o.status.success());
+    assert!(stderr(&o).contains("Usage: mrproxy [-h] [-n] [-d] [-v [-v]]"), "{}", stderr(&o));
+}
+
+#[test]
+fn unknown_option_exits_1_with_usage() {
+    let o = mrproxy(&["-x", "/etc/igmpproxy.conf"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("unknown option '-x'"), "{}", stderr(&o));
+}
+
+#[test]
+fn check_accepts_igmpproxys_shipped_example() {
+    // igmpproxy.md §3.8: the example igmpproxy ships (and Debian installs as /etc/igmpproxy.conf).
+    let p = write(
+        "shipped.conf",
+        "quickleave\nphyint eth0 upstream  ratelimit 0  threshold 1\n        altnet 10.0.0.0/8\n        \
+         altnet 192.168.0.0/24\nphyint eth1 downstream  ratelimit 0  threshold 1\nphyint eth2 disabled\n",
+    );
+    let o = mrproxy(&["--check", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("eth0: Upstream") && out.contains("eth1: Downstream") && out.contains("eth2: Disabled"), "{out}");
+}
+
+#[test]
+fn config_errors_name_file_line_column_and_what_was_expected() {
+    let p = write("bad.conf", "quickleave\nphyint eth0 upstream ratelimit 0 threshold x\n");
+    let o = mrproxy(&["--check", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("bad.conf:2:44: expected a number after 'threshold', found 'x'"), "{e}");
+    // The daemon refuses to start on the same file, before going to the background.
+    let o = mrproxy(&["-n", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("bad.conf:2:44"), "{}", stderr(&o));
+}
+
+#[test]
+fn missing_config_file_is_one_clear_line() {
+    let o = mrproxy(&["-d", "/nonexistent/mrproxy.conf"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("cannot read configuration file /nonexistent/mrproxy.conf"), "{}", stderr(&o));
+}
+
+#[test]
+fn status_without_a_daemon_says_how_to_fix_it() {
+    let o = mrproxy(&["status", "--control", "/nonexistent/mrproxy.sock"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is it running?"), "{}", stderr(&o));
+}
+
+/// linux.md §1: a second multicast router in one network namespace gets EADDRINUSE from
+/// MRT_INIT; the operator is told in one line what to do.
+#[test]
+fn a_busy_mroute_socket_is_one_line_naming_the_cause() {
+    if !Lab::require_root() {
+        return;
+    }
+    let t = Basic::new("busy");
+    let _first = Proxy::start(&t.lab, &t.rtr, &Basic::config(""));
+    let config = t.lab.path("second.conf");
+    std::fs::write(&config, Basic::config("")).unwrap();
+    let second = t
+        .lab
+        .spawn(&t.rtr, binary(), &["-d", "--control", t.lab.path("second.sock").to_str().unwrap(), config.to_str().unwrap()], "second.log")
+        .unwrap();
+    let status = second.wait_timeout(std::time::Duration::from_secs(5)).unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "second daemon did not exit 1");
+    let log = second.log().unwrap();
+    assert!(log.contains("another multicast router"), "{log}");
+    assert_eq!(log.lines().filter(|l| l.contains("ERROR")).count(), 1, "{log}");
+}
