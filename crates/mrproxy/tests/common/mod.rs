@@ -145,3 +145,142 @@ pub fn kernel_oifs(rtr: &Netns, group: &str) -> Vec<(String, Vec<String>)> {
     }
     out
 }
+
+// ---------------------------------------------------------------------------------------------
+// e2e-b helpers (SSM, robustness and MLD tests): kernel source filters, IPv6 routes, crafted
+// queries and parsed reports.
+
+/// One source-filter line of the router's host side (`/proc/net/mcfilter` or `mcfilter6`): what
+/// the kernel reports upstream for (group, source) on `ifname`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceFilter {
+    pub ifname: String,
+    pub group: IpAddr,
+    pub source: IpAddr,
+    /// Sockets that include the source.
+    pub include: u64,
+    /// Sockets that exclude the source.
+    pub exclude: u64,
+}
+
+/// The kernel's per-source filters of `ns` (both families). The IPv4 file prints addresses as
+/// `0x` + 8 hex digits in natural order; the IPv6 file as 32 hex digits.
+pub fn source_filters(ns: &Netns) -> Vec<SourceFilter> {
+    let mut out = Vec::new();
+    for file in ["net/mcfilter", "net/mcfilter6"] {
+        let text = ns.read_proc(file).unwrap_or_default();
+        for line in text.lines() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let [_, ifname, group, source, include, exclude] = f.as_slice() else { continue };
+            let (Some(group), Some(source)) = (proc_hex_addr(group), proc_hex_addr(source)) else { continue };
+            let (Ok(include), Ok(exclude)) = (include.parse(), exclude.parse()) else { continue };
+            out.push(SourceFilter { ifname: (*ifname).to_owned(), group, source, include, exclude });
+        }
+    }
+    out
+}
+
+fn proc_hex_addr(text: &str) -> Option<IpAddr> {
+    let hex = text.strip_prefix("0x").unwrap_or(text);
+    match hex.len() {
+        8 => u32::from_str_radix(hex, 16).ok().map(|v| IpAddr::from(std::net::Ipv4Addr::from(v))),
+        32 => u128::from_str_radix(hex, 16).ok().map(|v| IpAddr::from(std::net::Ipv6Addr::from(v))),
+        _ => None,
+    }
+}
+
+/// Like [`kernel_oifs`] for the IPv6 MFC (`ip -6 mroute`).
+pub fn kernel_oifs6(rtr: &Netns, group: &str) -> Vec<(String, Vec<String>)> {
+    let v = netlab::mroute_json(rtr, true).unwrap_or(Value::Null);
+    let group: Option<IpAddr> = group.parse().ok();
+    let mut out = Vec::new();
+    for e in v.as_array().cloned().unwrap_or_default() {
+        // ip may print IPv6 addresses in another spelling than the test's; compare parsed.
+        if e["dst"].as_str().and_then(|d| d.parse().ok()) != group {
+            continue;
+        }
+        let oifs = e["multipath"]
+            .as_array()
+            .map(|m| m.iter().filter_map(|o| o["oif"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        out.push((e["src"].as_str().unwrap_or_default().to_owned(), oifs));
+    }
+    out
+}
+
+/// The output interfaces of the kernel's (source, group) entry, `None` without such an entry.
+pub fn route_oifs(rtr: &Netns, source: &str, group: &str) -> Option<Vec<String>> {
+    let entries = if group.contains(':') { kernel_oifs6(rtr, group) } else { kernel_oifs(rtr, group) };
+    let source: Option<IpAddr> = source.parse().ok();
+    entries.into_iter().find(|(s, _)| s.parse().ok() == source).map(|(_, oifs)| oifs)
+}
+
+/// An IGMPv3 general query from `src` to 224.0.0.1 as an IP packet ready for
+/// [`netlab::inject_ipv4`] (RFC 9776 §4.1: Max Resp Code in tenths of a second, QQIC in seconds
+/// for values below 128).
+pub fn igmpv3_general_query(src: std::net::Ipv4Addr, max_resp_code: u8, qrv: u8, qqic: u8) -> Vec<u8> {
+    let query = mrproxy_wire::igmp::Repr::QueryV3 {
+        max_resp_code,
+        group: std::net::Ipv4Addr::UNSPECIFIED,
+        s_flag: false,
+        qrv,
+        qqic,
+        sources: Vec::new(),
+    };
+    netlab::packet::igmp_packet(src, mrproxy_wire::igmp::ALL_SYSTEMS, &query.to_bytes())
+}
+
+/// An IGMPv2 general query (RFC 2236 §2: 8 octets, Max Resp Time in tenths of a second).
+pub fn igmpv2_general_query(src: std::net::Ipv4Addr, max_resp_time: u8) -> Vec<u8> {
+    let query = mrproxy_wire::igmp::Repr::QueryV2 { max_resp_time, group: std::net::Ipv4Addr::UNSPECIFIED };
+    netlab::packet::igmp_packet(src, mrproxy_wire::igmp::ALL_SYSTEMS, &query.to_bytes())
+}
+
+/// The decoded IGMP message of a captured packet (checksum verified), if it is one.
+pub fn igmp_message(packet: &netlab::CapturedPacket) -> Option<mrproxy_wire::igmp::Repr> {
+    let ip = packet.ip()?;
+    (ip.protocol == netlab::packet::PROTO_IGMP).then_some(())?;
+    mrproxy_wire::igmp::Repr::parse_bytes(ip.payload).ok()
+}
+
+/// Whether a captured packet is an IGMPv3 report carrying a record of `record_type` for `group`.
+pub fn has_igmpv3_record(packet: &netlab::CapturedPacket, record_type: mrproxy_wire::RecordType, group: &str) -> bool {
+    let group: Option<std::net::Ipv4Addr> = group.parse().ok();
+    matches!(igmp_message(packet), Some(mrproxy_wire::igmp::Repr::ReportV3 { records })
+        if records.iter().any(|r| r.record_type == record_type && Some(r.group) == group))
+}
+
+/// The source address of a captured packet.
+pub fn packet_source(packet: &netlab::CapturedPacket) -> Option<IpAddr> {
+    packet.ip().map(|ip| ip.src)
+}
+
+/// The downstream port status (querier state, groups) of `ifname` in `family` ("V4"/"V6"
+/// as serialised) from a status snapshot.
+pub fn port_status<'a>(status: &'a Value, ifname: &str, family: &str) -> Option<&'a Value> {
+    status["interfaces"]
+        .as_array()?
+        .iter()
+        .find(|i| i["name"] == ifname)?["families"]
+        .as_array()?
+        .iter()
+        .find(|f| f["family"] == family)
+        .map(|f| &f["port"])
+}
+
+/// What the daemon requests on upstream `ifname` for `group`: (mode, sources) as serialised.
+pub fn upstream_request(status: &Value, ifname: &str, group: &str) -> Option<(String, Vec<String>)> {
+    let group: IpAddr = group.parse().ok()?;
+    let entry = status["upstreams"]
+        .as_array()?
+        .iter()
+        .filter(|u| u["name"] == ifname)
+        .flat_map(|u| u["groups"].as_array().cloned().unwrap_or_default())
+        .find(|g| g["group"].as_str().and_then(|s| s.parse().ok()) == Some(group))?;
+    let mode = entry["mode"].as_str().unwrap_or_default().to_owned();
+    let sources = entry["sources"]
+        .as_array()
+        .map(|s| s.iter().filter_map(|a| a.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    Some((mode, sources))
+}
