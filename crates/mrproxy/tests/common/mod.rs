@@ -284,3 +284,82 @@ pub fn upstream_request(status: &Value, ifname: &str, group: &str) -> Option<(St
         .unwrap_or_default();
     Some((mode, sources))
 }
+
+// ---------------------------------------------------------------------------------------------
+// e2e-a helpers (basic and LAN tests): queries and reports on the wire, the router's host-side
+// memberships, and when a stream was last seen on a link.
+
+/// The group a captured query asks about: `Some(0.0.0.0)` for a general query, `Some(G)` for a
+/// group(-and-source)-specific query, `None` if the packet is not an IGMP query.
+pub fn query_group(packet: &netlab::CapturedPacket) -> Option<std::net::Ipv4Addr> {
+    use mrproxy_wire::igmp::Repr;
+    match igmp_message(packet)? {
+        Repr::QueryV1 { group } | Repr::QueryV2 { group, .. } | Repr::QueryV3 { group, .. } => Some(group),
+        _ => None,
+    }
+}
+
+/// Whether a captured packet is a general query (any version).
+pub fn is_general_query(packet: &netlab::CapturedPacket) -> bool {
+    query_group(packet) == Some(std::net::Ipv4Addr::UNSPECIFIED)
+}
+
+/// Whether a captured packet is a group-specific (or group-and-source-specific) query for `group`.
+pub fn is_group_query(packet: &netlab::CapturedPacket, group: &str) -> bool {
+    group.parse().ok().is_some_and(|g: std::net::Ipv4Addr| query_group(packet) == Some(g))
+}
+
+/// The groups a captured report mentions: the group of an IGMPv1/v2 report or leave, every
+/// record's group of an IGMPv3 report; empty for anything else.
+pub fn reported_groups(packet: &netlab::CapturedPacket) -> Vec<std::net::Ipv4Addr> {
+    use mrproxy_wire::igmp::Repr;
+    match igmp_message(packet) {
+        Some(Repr::ReportV1 { group } | Repr::ReportV2 { group } | Repr::LeaveV2 { group }) => vec![group],
+        Some(Repr::ReportV3 { records }) => records.iter().map(|r| r.group).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a captured packet is a report (any version) that mentions `group`.
+pub fn reports_group(packet: &netlab::CapturedPacket, group: &str) -> bool {
+    group.parse().ok().is_some_and(|g| reported_groups(packet).contains(&g))
+}
+
+/// The IPv4 groups the router's host side has joined on `ifname` (`/proc/net/igmp`): on an
+/// upstream, what the kernel reports to the upstream router.
+pub fn host_groups(ns: &Netns, ifname: &str) -> Vec<std::net::Ipv4Addr> {
+    netlab::igmp_memberships(ns)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| i.name == ifname)
+        .flat_map(|i| i.groups)
+        .collect()
+}
+
+/// The groups of the downstream port `ifname` (IPv4) in a status snapshot.
+pub fn port_groups(status: &Value, ifname: &str) -> Vec<String> {
+    port_status(status, ifname, "V4")
+        .and_then(|p| p["groups"].as_array())
+        .map(|groups| groups.iter().filter_map(|g| g["group"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// When the last captured packet satisfying `pred` was read.
+pub fn last_seen(capture: &netlab::Capture, pred: impl Fn(&netlab::CapturedPacket) -> bool) -> Option<std::time::Instant> {
+    capture.packets().iter().filter(|p| pred(p)).map(|p| p.at).max()
+}
+
+/// Waits until no packet satisfying `pred` has been captured for `quiet`, counted from the later
+/// of the last such packet and the call (so the link is seen quiet for `quiet` after the call);
+/// false if packets still keep coming at `timeout`.
+pub fn wait_quiet(
+    capture: &netlab::Capture,
+    pred: impl Fn(&netlab::CapturedPacket) -> bool,
+    quiet: Duration,
+    timeout: Duration,
+) -> bool {
+    let started = std::time::Instant::now();
+    netlab::wait_until(timeout, Duration::from_millis(20), || {
+        last_seen(capture, &pred).unwrap_or(started).max(started).elapsed() >= quiet
+    })
+}
