@@ -5,10 +5,24 @@
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Requests read but not yet answered; more waiting clients are held back by the kernel's
+/// listen backlog.
+const PENDING_REQUESTS: usize = 16;
+/// A client that never sends its request line must not hold a connection forever.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A bound status socket; the file is removed on drop.
+///
+/// Clients are accepted and their request lines read by background tasks, so that
+/// [`ControlSocket::next_request`] is cancel-safe: the daemon's loop polls it in a `select!`
+/// next to packets and timers, and dropping a half-read request there would close the
+/// client's connection without an answer.
 pub struct ControlSocket {
-    listener: UnixListener,
+    requests: mpsc::Receiver<(UnixStream, String)>,
+    acceptor: JoinHandle<()>,
     path: PathBuf,
 }
 
@@ -27,25 +41,50 @@ impl ControlSocket {
         }
         let listener = UnixListener::bind(path)
             .map_err(|e| format!("cannot create the status socket {}: {e}", path.display()))?;
-        Ok(ControlSocket { listener, path: path.to_owned() })
+        let (sender, requests) = mpsc::channel(PENDING_REQUESTS);
+        let acceptor = tokio::spawn(accept_clients(listener, sender));
+        Ok(ControlSocket { requests, acceptor, path: path.to_owned() })
     }
 
-    /// Wait for the next client and read its request line.
-    pub async fn next_request(&self) -> std::io::Result<(UnixStream, String)> {
-        let (stream, _) = self.listener.accept().await?;
-        let mut reader = BufReader::new(stream);
-        let mut line = String::new();
-        // A client that never sends a line must not stall the daemon: bound the wait.
-        match tokio::time::timeout(std::time::Duration::from_secs(1), reader.read_line(&mut line)).await {
-            Ok(Ok(_)) => Ok((reader.into_inner(), line.trim().to_owned())),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Ok((reader.into_inner(), String::new())),
+    /// The next client with its request line (empty if it sent none in time). Cancel-safe.
+    pub async fn next_request(&mut self) -> std::io::Result<(UnixStream, String)> {
+        self.requests
+            .recv()
+            .await
+            .ok_or_else(|| std::io::Error::other("the status socket stopped accepting"))
+    }
+}
+
+/// Accepts clients and reads each one's request line in its own task, so a slow client
+/// delays neither the others nor the daemon.
+async fn accept_clients(listener: UnixListener, requests: mpsc::Sender<(UnixStream, String)>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let requests = requests.clone();
+                tokio::spawn(async move {
+                    let mut reader = BufReader::new(stream);
+                    let mut line = String::new();
+                    match tokio::time::timeout(REQUEST_TIMEOUT, reader.read_line(&mut line)).await {
+                        Ok(Err(e)) => tracing::debug!("status client: {e}"),
+                        Ok(Ok(_)) | Err(_) => {
+                            let _ = requests.send((reader.into_inner(), line.trim().to_owned())).await;
+                        }
+                    }
+                });
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: try again later rather than spin.
+                tracing::warn!("status socket: {e}");
+                tokio::time::sleep(REQUEST_TIMEOUT).await;
+            }
         }
     }
 }
 
 impl Drop for ControlSocket {
     fn drop(&mut self) {
+        self.acceptor.abort();
         let _ = std::fs::remove_file(&self.path);
     }
 }

@@ -111,7 +111,7 @@ impl Daemon {
 async fn serve(opts: RunOptions, config: mrproxy_config::Config) -> Result<(), String> {
     let kernel = Kernel::open()?;
     let mut links = LinkMonitor::new().map_err(|e| e.to_string())?;
-    let control = match ControlSocket::bind(&opts.control).await {
+    let mut control = match ControlSocket::bind(&opts.control).await {
         Ok(c) => Some(c),
         Err(e) => {
             warn!("no status socket: {e}");
@@ -160,7 +160,7 @@ async fn serve(opts: RunOptions, config: mrproxy_config::Config) -> Result<(), S
                 }
             };
             let status = async {
-                match &control {
+                match control.as_mut() {
                     Some(c) => c.next_request().await,
                     None => pending().await,
                 }
