@@ -363,3 +363,72 @@ pub fn wait_quiet(
         last_seen(capture, &pred).unwrap_or(started).max(started).elapsed() >= quiet
     })
 }
+
+// ---------------------------------------------------------------------------------------------
+// e2e-b helpers, part 2: hand-built topologies and another querier on a LAN.
+
+/// src (s0, 198.51.100.2) ─ rtr (up0, 198.51.100.1).
+pub fn upstream_link(lab: &Lab, src: &Netns, rtr: &Netns) {
+    lab.veth((rtr, "up0"), (src, "s0")).unwrap();
+    src.add_addr("s0", "198.51.100.2/24").unwrap();
+    rtr.add_addr("up0", "198.51.100.1/24").unwrap();
+    src.add_route("default via 198.51.100.1").unwrap();
+}
+
+/// rtr (`rtr_if`, `<net>.1/24`) ─ host (e0, `<net>.2/24`).
+pub fn lan(lab: &Lab, rtr: &Netns, rtr_if: &str, host: &Netns, net: &str) {
+    lab.veth((rtr, rtr_if), (host, "e0")).unwrap();
+    rtr.add_addr(rtr_if, &format!("{net}.1/24")).unwrap();
+    host.add_addr("e0", &format!("{net}.2/24")).unwrap();
+    host.add_route(&format!("default via {net}.1")).unwrap();
+}
+
+/// The interface's entry in the status, if the daemon uses it.
+pub fn interface_status(status: &Value, ifname: &str) -> Option<Value> {
+    status["interfaces"]
+        .as_array()?
+        .iter()
+        .find(|i| i["name"] == ifname)
+        .cloned()
+}
+
+/// Another router on a LAN, as far as IGMP goes: an IGMPv3 general query from `source` every
+/// `period`, until dropped.
+pub struct OtherQuerier {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl OtherQuerier {
+    pub fn start(ns: &Netns, ifname: &str, source: std::net::Ipv4Addr, period: Duration) -> OtherQuerier {
+        let (ns, ifname) = (ns.clone(), ifname.to_owned());
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = std::sync::Arc::clone(&stop);
+        // Max Resp Code 10 (1 s), QRV 2, QQIC = the period in seconds (RFC 9776 §4.1.7).
+        let qqic = u8::try_from(period.as_secs().clamp(1, 127)).unwrap_or(1);
+        let query = igmpv3_general_query(source, 10, 2, qqic);
+        let thread = std::thread::spawn(move || {
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                netlab::inject_ipv4(&ns, &ifname, &query).expect("inject query");
+                std::thread::sleep(period);
+            }
+        });
+        OtherQuerier {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn stop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for OtherQuerier {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
