@@ -1,0 +1,389 @@
+//! End-to-end behaviour of the real daemon with shared LANs and several upstreams: the seed's
+//! igmpproxy.conf on a PPP + Ethernet + bridge router, two viewers on one bridged LAN (with and
+//! without snooping, with and without quickleave), and two LANs leaving in turn. Each test names
+//! the igmpproxy defect (igmpproxy.md §6) it guards.
+
+mod common;
+use common::*;
+use mrproxy_wire::RecordType;
+use netlab::{Capture, CaptureFilter, CapturedPacket, Direction, Lab, Netns, Receiver, Snooping, Source, SourceSpec};
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+/// seeds/000_4d9c086aaff1650e.txt, the configuration as the seed gives it (comments included).
+const SEED_000_CONFIG: &str = "# /etc/igmpproxy.conf
+quickleave
+
+# 设置 ppp0 网口，
+# upstream : 此网口做上行，即组播包从这里进入
+# ratelimit 0 不限制速率
+# threshold 1 设置ttl 至少为1
+# altnet 允许的IP为所有IP
+phyint ppp0 upstream ratelimit 0 threshold 1
+  altnet 0.0.0.0/0
+
+phyint eth0 upstream ratelimit 0 threshold 1
+  altnet 0.0.0.0/0
+
+# br0为下行口，即组播包转发到这里
+phyint br0 downstream ratelimit 0 threshold 1
+  altnet 0.0.0.0/0
+";
+
+fn outgoing(p: &CapturedPacket) -> bool {
+    p.direction == Direction::Outgoing
+}
+
+fn v4(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+/// Seed 000: igmpproxy.conf runs unchanged on the router it was written for. ppp0 is a PPP-like
+/// tun link to an ISP with a source at the peer address, eth0 a second upstream with its own
+/// source, br0 a bridge with two host ports. A joined host gets both sources' streams; the
+/// group is joined on both upstreams and, with quickleave, left on both (D9) at the leave.
+#[test]
+fn seed_000_config_proxies_from_ppp_and_ethernet_upstreams_to_the_bridge() {
+    if !Lab::require_root() {
+        return;
+    }
+    let lab = Lab::new("seed000").unwrap();
+    let [isp, src2, rtr, h1, h2] = ["isp", "src2", "rtr", "h1", "h2"].map(|n| lab.ns(n).unwrap());
+    let _ppp = lab
+        .tun_link((&isp, "ppp-isp", "198.51.100.1"), (&rtr, "ppp0", "198.51.100.2"))
+        .unwrap();
+    isp.add_route("224.0.0.0/4 dev ppp-isp").unwrap();
+    lab.veth((&rtr, "eth0"), (&src2, "s0")).unwrap();
+    rtr.add_addr("eth0", "203.0.113.1/24").unwrap();
+    src2.add_addr("s0", "203.0.113.2/24").unwrap();
+    src2.add_route("default via 203.0.113.1").unwrap();
+    lab.bridge(&rtr, "br0", Snooping::Off).unwrap();
+    rtr.add_addr("br0", "192.0.2.1/24").unwrap();
+    for (port, host, addr) in [("p1", &h1, "192.0.2.2/24"), ("p2", &h2, "192.0.2.3/24")] {
+        lab.veth((&rtr, port), (host, "e0")).unwrap();
+        lab.enslave(&rtr, port, "br0").unwrap();
+        host.add_addr("e0", addr).unwrap();
+        host.add_route("default via 192.0.2.1").unwrap();
+    }
+    let proxy = Proxy::start(&lab, &rtr, SEED_000_CONFIG);
+
+    let rx = Receiver::join(&h1, "e0", ip(GROUP), 5000).unwrap();
+    let spec = |ifname| SourceSpec::new(ifname, ip(GROUP), 5000).count(1000);
+    let _from_isp = Source::start(&isp, spec("ppp-isp")).unwrap();
+    let _from_eth = Source::start(&src2, spec("s0")).unwrap();
+    let (isp_source, eth_source) = (ip("198.51.100.1"), ip("203.0.113.2"));
+    let sources_seen = || -> Vec<IpAddr> {
+        let mut seen: Vec<IpAddr> = rx.datagrams().iter().filter_map(|d| d.from.map(|a| a.ip())).collect();
+        seen.sort();
+        seen.dedup();
+        seen
+    };
+    let both = netlab::wait_until(WAIT, Duration::from_millis(20), || sources_seen().len() == 2);
+    assert!(both, "h1 got streams from {:?} only:\n{}", sources_seen(), proxy.log());
+    assert_eq!(sources_seen(), vec![isp_source, eth_source]);
+    assert_eq!(route_oifs(&rtr, "198.51.100.1", GROUP), Some(vec!["br0".to_owned()]));
+    assert_eq!(route_oifs(&rtr, "203.0.113.2", GROUP), Some(vec!["br0".to_owned()]));
+    for upstream in ["ppp0", "eth0"] {
+        assert!(
+            host_groups(&rtr, upstream).contains(&v4(GROUP)),
+            "{GROUP} not joined on {upstream}"
+        );
+    }
+
+    rx.leave().unwrap();
+    let left = netlab::wait_until(WAIT, Duration::from_millis(20), || {
+        ["ppp0", "eth0"]
+            .iter()
+            .all(|u| !host_groups(&rtr, u).contains(&v4(GROUP)))
+    });
+    assert!(
+        left,
+        "upstream memberships after the leave: {:?}\n{}",
+        netlab::igmp_memberships(&rtr),
+        proxy.log()
+    );
+    let stopped = netlab::wait_until(WAIT, Duration::from_millis(20), || {
+        kernel_oifs(&rtr, GROUP).iter().all(|(_, oifs)| oifs.is_empty())
+    });
+    assert!(
+        stopped,
+        "still forwarding onto br0: {:?}\n{}",
+        kernel_oifs(&rtr, GROUP),
+        proxy.log()
+    );
+}
+
+/// A router whose downstream dn1 goes to a bridge `br0` in a switch namespace, with hosts h1
+/// (192.0.2.2) and h2 (192.0.2.3) on two more bridge ports; the source is behind up0.
+struct SharedLan {
+    lab: Lab,
+    src: Netns,
+    rtr: Netns,
+    sw: Netns,
+    h1: Netns,
+    h2: Netns,
+}
+
+impl SharedLan {
+    fn new(tag: &str, snooping: Snooping) -> SharedLan {
+        let lab = Lab::new(tag).unwrap();
+        let [src, rtr, sw, h1, h2] = ["src", "rtr", "sw", "h1", "h2"].map(|n| lab.ns(n).unwrap());
+        lab.veth((&rtr, "up0"), (&src, "s0")).unwrap();
+        src.add_addr("s0", "198.51.100.2/24").unwrap();
+        rtr.add_addr("up0", "198.51.100.1/24").unwrap();
+        src.add_route("default via 198.51.100.1").unwrap();
+        lab.bridge(&sw, "br0", snooping).unwrap();
+        lab.veth((&rtr, "dn1"), (&sw, "rp")).unwrap();
+        lab.enslave(&sw, "rp", "br0").unwrap();
+        rtr.add_addr("dn1", "192.0.2.1/24").unwrap();
+        for (port, host, addr) in [("p1", &h1, "192.0.2.2/24"), ("p2", &h2, "192.0.2.3/24")] {
+            lab.veth((&sw, port), (host, "e0")).unwrap();
+            lab.enslave(&sw, port, "br0").unwrap();
+            host.add_addr("e0", addr).unwrap();
+            host.add_route("default via 192.0.2.1").unwrap();
+        }
+        SharedLan {
+            lab,
+            src,
+            rtr,
+            sw,
+            h1,
+            h2,
+        }
+    }
+
+    fn config(extra: &str) -> String {
+        format!(
+            "{extra}\nphyint up0 upstream ratelimit 0 threshold 1\n  altnet 198.51.100.0/24\n\
+             phyint dn1 downstream ratelimit 0 threshold 1\n"
+        )
+    }
+
+    /// The bridge ports the switch's snooping has marked as router ports.
+    fn router_ports(&self) -> Vec<String> {
+        let out = self.sw.exec("bridge", &["-j", "-d", "mdb", "show"]);
+        let text = out
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let mut ports = Vec::new();
+        for entry in json.as_array().cloned().unwrap_or_default() {
+            for list in entry["router"]
+                .as_object()
+                .map(|o| o.values().cloned().collect::<Vec<_>>())
+                .unwrap_or_default()
+            {
+                ports.extend(
+                    list.as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|p| p["port"].as_str().map(str::to_owned)),
+                );
+            }
+        }
+        ports
+    }
+}
+
+/// D4/D6: two viewers of one group on one bridged LAN; h2 leaves, h1 must not lose a single
+/// packet. With quickleave the proxy tracks both IGMPv3 hosts and keeps forwarding; without it
+/// the group-specific queries are answered by h1 in time. The largest gap h1 sees stays far
+/// below the last-member query time (igmpproxy cut the remaining viewer for 0.7 s, or for good
+/// with quickleave).
+fn remaining_viewer_keeps_the_stream(tag: &str, snooping: Snooping, quickleave: bool) {
+    let t = SharedLan::new(tag, snooping);
+    let extra = if quickleave {
+        format!("quickleave\n{FAST_TIMERS}")
+    } else {
+        FAST_TIMERS.to_owned()
+    };
+    let proxy = Proxy::start(&t.lab, &t.rtr, &SharedLan::config(&extra));
+    if snooping != Snooping::Off {
+        // Only mrproxy's queries can tell the bridge where the router is (its querier is off).
+        let learned = netlab::wait_until(WAIT, Duration::from_millis(20), || {
+            t.router_ports().contains(&"rp".to_owned())
+        });
+        assert!(
+            learned,
+            "the snooping bridge never learned the router port:\n{}",
+            proxy.log()
+        );
+    }
+    let dn1 = Capture::start(&t.rtr, "dn1", CaptureFilter::Igmp).unwrap();
+    let rx1 = Receiver::join(&t.h1, "e0", ip(GROUP), 5000).unwrap();
+    let rx2 = Receiver::join(&t.h2, "e0", ip(GROUP), 5000).unwrap();
+    let _src = Source::start(&t.src, SourceSpec::new("s0", ip(GROUP), 5000).count(1000)).unwrap();
+    assert!(
+        rx1.wait_for_packets(20, WAIT) && rx2.wait_for_packets(20, WAIT),
+        "no stream:\n{}",
+        proxy.log()
+    );
+    let tracked = netlab::wait_until(WAIT, Duration::from_millis(20), || {
+        port_status(&proxy.status(), "dn1", "V4")
+            .is_some_and(|p| p["groups"][0]["hosts"].as_array().is_some_and(|h| h.len() == 2))
+    });
+    assert!(
+        tracked,
+        "both hosts must be tracked: {:?}",
+        port_status(&proxy.status(), "dn1", "V4")
+    );
+
+    let before_leave = Instant::now();
+    let at_leave = rx1.count();
+    rx2.leave().unwrap();
+    assert!(
+        dn1.wait_for(|p| outgoing(p) && is_group_query(p, GROUP), WAIT)
+            .is_some(),
+        "no group-specific query after h2's leave:\n{}",
+        proxy.log()
+    );
+    // 200 more datagrams (2 s at 100/s) span the last-member query time (2 × 0.5 s) and more.
+    assert!(
+        rx1.wait_for_packets(at_leave + 200, WAIT),
+        "h1's stream stopped:\n{}",
+        proxy.log()
+    );
+
+    let h1 = rx1.stats_since(before_leave);
+    assert!(
+        h1.max_gap.is_some_and(|g| g < Duration::from_millis(250)),
+        "h1 was cut (D4/D6): {h1:?}\n{}",
+        proxy.log()
+    );
+    assert!(
+        h1.missing().is_empty(),
+        "h1 lost datagrams {:?}:\n{}",
+        h1.missing(),
+        proxy.log()
+    );
+    assert_eq!(route_oifs(&t.rtr, SOURCE, GROUP), Some(vec!["dn1".to_owned()]));
+    assert_eq!(
+        upstream_request(&proxy.status(), "up0", GROUP),
+        Some(("Exclude".to_owned(), vec![]))
+    );
+    let hosts = port_status(&proxy.status(), "dn1", "V4").map(|p| p["groups"][0]["hosts"].clone());
+    assert_eq!(
+        hosts,
+        Some(serde_json::json!(["192.0.2.2"])),
+        "h2's leave must remove h2 only"
+    );
+}
+
+#[test]
+fn d4_d6_snooping_lan_remaining_viewer_keeps_the_stream() {
+    if Lab::require_root() {
+        remaining_viewer_keeps_the_stream("lansnoop", Snooping::On { querier: false }, false);
+    }
+}
+
+#[test]
+fn d4_d6_snooping_lan_remaining_viewer_keeps_the_stream_with_quickleave() {
+    if Lab::require_root() {
+        remaining_viewer_keeps_the_stream("lansnoopql", Snooping::On { querier: false }, true);
+    }
+}
+
+#[test]
+fn d4_d6_flooding_lan_remaining_viewer_keeps_the_stream() {
+    if Lab::require_root() {
+        remaining_viewer_keeps_the_stream("lanflood", Snooping::Off, false);
+    }
+}
+
+#[test]
+fn d4_d6_flooding_lan_remaining_viewer_keeps_the_stream_with_quickleave() {
+    if Lab::require_root() {
+        remaining_viewer_keeps_the_stream("lanfloodql", Snooping::Off, true);
+    }
+}
+
+/// D4 + D3: receivers on two LANs. When h1 leaves, h2 on the other LAN keeps its stream
+/// without a gap; when h2 leaves too, forwarding stops on both links and the upstream
+/// membership ends with a TO_IN {} report (igmpproxy kept forwarding and stayed joined forever
+/// in this sequence).
+#[test]
+fn d3_d4_two_lans_leave_in_turn_and_forwarding_stops_completely() {
+    if !Lab::require_root() {
+        return;
+    }
+    let t = Basic::new("twolans");
+    let proxy = Proxy::start(&t.lab, &t.rtr, &Basic::config(FAST_TIMERS));
+    let up = Capture::start(&t.rtr, "up0", CaptureFilter::Igmp).unwrap();
+    let wire1 = Capture::start(&t.rtr, "dn1", CaptureFilter::Udp { group: ip(GROUP) }).unwrap();
+    let wire2 = Capture::start(&t.rtr, "dn2", CaptureFilter::Udp { group: ip(GROUP) }).unwrap();
+    let rx1 = Receiver::join(&t.h1, "e0", ip(GROUP), 5000).unwrap();
+    let rx2 = Receiver::join(&t.h2, "e0", ip(GROUP), 5000).unwrap();
+    let src = Source::start(&t.src, SourceSpec::new("s0", ip(GROUP), 5000).count(1000)).unwrap();
+    assert!(
+        rx1.wait_for_packets(20, WAIT) && rx2.wait_for_packets(20, WAIT),
+        "no stream:\n{}",
+        proxy.log()
+    );
+    let mut both = kernel_oifs(&t.rtr, GROUP);
+    both.iter_mut().for_each(|(_, oifs)| oifs.sort());
+    assert_eq!(
+        both,
+        vec![(SOURCE.to_owned(), vec!["dn1".to_owned(), "dn2".to_owned()])]
+    );
+
+    let first_leave = Instant::now();
+    rx1.leave().unwrap();
+    let quiet = Duration::from_millis(700);
+    assert!(
+        wait_quiet(&wire1, outgoing, quiet, WAIT),
+        "dn1 kept forwarding after h1 left:\n{}",
+        proxy.log()
+    );
+    assert!(
+        rx2.wait_for_packets(rx2.count() + 50, WAIT),
+        "h2's stream stopped with h1's leave (D4)"
+    );
+    let h2 = rx2.stats_since(first_leave);
+    assert!(
+        h2.max_gap.is_some_and(|g| g < Duration::from_millis(250)),
+        "h2 was cut (D4): {h2:?}\n{}",
+        proxy.log()
+    );
+    assert!(h2.missing().is_empty(), "h2 lost datagrams {:?}", h2.missing());
+    assert_eq!(route_oifs(&t.rtr, SOURCE, GROUP), Some(vec!["dn2".to_owned()]));
+    assert!(
+        host_groups(&t.rtr, "up0").contains(&v4(GROUP)),
+        "upstream left while h2 still watches"
+    );
+
+    up.clear();
+    rx2.leave().unwrap();
+    assert!(
+        wait_quiet(&wire2, outgoing, quiet, WAIT),
+        "dn2 kept forwarding after the last leave (D3):\n{}",
+        proxy.log()
+    );
+    assert!(
+        !src.is_done(),
+        "the source must still be sending, or the quiet links prove nothing"
+    );
+    assert!(
+        up.wait_for(
+            |p| outgoing(p) && has_igmpv3_record(p, RecordType::ChangeToInclude, GROUP),
+            WAIT
+        )
+        .is_some(),
+        "no upstream leave (TO_IN {{}}) for {GROUP}:\n{}",
+        proxy.log()
+    );
+    assert!(
+        !host_groups(&t.rtr, "up0").contains(&v4(GROUP)),
+        "still joined upstream (D3)"
+    );
+    assert_eq!(
+        route_oifs(&t.rtr, SOURCE, GROUP).unwrap_or_default(),
+        Vec::<String>::new(),
+        "MFC still has outputs"
+    );
+    let status = proxy.status();
+    assert_eq!(upstream_request(&status, "up0", GROUP), None);
+    assert!(port_groups(&status, "dn1").is_empty() && port_groups(&status, "dn2").is_empty());
+}
