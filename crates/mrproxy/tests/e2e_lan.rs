@@ -40,10 +40,22 @@ fn v4(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
 }
 
+/// The input interface of the kernel's (source, group) entry (`ip -j mroute`).
+fn route_iif(rtr: &Netns, source: &str, group: &str) -> Option<String> {
+    let entries = netlab::mroute_json(rtr, false).ok()?;
+    let entry = entries
+        .as_array()?
+        .iter()
+        .find(|e| e["src"] == source && e["dst"] == group)?;
+    entry["iif"].as_str().map(str::to_owned)
+}
+
 /// Seed 000: igmpproxy.conf runs unchanged on the router it was written for. ppp0 is a PPP-like
 /// tun link to an ISP with a source at the peer address, eth0 a second upstream with its own
-/// source, br0 a bridge with two host ports. A joined host gets both sources' streams; the
-/// group is joined on both upstreams and, with quickleave, left on both (D9) at the leave.
+/// source, br0 a bridge with two host ports. The sources start first; a host that joins later
+/// gets both streams, each entry with its own upstream as input; the group is joined on both
+/// upstreams, and with quickleave the leave ends both memberships (D9) and stops forwarding at
+/// once, although the entries were created by the sources (D7).
 #[test]
 fn seed_000_config_proxies_from_ppp_and_ethernet_upstreams_to_the_bridge() {
     if !Lab::require_root() {
@@ -69,11 +81,24 @@ fn seed_000_config_proxies_from_ppp_and_ethernet_upstreams_to_the_bridge() {
     }
     let proxy = Proxy::start(&lab, &rtr, SEED_000_CONFIG);
 
-    let rx = Receiver::join(&h1, "e0", ip(GROUP), 5000).unwrap();
+    // Sources first (igmpproxy's phantom-host case, D7): entries without outputs, no listener.
     let spec = |ifname| SourceSpec::new(ifname, ip(GROUP), 5000).count(1000);
     let _from_isp = Source::start(&isp, spec("ppp-isp")).unwrap();
     let _from_eth = Source::start(&src2, spec("s0")).unwrap();
-    let (isp_source, eth_source) = (ip("198.51.100.1"), ip("203.0.113.2"));
+    let installed = netlab::wait_until(WAIT, Duration::from_millis(20), || {
+        ["198.51.100.1", "203.0.113.2"]
+            .iter()
+            .all(|s| route_oifs(&rtr, s, GROUP) == Some(vec![]))
+    });
+    assert!(
+        installed,
+        "no entries for the sources: {:?}\n{}",
+        kernel_oifs(&rtr, GROUP),
+        proxy.log()
+    );
+
+    let br0 = Capture::start(&rtr, "br0", CaptureFilter::All).unwrap();
+    let rx = Receiver::join(&h1, "e0", ip(GROUP), 5000).unwrap();
     let sources_seen = || -> Vec<IpAddr> {
         let mut seen: Vec<IpAddr> = rx.datagrams().iter().filter_map(|d| d.from.map(|a| a.ip())).collect();
         seen.sort();
@@ -82,9 +107,11 @@ fn seed_000_config_proxies_from_ppp_and_ethernet_upstreams_to_the_bridge() {
     };
     let both = netlab::wait_until(WAIT, Duration::from_millis(20), || sources_seen().len() == 2);
     assert!(both, "h1 got streams from {:?} only:\n{}", sources_seen(), proxy.log());
-    assert_eq!(sources_seen(), vec![isp_source, eth_source]);
+    assert_eq!(sources_seen(), vec![ip("198.51.100.1"), ip("203.0.113.2")]);
     assert_eq!(route_oifs(&rtr, "198.51.100.1", GROUP), Some(vec!["br0".to_owned()]));
     assert_eq!(route_oifs(&rtr, "203.0.113.2", GROUP), Some(vec!["br0".to_owned()]));
+    assert_eq!(route_iif(&rtr, "198.51.100.1", GROUP).as_deref(), Some("ppp0"));
+    assert_eq!(route_iif(&rtr, "203.0.113.2", GROUP).as_deref(), Some("eth0"));
     for upstream in ["ppp0", "eth0"] {
         assert!(
             host_groups(&rtr, upstream).contains(&v4(GROUP)),
@@ -100,18 +127,32 @@ fn seed_000_config_proxies_from_ppp_and_ethernet_upstreams_to_the_bridge() {
     });
     assert!(
         left,
-        "upstream memberships after the leave: {:?}\n{}",
+        "upstream memberships after the leave (D9): {:?}\n{}",
         netlab::igmp_memberships(&rtr),
         proxy.log()
     );
-    let stopped = netlab::wait_until(WAIT, Duration::from_millis(20), || {
-        kernel_oifs(&rtr, GROUP).iter().all(|(_, oifs)| oifs.is_empty())
-    });
+    let stream = |p: &CapturedPacket| outgoing(p) && p.ip().is_some_and(|h| h.dst == ip(GROUP) && h.protocol == 17);
     assert!(
-        stopped,
-        "still forwarding onto br0: {:?}\n{}",
-        kernel_oifs(&rtr, GROUP),
+        wait_quiet(&br0, stream, Duration::from_millis(500), WAIT),
+        "still forwarding onto br0:\n{}",
         proxy.log()
+    );
+    // quickleave with the only tracked IGMPv3 host gone: forwarding stops at once, well before
+    // the 2-s last-member query time of the defaults (D7: igmpproxy kept a phantom host here).
+    let leave = br0
+        .packets()
+        .into_iter()
+        .find(|p| p.direction == Direction::Incoming && has_igmpv3_record(p, RecordType::ChangeToInclude, GROUP))
+        .expect("h1's leave crossed br0");
+    let stopped_after = last_seen(&br0, stream).unwrap().saturating_duration_since(leave.at);
+    assert!(
+        stopped_after < Duration::from_secs(1),
+        "quickleave stopped {stopped_after:?} after the leave"
+    );
+    assert!(
+        kernel_oifs(&rtr, GROUP).iter().all(|(_, oifs)| oifs.is_empty()),
+        "{:?}",
+        kernel_oifs(&rtr, GROUP)
     );
 }
 
