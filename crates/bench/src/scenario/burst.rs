@@ -1,0 +1,244 @@
+//! Report burst: 1 000 simulated hosts on one LAN report 10 000 groups, one IGMPv3 report
+//! (TO_EX {}, what a Linux host sends on a join) per group, as fast as the link takes them. All
+//! groups are already streamed to the router's upstream (1 packet/s each). Measured: the time
+//! until every group has its upstream membership (the proxy's report on the upstream wire) and
+//! its forwarding state (the first datagram of the group forwarded onto the LAN), the rate of
+//! reports that implies, and the reports lost (groups that never got their membership: each
+//! group is reported exactly once).
+//!
+//! 1 000 hosts do not fit a TEST-NET /24, so this LAN is 198.18.0.0/15, the benchmarking range
+//! of RFC 2544, which never leaves the benchmark's namespaces.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use netlab::Netns;
+use netlab::packet::igmp_packet;
+use netlab::payload::monotonic_ns;
+use serde::Serialize;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::igmp::{CHANGE_TO_EXCLUDE, v3_report};
+use crate::proxy::{Config, Kind, Running};
+use crate::scenario::Ctx;
+use crate::stream::Sweep;
+use crate::topo::{Base, SOURCE, nth, upstream_groups};
+use crate::wire::{Kind as WireKind, Wire};
+
+const HOSTS: u32 = 1_000;
+const FIRST_HOST: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 0);
+const FIRST_GROUP: Ipv4Addr = Ipv4Addr::new(239, 10, 0, 0);
+const ALL_V3_ROUTERS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 22);
+/// How long the streams flow before the burst, so both proxies have seen the sources.
+const PREROLL: Duration = Duration::from_secs(3);
+/// Figures still incomplete after this are reported as such.
+const COMPLETION_TIMEOUT: Duration = Duration::from_secs(40);
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct BurstResult {
+    pub groups: usize,
+    pub hosts: u32,
+    /// First report on the LAN wire → last one: the rate the generator and the link achieved.
+    pub send_ms: f64,
+    /// First report → every group joined upstream (`None`: not all within the timeout).
+    pub membership_ms: Option<f64>,
+    /// First report → every group forwarded onto the LAN.
+    pub forwarding_ms: Option<f64>,
+    /// Reports per second turned into upstream memberships: groups / membership time (or, if
+    /// incomplete, the groups joined / the timeout).
+    pub reports_per_s: f64,
+    /// Groups that never got their upstream membership (each group had one report).
+    pub reports_lost: usize,
+    /// Groups never forwarded onto the LAN.
+    pub groups_not_forwarded: usize,
+    /// CPU time the proxy used from the burst until completion (or the timeout).
+    pub cpu_ms: f64,
+    /// Datagrams the streams sent per second, preroll included (nominally one per group per
+    /// second): shows whether the generator kept its rate on the busy machine.
+    pub stream_rate: f64,
+}
+
+/// First-seen times per group, filled by capture threads.
+#[derive(Clone, Default)]
+struct FirstSeen(Arc<Mutex<HashMap<Ipv4Addr, u64>>>);
+
+impl FirstSeen {
+    fn note(&self, group: Ipv4Addr, at_ns: u64) {
+        self.lock().entry(group).or_insert(at_ns);
+    }
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
+    fn latest(&self) -> Option<u64> {
+        self.lock().values().max().copied()
+    }
+    fn lock(&self) -> MutexGuard<'_, HashMap<Ipv4Addr, u64>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// First and last time something was seen.
+#[derive(Clone, Default)]
+struct Span(Arc<Mutex<Option<(u64, u64)>>>);
+
+impl Span {
+    fn note(&self, at_ns: u64) {
+        let mut span = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (first, last) = span.get_or_insert((at_ns, at_ns));
+        *first = (*first).min(at_ns);
+        *last = (*last).max(at_ns);
+    }
+    fn get(&self) -> Option<(u64, u64)> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+pub fn run(ctx: &Ctx, kind: Kind) -> Result<BurstResult, String> {
+    let groups_n = ctx.burst_groups;
+    let base = Base::new("burst").map_err(|e| e.to_string())?;
+    let gen_ns = base.lab.ns("gen").map_err(|e| e.to_string())?;
+    let setup = || -> io::Result<()> {
+        base.lan("dn1", "198.18.0.1/15", &gen_ns, "e0", "198.18.0.2/15")?;
+        gen_ns.add_route("224.0.0.0/4 dev e0")?;
+        Base::allow_memberships(&base.rtr, 2 * groups_n)
+    };
+    setup().map_err(|e| e.to_string())?;
+    let config = Config {
+        upstream: "up0".into(),
+        downstreams: vec!["dn1".into()],
+        // mrproxy bounds the groups tracked per interface (default 4096, a memory guard);
+        // igmpproxy has no such bound.
+        mrproxy_extra: vec![format!("maxgroups {}", 2 * groups_n)],
+        ..Config::default()
+    };
+    let proxy = Running::start(&base.lab, &base.rtr, kind, &ctx.binaries, &config)?;
+    let groups: Vec<Ipv4Addr> = (0..groups_n)
+        .map(|i| nth(FIRST_GROUP, u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
+
+    let upstream = FirstSeen::default();
+    let forwarded = FirstSeen::default();
+    let reports = Span::default();
+    let _up_wire = {
+        let upstream = upstream.clone();
+        Wire::start(&base.src, "s0", move |e| {
+            if let (false, WireKind::Igmp(m)) = (e.outgoing, &e.kind) {
+                m.joined_groups().into_iter().for_each(|g| upstream.note(g, e.at_ns));
+            }
+        })
+        .map_err(|e| e.to_string())?
+    };
+    let _lan_wire = {
+        let (forwarded, reports) = (forwarded.clone(), reports.clone());
+        Wire::start(&gen_ns, "e0", move |e| match (&e.kind, e.outgoing) {
+            (WireKind::Udp { .. }, false) => forwarded.note(e.dst, e.at_ns),
+            (WireKind::Igmp(_), true) => reports.note(e.at_ns),
+            _ => {}
+        })
+        .map_err(|e| e.to_string())?
+    };
+    let streams_started = Instant::now();
+    let streams = Sweep::start(&base.src, SOURCE, groups.clone(), Duration::from_secs(1))
+        .map_err(|e| e.to_string())?;
+    std::thread::sleep(PREROLL);
+
+    let packets = build_reports(&groups);
+    let sender = open_injector(&gen_ns).map_err(|e| e.to_string())?;
+    let cpu_before = proxy.usage()?.cpu;
+    let start = Instant::now();
+    let t_send = monotonic_ns();
+    inject(&sender, &packets).map_err(|e| format!("injecting reports: {e}"))?;
+    let complete = || upstream.len() >= groups_n && forwarded.len() >= groups_n;
+    netlab::wait_until(COMPLETION_TIMEOUT, Duration::from_millis(20), complete);
+    let elapsed = start.elapsed();
+    let cpu = proxy.usage()?.cpu.saturating_sub(cpu_before);
+    ctx.check_alive(&proxy)?;
+
+    let (first, last) = reports.get().unwrap_or((t_send, t_send));
+    let ms = |t: u64| t.saturating_sub(first) as f64 / 1e6;
+    // The kernel's own table is the authority on membership; the capture gives the times.
+    let joined = upstream_groups(&base.rtr, "up0").map_err(|e| e.to_string())?;
+    let membership_ms = (upstream.len() >= groups_n).then(|| upstream.latest().map(ms)).flatten();
+    let reports_per_s = match membership_ms {
+        Some(t) if t > 0.0 => groups_n as f64 / (t / 1e3),
+        _ => joined.min(groups_n) as f64 / elapsed.as_secs_f64(),
+    };
+    Ok(BurstResult {
+        groups: groups_n,
+        hosts: HOSTS,
+        send_ms: ms(last),
+        membership_ms,
+        forwarding_ms: (forwarded.len() >= groups_n).then(|| forwarded.latest().map(ms)).flatten(),
+        reports_per_s,
+        reports_lost: groups_n.saturating_sub(joined.max(upstream.len())),
+        groups_not_forwarded: groups_n.saturating_sub(forwarded.len()),
+        cpu_ms: cpu.as_secs_f64() * 1e3,
+        stream_rate: streams.sent() as f64 / streams_started.elapsed().as_secs_f64(),
+    })
+}
+
+/// One IPv4 packet per group, from the hosts in turn (host n reports groups n, n + 1 000, …).
+fn build_reports(groups: &[Ipv4Addr]) -> Vec<Vec<u8>> {
+    groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let host = nth(FIRST_HOST, u32::try_from(i).unwrap_or(0) % HOSTS);
+            igmp_packet(host, ALL_V3_ROUTERS, &v3_report(CHANGE_TO_EXCLUDE, *g))
+        })
+        .collect()
+}
+
+/// A raw socket that sends complete IPv4 packets (`IPPROTO_RAW` implies `IP_HDRINCL`), so each
+/// report carries its simulated host's source address; the kernel routes 224.0.0.22 out of the
+/// LAN interface and fills in the header checksum.
+fn open_injector(ns: &Netns) -> io::Result<Socket> {
+    ns.run(|| {
+        let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(libc::IPPROTO_RAW)))?;
+        socket.set_multicast_loop_v4(false)?;
+        socket.set_multicast_if_v4(&Ipv4Addr::new(198, 18, 0, 2))?;
+        Ok(socket)
+    })?
+}
+
+/// Sends every packet as fast as the kernel accepts them; a full queue is waited out, so no
+/// report is dropped by the sender itself.
+fn inject(socket: &Socket, packets: &[Vec<u8>]) -> io::Result<()> {
+    let to = SocketAddr::from((ALL_V3_ROUTERS, 0)).into();
+    for packet in packets {
+        loop {
+            match socket.send_to(packet, &to) {
+                Ok(_) => break,
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => std::thread::yield_now(),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::igmp::Message;
+
+    #[test]
+    fn every_group_is_reported_once_by_a_lan_host() {
+        let groups: Vec<Ipv4Addr> = (0..2_500).map(|i| nth(FIRST_GROUP, i)).collect();
+        let packets = build_reports(&groups);
+        assert_eq!(packets.len(), groups.len());
+        let mut hosts = std::collections::HashSet::new();
+        for (packet, group) in packets.iter().zip(&groups) {
+            let ip = netlab::packet::parse_ip(packet).expect("valid IPv4");
+            assert!(ip.router_alert && ip.ttl == 1);
+            assert_eq!(Message::parse(ip.payload).joined_groups(), vec![*group]);
+            hosts.insert(ip.src);
+        }
+        assert_eq!(hosts.len(), HOSTS as usize);
+        assert!(hosts.contains(&std::net::IpAddr::V4(Ipv4Addr::new(198, 18, 4, 231))));
+    }
+}
