@@ -278,7 +278,8 @@ fn remaining_viewer_keeps_the_stream(tag: &str, snooping: Snooping, quickleave: 
     assert!(
         dn1.wait_for(|p| outgoing(p) && is_group_query(p, GROUP), WAIT)
             .is_some(),
-        "no group-specific query after h2's leave:\n{}",
+        "no group-specific query after h2's leave:\n{}\n{}",
+        describe_igmp(&dn1),
         proxy.log()
     );
     // 200 more datagrams (2 s at 100/s) span the last-member query time (2 × 0.5 s) and more.
@@ -339,6 +340,101 @@ fn d4_d6_flooding_lan_remaining_viewer_keeps_the_stream_with_quickleave() {
     if Lab::require_root() {
         remaining_viewer_keeps_the_stream("lanfloodql", Snooping::Off, true);
     }
+}
+
+/// D6, the hard case: two IGMPv2 viewers on a flooding LAN, joined before the proxy starts.
+/// They answer its one general query with report suppression (RFC 2236 §3), so the proxy hears
+/// only one of them. That reporter leaves (a v2 Leave); with quickleave the proxy must not cut
+/// the silent viewer: in v2 compatibility mode it falls back to group-specific queries
+/// (protocol.md §4.9), the silent viewer answers, and its stream never pauses. igmpproxy's
+/// quickleave stopped the stream for the other viewers here (#39, #87).
+#[test]
+fn d6_silent_igmpv2_viewer_is_not_cut_by_quickleave() {
+    if !Lab::require_root() {
+        return;
+    }
+    let t = SharedLan::new("silentv2", Snooping::Off);
+    let hosts = [(&t.h1, "192.0.2.2"), (&t.h2, "192.0.2.3")];
+    for (host, _) in hosts {
+        host.sysctl("net/ipv4/conf/e0/force_igmp_version", "2").unwrap();
+    }
+    let dn1 = Capture::start(&t.rtr, "dn1", CaptureFilter::Igmp).unwrap();
+    let receivers = hosts.map(|(host, _)| Receiver::join(host, "e0", ip(GROUP), 5000).unwrap());
+    // Their unsolicited reports go out before the proxy runs; only the query answers count.
+    let joined = netlab::wait_until(WAIT, Duration::from_millis(20), || {
+        hosts
+            .iter()
+            .all(|(_, a)| dn1.count(|p| packet_source(p) == Some(ip(a))) > 0)
+    });
+    assert!(joined, "unsolicited reports missing:\n{}", describe_igmp(&dn1));
+    dn1.clear();
+    // One startup query: a second query round could change which viewer reported last.
+    let config = SharedLan::config(&format!("quickleave\n{FAST_TIMERS}\nstartupquerycount 1"));
+    let proxy = Proxy::start(&t.lab, &t.rtr, &config);
+    let _src = Source::start(&t.src, SourceSpec::new("s0", ip(GROUP), 5000).count(1000)).unwrap();
+    let report_from = |p: &CapturedPacket, from: &str| {
+        p.direction == Direction::Incoming
+            && packet_source(p) == Some(ip(from))
+            && matches!(igmp_message(p), Some(mrproxy_wire::igmp::Repr::ReportV2 { .. }))
+    };
+    let first = dn1
+        .wait_for(|p| hosts.iter().any(|(_, a)| report_from(p, a)), WAIT)
+        .unwrap_or_else(|| {
+            panic!(
+                "no v2 report answered the query:\n{}\n{}",
+                describe_igmp(&dn1),
+                proxy.log()
+            )
+        });
+    let reporter = hosts.iter().position(|(_, a)| report_from(&first, a)).unwrap();
+    let (silent, silent_addr) = (&receivers[1 - reporter], hosts[1 - reporter].1);
+    assert!(
+        silent.wait_for_packets(20, WAIT),
+        "the silent viewer gets no stream:\n{}",
+        proxy.log()
+    );
+    assert_eq!(
+        dn1.count(|p| report_from(p, silent_addr)),
+        0,
+        "precondition: the other viewer's report was suppressed\n{}",
+        describe_igmp(&dn1)
+    );
+
+    let before_leave = Instant::now();
+    let at_leave = silent.count();
+    receivers[reporter].leave().unwrap();
+    let leave = |p: &CapturedPacket| matches!(igmp_message(p), Some(mrproxy_wire::igmp::Repr::LeaveV2 { .. }));
+    assert!(
+        dn1.wait_for(leave, WAIT).is_some(),
+        "the last reporter sent no Leave:\n{}",
+        describe_igmp(&dn1)
+    );
+    let answered = dn1.wait_for(|p| report_from(p, silent_addr), WAIT);
+    assert!(
+        answered.is_some(),
+        "the silent viewer was never asked (Q(G)):\n{}\n{}",
+        describe_igmp(&dn1),
+        proxy.log()
+    );
+    assert!(
+        silent.wait_for_packets(at_leave + 200, WAIT),
+        "the silent viewer's stream stopped:\n{}",
+        proxy.log()
+    );
+
+    let stats = silent.stats_since(before_leave);
+    assert!(
+        stats.max_gap.is_some_and(|g| g < Duration::from_millis(250)),
+        "the silent viewer was cut (D6): {stats:?}\n{}\n{}",
+        describe_igmp(&dn1),
+        proxy.log()
+    );
+    assert!(
+        stats.missing().is_empty(),
+        "the silent viewer lost datagrams {:?}",
+        stats.missing()
+    );
+    assert_eq!(route_oifs(&t.rtr, SOURCE, GROUP), Some(vec!["dn1".to_owned()]));
 }
 
 /// D4 + D3: receivers on two LANs. When h1 leaves, h2 on the other LAN keeps its stream

@@ -432,3 +432,18 @@ impl Drop for OtherQuerier {
         self.stop();
     }
 }
+
+/// One line per captured IGMP packet (offset from the first, direction, source, message), for
+/// failure messages.
+pub fn describe_igmp(capture: &netlab::Capture) -> String {
+    let packets = capture.packets();
+    let Some(first) = packets.first().map(|p| p.at) else { return "(no IGMP captured)".to_owned() };
+    packets
+        .iter()
+        .map(|p| {
+            let at = p.at.saturating_duration_since(first).as_secs_f64();
+            let src = packet_source(p).map(|s| s.to_string()).unwrap_or_default();
+            format!("{at:8.3}s {:?} {src} {:?}\n", p.direction, igmp_message(p))
+        })
+        .collect()
+}
