@@ -200,7 +200,8 @@ fn d2_d5_leave_queries_only_that_lan_and_stops_after_lmqt_with_rfc_defaults() {
 }
 
 /// A `whitelist` on a downstream: a group outside it is neither forwarded there nor joined
-/// upstream (igmpproxy.md §3.5); a group inside works normally.
+/// upstream (igmpproxy.md §3.5); a group inside works normally; the same group requested on
+/// another downstream without a filter is served there only.
 #[test]
 fn whitelist_forwards_only_listed_groups_and_joins_only_those_upstream() {
     if !Lab::require_root() {
@@ -267,6 +268,21 @@ fn whitelist_forwards_only_listed_groups_and_joins_only_those_upstream() {
         "{}",
         status["rejected"]
     );
+
+    // The filter belongs to dn1 alone: a host on dn2 gets the group, joined upstream for dn2,
+    // and h1's request on dn1 still does not count.
+    let other_lan = Receiver::join(&t.h2, "e0", ip(OUTSIDE), 5000).unwrap();
+    assert!(
+        other_lan.wait_for_packets(20, WAIT),
+        "{OUTSIDE} not forwarded to dn2:\n{}",
+        proxy.log()
+    );
+    assert_eq!(route_oifs(&t.rtr, SOURCE, OUTSIDE), Some(vec!["dn2".to_owned()]));
+    assert!(
+        host_groups(&t.rtr, "up0").contains(&group_out),
+        "{OUTSIDE} not joined upstream for dn2"
+    );
+    assert_eq!(outside.count(), 0, "h1 received the group filtered on dn1");
 }
 
 /// D22/D26: link-local groups (224.0.0.0/24, here mDNS 224.0.0.251) are never proxied, even
@@ -464,6 +480,65 @@ fn igmpv2_host_joins_and_its_leave_stops_the_stream() {
     });
     assert!(left, "upstream membership kept after the last leave:\n{}", proxy.log());
     assert!(!host_groups(&t.rtr, "up0").contains(&GROUP.parse().unwrap()));
+}
+
+/// D8: fast channel changes. Five times, h1 leaves and joins again 100 ms later, well within
+/// the last-member query time; afterwards the stream runs steadily and the group stays
+/// forwarded and joined upstream past any leftover LMQT (igmpproxy lost the stream here, #47).
+fn quick_rejoins_keep_the_stream(tag: &str, quickleave: bool) {
+    let t = Basic::new(tag);
+    let extra = if quickleave {
+        format!("quickleave\n{FAST_TIMERS}")
+    } else {
+        FAST_TIMERS.to_owned()
+    };
+    let proxy = Proxy::start(&t.lab, &t.rtr, &Basic::config(&extra));
+    let rx = Receiver::join(&t.h1, "e0", ip(GROUP), 5000).unwrap();
+    let _src = stream(&t, GROUP, 5000, 10);
+    assert!(rx.wait_for_packets(20, WAIT), "no stream:\n{}", proxy.log());
+    for _ in 0..5 {
+        rx.leave().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        rx.rejoin().unwrap();
+        assert!(
+            rx.wait_for_packets(rx.count() + 10, WAIT),
+            "no stream after a rejoin:\n{}",
+            proxy.log()
+        );
+    }
+    let settled = Instant::now();
+    // 200 datagrams = 2 s, twice the LMQT of FAST_TIMERS (2 × 0.5 s).
+    assert!(
+        rx.wait_for_packets(rx.count() + 200, WAIT),
+        "stream lost after the rejoins (D8):\n{}",
+        proxy.log()
+    );
+    let after = rx.stats_since(settled);
+    assert!(
+        after.max_gap.is_some_and(|g| g < Duration::from_millis(250)),
+        "stream paused: {after:?}\n{}",
+        proxy.log()
+    );
+    assert_eq!(route_oifs(&t.rtr, SOURCE, GROUP), Some(vec!["dn1".to_owned()]));
+    assert_eq!(
+        upstream_request(&proxy.status(), "up0", GROUP),
+        Some(("Exclude".to_owned(), vec![]))
+    );
+    assert!(host_groups(&t.rtr, "up0").contains(&GROUP.parse().unwrap()));
+}
+
+#[test]
+fn d8_quick_rejoins_within_lmqt_keep_the_stream() {
+    if Lab::require_root() {
+        quick_rejoins_keep_the_stream("rejoin", false);
+    }
+}
+
+#[test]
+fn d8_quick_rejoins_keep_the_stream_with_quickleave() {
+    if Lab::require_root() {
+        quick_rejoins_keep_the_stream("rejoinql", true);
+    }
 }
 
 /// D24: queries are IGMPv3 by default (igmpproxy always sent v2, pulling every host down to

@@ -440,14 +440,16 @@ fn d6_silent_igmpv2_viewer_is_not_cut_by_quickleave() {
 /// D4 + D3: receivers on two LANs. When h1 leaves, h2 on the other LAN keeps its stream
 /// without a gap; when h2 leaves too, forwarding stops on both links and the upstream
 /// membership ends with a TO_IN {} report (igmpproxy kept forwarding and stayed joined forever
-/// in this sequence).
-#[test]
-fn d3_d4_two_lans_leave_in_turn_and_forwarding_stops_completely() {
-    if !Lab::require_root() {
-        return;
-    }
-    let t = Basic::new("twolans");
-    let proxy = Proxy::start(&t.lab, &t.rtr, &Basic::config(FAST_TIMERS));
+/// in this sequence). With quickleave the first leave must not leave upstream either, since
+/// the group is still wanted on another interface.
+fn two_lans_leave_in_turn(tag: &str, quickleave: bool) {
+    let t = Basic::new(tag);
+    let extra = if quickleave {
+        format!("quickleave\n{FAST_TIMERS}")
+    } else {
+        FAST_TIMERS.to_owned()
+    };
+    let proxy = Proxy::start(&t.lab, &t.rtr, &Basic::config(&extra));
     let up = Capture::start(&t.rtr, "up0", CaptureFilter::Igmp).unwrap();
     let wire1 = Capture::start(&t.rtr, "dn1", CaptureFilter::Udp { group: ip(GROUP) }).unwrap();
     let wire2 = Capture::start(&t.rtr, "dn2", CaptureFilter::Udp { group: ip(GROUP) }).unwrap();
@@ -486,6 +488,13 @@ fn d3_d4_two_lans_leave_in_turn_and_forwarding_stops_completely() {
     );
     assert!(h2.missing().is_empty(), "h2 lost datagrams {:?}", h2.missing());
     assert_eq!(route_oifs(&t.rtr, SOURCE, GROUP), Some(vec!["dn2".to_owned()]));
+    let upstream_leave = |p: &CapturedPacket| outgoing(p) && has_igmpv3_record(p, RecordType::ChangeToInclude, GROUP);
+    assert_eq!(
+        up.count(upstream_leave),
+        0,
+        "left upstream while h2 still watches:\n{}",
+        describe_igmp(&up)
+    );
     assert!(
         host_groups(&t.rtr, "up0").contains(&v4(GROUP)),
         "upstream left while h2 still watches"
@@ -503,11 +512,7 @@ fn d3_d4_two_lans_leave_in_turn_and_forwarding_stops_completely() {
         "the source must still be sending, or the quiet links prove nothing"
     );
     assert!(
-        up.wait_for(
-            |p| outgoing(p) && has_igmpv3_record(p, RecordType::ChangeToInclude, GROUP),
-            WAIT
-        )
-        .is_some(),
+        up.wait_for(upstream_leave, WAIT).is_some(),
         "no upstream leave (TO_IN {{}}) for {GROUP}:\n{}",
         proxy.log()
     );
@@ -523,4 +528,18 @@ fn d3_d4_two_lans_leave_in_turn_and_forwarding_stops_completely() {
     let status = proxy.status();
     assert_eq!(upstream_request(&status, "up0", GROUP), None);
     assert!(port_groups(&status, "dn1").is_empty() && port_groups(&status, "dn2").is_empty());
+}
+
+#[test]
+fn d3_d4_two_lans_leave_in_turn_and_forwarding_stops_completely() {
+    if Lab::require_root() {
+        two_lans_leave_in_turn("twolans", false);
+    }
+}
+
+#[test]
+fn d3_d4_two_lans_leave_in_turn_with_quickleave() {
+    if Lab::require_root() {
+        two_lans_leave_in_turn("twolansql", true);
+    }
 }
