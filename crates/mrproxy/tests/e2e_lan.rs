@@ -6,6 +6,7 @@
 mod common;
 use common::*;
 use mrproxy_wire::RecordType;
+use mrproxy_wire::igmp::Repr;
 use netlab::{Capture, CaptureFilter, CapturedPacket, Direction, Lab, Netns, Receiver, Snooping, Source, SourceSpec};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -109,7 +110,9 @@ fn seed_000_config_proxies_from_ppp_and_ethernet_upstreams_to_the_bridge() {
         ["ppp0", "eth0"].iter().all(|u| !host_groups(&rtr, u).contains(&v4(GROUP)))
     });
     assert!(left, "upstream memberships after the leave (D9): {:?}\n{}", netlab::igmp_memberships(&rtr), proxy.log());
-    let stream = |p: &CapturedPacket| outgoing(p) && p.ip().is_some_and(|h| h.dst == ip(GROUP) && h.protocol == 17);
+    let stream = |p: &CapturedPacket| {
+        outgoing(p) && p.ip().is_some_and(|h| h.dst == ip(GROUP) && h.protocol == netlab::packet::PROTO_UDP)
+    };
     assert!(wait_quiet(&br0, stream, Duration::from_millis(500), WAIT), "still forwarding onto br0:\n{}", proxy.log());
     // quickleave with the only tracked IGMPv3 host gone: forwarding stops at once, well before
     // the 2-s last-member query time of the defaults (D7: igmpproxy kept a phantom host here).
@@ -167,20 +170,11 @@ impl SharedLan {
         let out = self.sw.exec("bridge", &["-j", "-d", "mdb", "show"]);
         let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
         let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        let mut ports = Vec::new();
-        for entry in json.as_array().cloned().unwrap_or_default() {
-            for list in entry["router"].as_object().map(|o| o.values().cloned().collect::<Vec<_>>()).unwrap_or_default()
-            {
-                ports.extend(
-                    list.as_array()
-                        .cloned()
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(|p| p["port"].as_str().map(str::to_owned)),
-                );
-            }
-        }
-        ports
+        // [{"mdb": [...], "router": {"br0": [{"port": "rp", ...}]}}]
+        let entries = json.as_array().cloned().unwrap_or_default();
+        let lists = entries.iter().filter_map(|e| e["router"].as_object()).flat_map(|o| o.values());
+        let ports = lists.filter_map(|l| l.as_array()).flatten();
+        ports.filter_map(|p| p["port"].as_str().map(str::to_owned)).collect()
     }
 }
 
@@ -290,7 +284,7 @@ fn d6_silent_igmpv2_viewer_is_not_cut_by_quickleave() {
     let report_from = |p: &CapturedPacket, from: &str| {
         p.direction == Direction::Incoming
             && packet_source(p) == Some(ip(from))
-            && matches!(igmp_message(p), Some(mrproxy_wire::igmp::Repr::ReportV2 { .. }))
+            && matches!(igmp_message(p), Some(Repr::ReportV2 { .. }))
     };
     let first = dn1
         .wait_for(|p| hosts.iter().any(|(_, a)| report_from(p, a)), WAIT)
@@ -308,8 +302,10 @@ fn d6_silent_igmpv2_viewer_is_not_cut_by_quickleave() {
     let before_leave = Instant::now();
     let at_leave = silent.count();
     receivers[reporter].leave().unwrap();
-    let leave = |p: &CapturedPacket| matches!(igmp_message(p), Some(mrproxy_wire::igmp::Repr::LeaveV2 { .. }));
+    let leave = |p: &CapturedPacket| matches!(igmp_message(p), Some(Repr::LeaveV2 { .. }));
     assert!(dn1.wait_for(leave, WAIT).is_some(), "the last reporter sent no Leave:\n{}", describe_igmp(&dn1));
+    let asked = dn1.wait_for(|p| outgoing(p) && is_group_query(p, GROUP), WAIT);
+    assert!(asked.is_some(), "no group-specific query after the Leave:\n{}\n{}", describe_igmp(&dn1), proxy.log());
     let answered = dn1.wait_for(|p| report_from(p, silent_addr), WAIT);
     assert!(answered.is_some(), "the silent viewer was never asked (Q(G)):\n{}\n{}", describe_igmp(&dn1), proxy.log());
     assert!(silent.wait_for_packets(at_leave + 200, WAIT), "the silent viewer's stream stopped:\n{}", proxy.log());
