@@ -30,14 +30,46 @@ enum Step {
 }
 
 const SCRIPT: &[(u64, Step, &str)] = &[
-    (3, Step::Join("alice", GROUP), "alice (IGMPv3) joins 239.1.2.3: report → mrproxy joins upstream, forwards onto dn1"),
-    (6, Step::Join("carol", GROUP), "carol (an IGMPv2 host on dn2) joins: dn2 is added to the forwarding entry at once"),
-    (9, Step::Join("bob", GROUP), "bob joins on the same LAN as alice"),
-    (12, Step::Leave("alice", GROUP), "alice leaves: bob still watches, so dn1 keeps the stream (host tracking)"),
-    (15, Step::Leave("carol", GROUP), "carol (IGMPv2) leaves: group-specific queries, dn2 stops after LMQT (2 s)"),
-    (19, Step::Leave("bob", GROUP), "bob, the last viewer, leaves: forwarding stops and mrproxy leaves upstream"),
-    (22, Step::JoinSsm("alice"), "alice joins the SSM channel (198.51.100.2, 232.1.1.1): INCLUDE mode, source-specific"),
-    (26, Step::Leave("alice", SSM_GROUP), "alice leaves the SSM channel"),
+    (
+        3,
+        Step::Join("alice", GROUP),
+        "alice (IGMPv3) joins 239.1.2.3: report → mrproxy joins upstream, forwards onto dn1",
+    ),
+    (
+        6,
+        Step::Join("carol", GROUP),
+        "carol (an IGMPv2 host on dn2) joins: dn2 is added to the forwarding entry at once",
+    ),
+    (
+        9,
+        Step::Join("bob", GROUP),
+        "bob joins on the same LAN as alice",
+    ),
+    (
+        12,
+        Step::Leave("alice", GROUP),
+        "alice leaves: bob still watches, so dn1 keeps the stream (host tracking)",
+    ),
+    (
+        15,
+        Step::Leave("carol", GROUP),
+        "carol (IGMPv2) leaves: group-specific queries, dn2 stops after LMQT (2 s)",
+    ),
+    (
+        19,
+        Step::Leave("bob", GROUP),
+        "bob, the last viewer, leaves: forwarding stops and mrproxy leaves upstream",
+    ),
+    (
+        22,
+        Step::JoinSsm("alice"),
+        "alice joins the SSM channel (198.51.100.2, 232.1.1.1): INCLUDE mode, source-specific",
+    ),
+    (
+        26,
+        Step::Leave("alice", SSM_GROUP),
+        "alice leaves the SSM channel",
+    ),
     (29, Step::End, "end of the script"),
 ];
 
@@ -46,7 +78,9 @@ fn main() -> ExitCode {
         [] => None,
         [flag, n] if flag == "--seconds" => n.parse().ok(),
         _ => {
-            eprintln!("usage: mrproxy-lab [--seconds N]   (run as root; ./scripts/lab.sh builds and runs it)");
+            eprintln!(
+                "usage: mrproxy-lab [--seconds N]   (run as root; ./scripts/lab.sh builds and runs it)"
+            );
             return ExitCode::from(2);
         }
     };
@@ -68,7 +102,10 @@ fn mrproxy_binary() -> Result<PathBuf, String> {
     if path.exists() {
         Ok(path)
     } else {
-        Err(format!("{} not found: build it first (cargo build --release -p mrproxy)", path.display()))
+        Err(format!(
+            "{} not found: build it first (cargo build --release -p mrproxy)",
+            path.display()
+        ))
     }
 }
 
@@ -81,7 +118,10 @@ fn run(seconds: Option<u64>) -> Result<(), String> {
     fn e(what: &'static str) -> impl Fn(std::io::Error) -> String {
         move |err| format!("{what}: {err}")
     }
-    println!("Building the lab network (namespaces {}*) …", "mrp<pid>-…-lab-");
+    println!(
+        "Building the lab network (namespaces {}*) …",
+        "mrp<pid>-…-lab-"
+    );
     let t = Topology::build().map_err(e("building the topology"))?;
     println!("{}", TOPOLOGY_PICTURE);
     println!("mrproxy.conf:\n{CONFIG}");
@@ -91,25 +131,54 @@ fn run(seconds: Option<u64>) -> Result<(), String> {
     let (control_s, config_s) = (control.display().to_string(), config.display().to_string());
     let daemon = t
         .lab
-        .spawn(&t.rtr, &binary.display().to_string(), &["-d", "-v", "--control", &control_s, &config_s], "mrproxy.log")
+        .spawn(
+            &t.rtr,
+            &binary.display().to_string(),
+            &["-d", "-v", "--control", &control_s, &config_s],
+            "mrproxy.log",
+        )
         .map_err(e("starting mrproxy"))?;
     let status = || -> Option<serde_json::Value> {
-        let out = std::process::Command::new(&binary).args(["status", "--control", &control_s]).output().ok()?;
+        let out = std::process::Command::new(&binary)
+            .args(["status", "--control", &control_s])
+            .output()
+            .ok()?;
         serde_json::from_slice(&out.stdout).ok()
     };
-    if !netlab::wait_until(Duration::from_secs(10), Duration::from_millis(50), || status().is_some()) {
-        return Err(format!("mrproxy did not start; its log:\n{}", daemon.log().unwrap_or_default()));
+    if !netlab::wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
+        status().is_some()
+    }) {
+        return Err(format!(
+            "mrproxy did not start; its log:\n{}",
+            daemon.log().unwrap_or_default()
+        ));
     }
-    println!("mrproxy is running in the router namespace (pid {}), log: {}\n", daemon.pid(), daemon.log_path().display());
+    println!(
+        "mrproxy is running in the router namespace (pid {}), log: {}\n",
+        daemon.pid(),
+        daemon.log_path().display()
+    );
 
     let total = seconds.unwrap_or(30);
     let count = (total + 5) * PACKETS_PER_SECOND;
     let interval = Duration::from_millis(1000 / PACKETS_PER_SECOND);
-    let _asm = Source::start(&t.src, SourceSpec::new("s0", ip(GROUP), 5000).interval(interval).count(count))
-        .map_err(e("starting the source"))?;
-    let _ssm = Source::start(&t.src, SourceSpec::new("s0", ip(SSM_GROUP), 5001).interval(interval).count(count))
-        .map_err(e("starting the SSM source"))?;
-    println!("t+00s  the source streams {GROUP} and {SSM_GROUP} at {PACKETS_PER_SECOND} packets/s each (nobody listens yet)");
+    let _asm = Source::start(
+        &t.src,
+        SourceSpec::new("s0", ip(GROUP), 5000)
+            .interval(interval)
+            .count(count),
+    )
+    .map_err(e("starting the source"))?;
+    let _ssm = Source::start(
+        &t.src,
+        SourceSpec::new("s0", ip(SSM_GROUP), 5001)
+            .interval(interval)
+            .count(count),
+    )
+    .map_err(e("starting the SSM source"))?;
+    println!(
+        "t+00s  the source streams {GROUP} and {SSM_GROUP} at {PACKETS_PER_SECOND} packets/s each (nobody listens yet)"
+    );
 
     let captures = [("up0", &t.rtr), ("dn1", &t.rtr), ("dn2", &t.rtr)]
         .iter()
@@ -133,13 +202,25 @@ fn run(seconds: Option<u64>) -> Result<(), String> {
             println!("\nt+{at:02}s  ▶ {what}");
             match step {
                 Step::Join(who, group) => {
-                    let ns = hosts.iter().find(|h| h.0 == who).map(|h| h.1).ok_or("no such host")?;
+                    let ns = hosts
+                        .iter()
+                        .find(|h| h.0 == who)
+                        .map(|h| h.1)
+                        .ok_or("no such host")?;
                     let port = if group == GROUP { 5000 } else { 5001 };
-                    receivers.insert((who, group), Receiver::join(ns, "e0", ip(group), port).map_err(e("join"))?);
+                    receivers.insert(
+                        (who, group),
+                        Receiver::join(ns, "e0", ip(group), port).map_err(e("join"))?,
+                    );
                 }
                 Step::JoinSsm(who) => {
-                    let ns = hosts.iter().find(|h| h.0 == who).map(|h| h.1).ok_or("no such host")?;
-                    let rx = Receiver::join_source(ns, "e0", ip(SSM_GROUP), ip(SOURCE), 5001).map_err(e("join"))?;
+                    let ns = hosts
+                        .iter()
+                        .find(|h| h.0 == who)
+                        .map(|h| h.1)
+                        .ok_or("no such host")?;
+                    let rx = Receiver::join_source(ns, "e0", ip(SSM_GROUP), ip(SOURCE), 5001)
+                        .map_err(e("join"))?;
                     receivers.insert((who, SSM_GROUP), rx);
                 }
                 Step::Leave(who, group) => {
@@ -160,7 +241,11 @@ fn run(seconds: Option<u64>) -> Result<(), String> {
                     netlab::Direction::Outgoing => "mrproxy →",
                     netlab::Direction::Incoming => "        ←",
                 };
-                println!("t+{:05.2}s    {ifname} {dir} {from:<14} {}", started.elapsed().as_secs_f64(), show::igmp_summary(p.payload()));
+                println!(
+                    "t+{:05.2}s    {ifname} {dir} {from:<14} {}",
+                    started.elapsed().as_secs_f64(),
+                    show::igmp_summary(p.payload())
+                );
             }
             capture.clear();
         }
@@ -174,16 +259,20 @@ fn run(seconds: Option<u64>) -> Result<(), String> {
         let s = rx.stats();
         println!(
             "  {who:<6} {group:<10} received {:>5} packets, largest gap while receiving {:?}, oldest packet {:?}",
-            s.count, s.max_gap.unwrap_or_default(), s.max_age.unwrap_or_default()
+            s.count,
+            s.max_gap.unwrap_or_default(),
+            s.max_age.unwrap_or_default()
         );
     }
     if daemon.is_running() {
         let _ = daemon.signal(netlab::Signal::SIGTERM);
         let _ = daemon.wait_timeout(Duration::from_secs(5));
     }
-    println!("  mrproxy log: {} lines; kernel forwarding table after SIGTERM: {} entries",
+    println!(
+        "  mrproxy log: {} lines; kernel forwarding table after SIGTERM: {} entries",
         daemon.log().unwrap_or_default().lines().count(),
-        netlab::mfc_v4(&t.rtr).map(|m| m.len()).unwrap_or(0));
+        netlab::mfc_v4(&t.rtr).map(|m| m.len()).unwrap_or(0)
+    );
     println!("Removing the lab namespaces.");
     Ok(())
 }
@@ -199,9 +288,21 @@ fn dashboard(
     for (key, rx) in receivers {
         let count = rx.count();
         let before = last.insert(*key, count).unwrap_or(0);
-        rates.push(format!("{} {}: {:>3}/s", key.0, key.1, count.saturating_sub(before)));
+        rates.push(format!(
+            "{} {}: {:>3}/s",
+            key.0,
+            key.1,
+            count.saturating_sub(before)
+        ));
     }
-    println!("t+{now:02}s  ┌ hosts receive  {}", if rates.is_empty() { "(nobody has joined)".into() } else { rates.join(" │ ") });
+    println!(
+        "t+{now:02}s  ┌ hosts receive  {}",
+        if rates.is_empty() {
+            "(nobody has joined)".into()
+        } else {
+            rates.join(" │ ")
+        }
+    );
     if let Some(s) = &status {
         for line in show::group_lines(s) {
             println!("       │ groups     {line}");

@@ -7,14 +7,23 @@ use std::net::IpAddr;
 pub fn igmp_summary(bytes: &[u8]) -> String {
     match igmp::Repr::parse_bytes(bytes) {
         Ok(igmp::Repr::QueryV1 { .. }) => "IGMPv1 general query".into(),
-        Ok(igmp::Repr::QueryV2 { group, .. }) if group.is_unspecified() => "IGMPv2 general query".into(),
+        Ok(igmp::Repr::QueryV2 { group, .. }) if group.is_unspecified() => {
+            "IGMPv2 general query".into()
+        }
         Ok(igmp::Repr::QueryV2 { group, .. }) => format!("IGMPv2 group-specific query for {group}"),
-        Ok(igmp::Repr::QueryV3 { group, sources, s_flag, .. }) => {
+        Ok(igmp::Repr::QueryV3 {
+            group,
+            sources,
+            s_flag,
+            ..
+        }) => {
             let s = if s_flag { " (S flag)" } else { "" };
             match (group.is_unspecified(), sources.is_empty()) {
                 (true, _) => "IGMPv3 general query".into(),
                 (false, true) => format!("IGMPv3 group-specific query for {group}{s}"),
-                (false, false) => format!("IGMPv3 group-and-source query for {group} {sources:?}{s}"),
+                (false, false) => {
+                    format!("IGMPv3 group-and-source query for {group} {sources:?}{s}")
+                }
             }
         }
         Ok(igmp::Repr::ReportV1 { group }) => format!("IGMPv1 report for {group}"),
@@ -48,7 +57,11 @@ fn record(t: RecordType) -> &'static str {
 pub fn is_link_local_noise(bytes: &[u8]) -> bool {
     let ll = |g: &std::net::Ipv4Addr| g.octets()[..3] == [224, 0, 0];
     match igmp::Repr::parse_bytes(bytes) {
-        Ok(igmp::Repr::ReportV2 { group } | igmp::Repr::LeaveV2 { group } | igmp::Repr::ReportV1 { group }) => ll(&group),
+        Ok(
+            igmp::Repr::ReportV2 { group }
+            | igmp::Repr::LeaveV2 { group }
+            | igmp::Repr::ReportV1 { group },
+        ) => ll(&group),
         Ok(igmp::Repr::ReportV3 { records }) => records.iter().all(|r| ll(&r.group)),
         _ => false,
     }
@@ -60,9 +73,17 @@ pub fn mfc_lines(json: &serde_json::Value) -> Vec<String> {
     for e in json.as_array().cloned().unwrap_or_default() {
         let oifs: Vec<String> = e["multipath"]
             .as_array()
-            .map(|m| m.iter().filter_map(|o| o["oif"].as_str().map(str::to_owned)).collect())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|o| o["oif"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
-        let oifs = if oifs.is_empty() { "(nowhere: nobody asked)".to_owned() } else { oifs.join(" ") };
+        let oifs = if oifs.is_empty() {
+            "(nowhere: nobody asked)".to_owned()
+        } else {
+            oifs.join(" ")
+        };
         lines.push(format!(
             "({}, {}) {} → {}   [{} packets]",
             e["src"].as_str().unwrap_or("?"),
@@ -79,7 +100,11 @@ pub fn mfc_lines(json: &serde_json::Value) -> Vec<String> {
 pub fn upstream_lines(status: &serde_json::Value) -> Vec<String> {
     let mut lines = Vec::new();
     for u in status["upstreams"].as_array().cloned().unwrap_or_default() {
-        let name = u["name"].as_str().or_else(|| u["interface"].as_str()).unwrap_or("upstream").to_owned();
+        let name = u["name"]
+            .as_str()
+            .or_else(|| u["interface"].as_str())
+            .unwrap_or("upstream")
+            .to_owned();
         for g in u["groups"].as_array().cloned().unwrap_or_default() {
             lines.push(format!(
                 "{name}: {} {} {}",
@@ -93,7 +118,8 @@ pub fn upstream_lines(status: &serde_json::Value) -> Vec<String> {
 }
 
 pub fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    s.parse()
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
 }
 
 /// Downstream group state from `mrproxy status`: "dn1 (querier, IGMP): 239.1.2.3 exclude, viewers 192.0.2.10".
@@ -105,21 +131,40 @@ pub fn group_lines(status: &serde_json::Value) -> Vec<String> {
             if port.is_null() || f["family"].as_str() != Some("V4") {
                 continue;
             }
-            let role = if port["querier"].as_bool() == Some(true) { "querier" } else { "NOT querier" };
+            let role = if port["querier"].as_bool() == Some(true) {
+                "querier"
+            } else {
+                "NOT querier"
+            };
             let groups = port["groups"].as_array().cloned().unwrap_or_default();
             if groups.is_empty() {
-                lines.push(format!("{} ({role}): no groups", i["name"].as_str().unwrap_or("?")));
+                lines.push(format!(
+                    "{} ({role}): no groups",
+                    i["name"].as_str().unwrap_or("?")
+                ));
             }
             for g in groups {
                 let hosts: Vec<String> = g["hosts"]
                     .as_array()
-                    .map(|h| h.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+                    .map(|h| {
+                        h.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let sources: Vec<String> = g["sources"]
                     .as_array()
-                    .map(|s| s.iter().filter_map(|x| x[0].as_str().map(str::to_owned)).collect())
+                    .map(|s| {
+                        s.iter()
+                            .filter_map(|x| x[0].as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default();
-                let sources = if sources.is_empty() { String::new() } else { format!(" sources {sources:?}") };
+                let sources = if sources.is_empty() {
+                    String::new()
+                } else {
+                    format!(" sources {sources:?}")
+                };
                 lines.push(format!(
                     "{} ({role}): {} {}{sources}, viewers [{}]",
                     i["name"].as_str().unwrap_or("?"),

@@ -70,6 +70,14 @@ impl Topology {
         bob.add_route("default via 192.0.2.1")?;
         carol.add_route("default via 203.0.113.1")?;
         carol.sysctl("net/ipv4/conf/e0/force_igmp_version", "2")?;
-        Ok(Topology { lab, src, rtr, _sw: sw, alice, bob, carol })
+        Ok(Topology {
+            lab,
+            src,
+            rtr,
+            _sw: sw,
+            alice,
+            bob,
+            carol,
+        })
     }
 }

@@ -57,7 +57,11 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, UsageEr
             while let Some(a) = args.next() {
                 match a.as_str() {
                     "--control" => control = value(&mut args, "--control")?.into(),
-                    other => return Err(UsageError(format!("unexpected argument '{other}' for status"))),
+                    other => {
+                        return Err(UsageError(format!(
+                            "unexpected argument '{other}' for status"
+                        )));
+                    }
                 }
             }
             return Ok(Command::Status { control });
@@ -85,7 +89,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, UsageEr
             "--version" => return Ok(Command::Version),
             "--help" => return Ok(Command::Help),
             "--control" => opts.control = value(&mut args, "--control")?.into(),
-            long if long.starts_with("--") => return Err(UsageError(format!("unknown option '{long}'"))),
+            long if long.starts_with("--") => {
+                return Err(UsageError(format!("unknown option '{long}'")));
+            }
             short => {
                 // getopt semantics: flags may be combined (-vv, -dv, -nvv).
                 for flag in short.chars().skip(1) {
@@ -110,15 +116,20 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, UsageEr
             positional.join(" ")
         )));
     }
-    opts.config = positional.pop().map_or_else(|| PathBuf::from(DEFAULT_CONFIG), PathBuf::from);
+    opts.config = positional
+        .pop()
+        .map_or_else(|| PathBuf::from(DEFAULT_CONFIG), PathBuf::from);
     if check {
-        return Ok(Command::Check { config: opts.config });
+        return Ok(Command::Check {
+            config: opts.config,
+        });
     }
     Ok(Command::Run(opts))
 }
 
 fn value(args: &mut impl Iterator<Item = String>, name: &str) -> Result<String, UsageError> {
-    args.next().ok_or_else(|| UsageError(format!("{name} needs a value")))
+    args.next()
+        .ok_or_else(|| UsageError(format!("{name} needs a value")))
 }
 
 #[cfg(test)]
@@ -170,9 +181,21 @@ mod tests {
 
     #[test]
     fn check_and_subcommands() {
-        assert_eq!(p(&["--check", "a.conf"]), Ok(Command::Check { config: "a.conf".into() }));
-        assert_eq!(p(&["status"]), Ok(Command::Status { control: DEFAULT_CONTROL_SOCKET.into() }));
+        assert_eq!(
+            p(&["--check", "a.conf"]),
+            Ok(Command::Check {
+                config: "a.conf".into()
+            })
+        );
+        assert_eq!(
+            p(&["status"]),
+            Ok(Command::Status {
+                control: DEFAULT_CONTROL_SOCKET.into()
+            })
+        );
         // A config file that happens to be called "status" can still be given with "--".
-        assert!(matches!(p(&["--", "status"]), Ok(Command::Run(o)) if o.config == PathBuf::from("status")));
+        assert!(
+            matches!(p(&["--", "status"]), Ok(Command::Run(o)) if o.config == PathBuf::from("status"))
+        );
     }
 }

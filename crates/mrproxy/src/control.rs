@@ -43,7 +43,11 @@ impl ControlSocket {
             .map_err(|e| format!("cannot create the status socket {}: {e}", path.display()))?;
         let (sender, requests) = mpsc::channel(PENDING_REQUESTS);
         let acceptor = tokio::spawn(accept_clients(listener, sender));
-        Ok(ControlSocket { requests, acceptor, path: path.to_owned() })
+        Ok(ControlSocket {
+            requests,
+            acceptor,
+            path: path.to_owned(),
+        })
     }
 
     /// The next client with its request line (empty if it sent none in time). Cancel-safe.
@@ -68,7 +72,9 @@ async fn accept_clients(listener: UnixListener, requests: mpsc::Sender<(UnixStre
                     match tokio::time::timeout(REQUEST_TIMEOUT, reader.read_line(&mut line)).await {
                         Ok(Err(e)) => tracing::debug!("status client: {e}"),
                         Ok(Ok(_)) | Err(_) => {
-                            let _ = requests.send((reader.into_inner(), line.trim().to_owned())).await;
+                            let _ = requests
+                                .send((reader.into_inner(), line.trim().to_owned()))
+                                .await;
                         }
                     }
                 });
@@ -100,12 +106,17 @@ pub async fn reply(mut stream: UnixStream, body: &str) {
 pub fn client(path: &Path, request: &str) -> Result<String, String> {
     use std::io::{Read, Write};
     let mut stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| {
-        format!("cannot reach mrproxy at {}: {e} (is it running? use --control PATH)", path.display())
+        format!(
+            "cannot reach mrproxy at {}: {e} (is it running? use --control PATH)",
+            path.display()
+        )
     })?;
     stream
         .write_all(format!("{request}\n").as_bytes())
         .map_err(|e| format!("cannot send the request: {e}"))?;
     let mut answer = String::new();
-    stream.read_to_string(&mut answer).map_err(|e| format!("cannot read the answer: {e}"))?;
+    stream
+        .read_to_string(&mut answer)
+        .map_err(|e| format!("cannot read the answer: {e}"))?;
     Ok(answer)
 }

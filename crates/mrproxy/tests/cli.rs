@@ -7,7 +7,10 @@ use netlab::Lab;
 use std::process::{Command, Output};
 
 fn mrproxy(args: &[&str]) -> Output {
-    Command::new(binary()).args(args).output().expect("run mrproxy")
+    Command::new(binary())
+        .args(args)
+        .output()
+        .expect("run mrproxy")
 }
 
 fn stderr(o: &Output) -> String {
@@ -26,7 +29,11 @@ fn write(name: &str, text: &str) -> std::path::PathBuf {
 fn help_goes_to_stderr_and_exits_0_like_igmpproxy() {
     let o = mrproxy(&["-h"]);
     assert!(o.status.success());
-    assert!(stderr(&o).contains("Usage: mrproxy [-h] [-n] [-d] [-v [-v]]"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Usage: mrproxy [-h] [-n] [-d] [-v [-v]]"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -47,16 +54,27 @@ fn check_accepts_igmpproxys_shipped_example() {
     let o = mrproxy(&["--check", p.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("eth0: Upstream") && out.contains("eth1: Downstream") && out.contains("eth2: Disabled"), "{out}");
+    assert!(
+        out.contains("eth0: Upstream")
+            && out.contains("eth1: Downstream")
+            && out.contains("eth2: Disabled"),
+        "{out}"
+    );
 }
 
 #[test]
 fn config_errors_name_file_line_column_and_what_was_expected() {
-    let p = write("bad.conf", "quickleave\nphyint eth0 upstream ratelimit 0 threshold x\n");
+    let p = write(
+        "bad.conf",
+        "quickleave\nphyint eth0 upstream ratelimit 0 threshold x\n",
+    );
     let o = mrproxy(&["--check", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
-    assert!(e.contains("bad.conf:2:44: expected a number after 'threshold', found 'x'"), "{e}");
+    assert!(
+        e.contains("bad.conf:2:44: expected a number after 'threshold', found 'x'"),
+        "{e}"
+    );
     // The daemon refuses to start on the same file, before going to the background.
     let o = mrproxy(&["-n", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
@@ -67,7 +85,11 @@ fn config_errors_name_file_line_column_and_what_was_expected() {
 fn missing_config_file_is_one_clear_line() {
     let o = mrproxy(&["-d", "/nonexistent/mrproxy.conf"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("cannot read configuration file /nonexistent/mrproxy.conf"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot read configuration file /nonexistent/mrproxy.conf"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -90,11 +112,31 @@ fn a_busy_mroute_socket_is_one_line_naming_the_cause() {
     std::fs::write(&config, Basic::config("")).unwrap();
     let second = t
         .lab
-        .spawn(&t.rtr, binary(), &["-d", "--control", t.lab.path("second.sock").to_str().unwrap(), config.to_str().unwrap()], "second.log")
+        .spawn(
+            &t.rtr,
+            binary(),
+            &[
+                "-d",
+                "--control",
+                t.lab.path("second.sock").to_str().unwrap(),
+                config.to_str().unwrap(),
+            ],
+            "second.log",
+        )
         .unwrap();
-    let status = second.wait_timeout(std::time::Duration::from_secs(5)).unwrap();
-    assert_eq!(status.and_then(|s| s.code()), Some(1), "second daemon did not exit 1");
+    let status = second
+        .wait_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(1),
+        "second daemon did not exit 1"
+    );
     let log = second.log().unwrap();
     assert!(log.contains("another multicast router"), "{log}");
-    assert_eq!(log.lines().filter(|l| l.contains("ERROR")).count(), 1, "{log}");
+    assert_eq!(
+        log.lines().filter(|l| l.contains("ERROR")).count(),
+        1,
+        "{log}"
+    );
 }

@@ -7,7 +7,9 @@ mod common;
 use common::*;
 use mrproxy_wire::RecordType;
 use mrproxy_wire::igmp::{self, GroupRecord, Repr};
-use netlab::{Capture, CaptureFilter, CapturedPacket, Direction, Lab, Receiver, Source, SourceSpec};
+use netlab::{
+    Capture, CaptureFilter, CapturedPacket, Direction, Lab, Receiver, Source, SourceSpec,
+};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
@@ -23,7 +25,9 @@ fn incoming(p: &CapturedPacket) -> bool {
 
 /// A stream from the source namespace: 100 datagrams a second for `seconds`.
 fn stream(t: &Basic, group: &str, port: u16, seconds: u64) -> Source {
-    let spec = SourceSpec::new("s0", ip(group), port).interval(Duration::from_millis(10)).count(seconds * 100);
+    let spec = SourceSpec::new("s0", ip(group), port)
+        .interval(Duration::from_millis(10))
+        .count(seconds * 100);
     Source::start(&t.src, spec).expect("source")
 }
 
@@ -44,23 +48,55 @@ fn join_forwards_and_reports_the_group_upstream() {
     let up = Capture::start(&t.rtr, "up0", CaptureFilter::Igmp).unwrap();
     let rx = Receiver::join(&t.h1, "e0", ip(GROUP), 5000).unwrap();
     let _src = stream(&t, GROUP, 5000, 10);
-    assert!(rx.wait_for_packets(20, WAIT), "no stream at h1:\n{}", proxy.log());
+    assert!(
+        rx.wait_for_packets(20, WAIT),
+        "no stream at h1:\n{}",
+        proxy.log()
+    );
 
     let report = up
-        .wait_for(|p| outgoing(p) && has_igmpv3_record(p, RecordType::ChangeToExclude, GROUP), WAIT)
-        .unwrap_or_else(|| panic!("no IGMPv3 TO_EX report for {GROUP} on up0:\n{}", proxy.log()));
+        .wait_for(
+            |p| outgoing(p) && has_igmpv3_record(p, RecordType::ChangeToExclude, GROUP),
+            WAIT,
+        )
+        .unwrap_or_else(|| {
+            panic!(
+                "no IGMPv3 TO_EX report for {GROUP} on up0:\n{}",
+                proxy.log()
+            )
+        });
     let header = report.ip().unwrap();
-    assert_eq!((header.src, header.dst), (ip("198.51.100.1"), ip("224.0.0.22")), "report addressing");
-    assert!(header.router_alert && header.ttl == 1, "RFC 9776 §4: TTL 1 with Router Alert");
+    assert_eq!(
+        (header.src, header.dst),
+        (ip("198.51.100.1"), ip("224.0.0.22")),
+        "report addressing"
+    );
+    assert!(
+        header.router_alert && header.ttl == 1,
+        "RFC 9776 §4: TTL 1 with Router Alert"
+    );
 
     let group: Ipv4Addr = GROUP.parse().unwrap();
-    assert!(host_groups(&t.rtr, "up0").contains(&group), "/proc/net/igmp: {:?}", netlab::igmp_memberships(&t.rtr));
+    assert!(
+        host_groups(&t.rtr, "up0").contains(&group),
+        "/proc/net/igmp: {:?}",
+        netlab::igmp_memberships(&t.rtr)
+    );
     for downstream in ["dn1", "dn2"] {
-        assert!(!host_groups(&t.rtr, downstream).contains(&group), "the group must be joined upstream only");
+        assert!(
+            !host_groups(&t.rtr, downstream).contains(&group),
+            "the group must be joined upstream only"
+        );
     }
     let status = proxy.status();
-    assert_eq!(upstream_request(&status, "up0", GROUP), Some(("Exclude".to_owned(), vec![])));
-    assert_eq!(route_oifs(&t.rtr, SOURCE, GROUP), Some(vec!["dn1".to_owned()]));
+    assert_eq!(
+        upstream_request(&status, "up0", GROUP),
+        Some(("Exclude".to_owned(), vec![]))
+    );
+    assert_eq!(
+        route_oifs(&t.rtr, SOURCE, GROUP),
+        Some(vec!["dn1".to_owned()])
+    );
 }
 
 /// D5 + D2: with no timer keywords at all (RFC defaults LMQI 1 s, LMQC 2, so LMQT 2 s), a leave
@@ -82,32 +118,63 @@ fn d2_d5_leave_queries_only_that_lan_and_stops_after_lmqt_with_rfc_defaults() {
     let rx1 = Receiver::join(&t.h1, "e0", ip(GROUP), 5000).unwrap();
     let rx2 = Receiver::join(&t.h2, "e0", ip(GROUP), 5000).unwrap();
     let _src = stream(&t, GROUP, 5000, 10);
-    assert!(rx1.wait_for_packets(20, WAIT) && rx2.wait_for_packets(20, WAIT), "no stream:\n{}", proxy.log());
+    assert!(
+        rx1.wait_for_packets(20, WAIT) && rx2.wait_for_packets(20, WAIT),
+        "no stream:\n{}",
+        proxy.log()
+    );
     let before_leave = Instant::now();
 
     rx1.leave().unwrap();
     let leave = igmp1
-        .wait_for(|p| incoming(p) && has_igmpv3_record(p, RecordType::ChangeToInclude, GROUP), WAIT)
+        .wait_for(
+            |p| incoming(p) && has_igmpv3_record(p, RecordType::ChangeToInclude, GROUP),
+            WAIT,
+        )
         .unwrap_or_else(|| panic!("h1's leave (TO_IN {{}}) not seen on dn1:\n{}", proxy.log()));
-    let quiet = wait_quiet(&wire1, outgoing, Duration::from_millis(700), Duration::from_secs(5));
-    assert!(quiet, "forwarding onto dn1 never stopped after the leave (D3):\n{}", proxy.log());
+    let quiet = wait_quiet(
+        &wire1,
+        outgoing,
+        Duration::from_millis(700),
+        Duration::from_secs(5),
+    );
+    assert!(
+        quiet,
+        "forwarding onto dn1 never stopped after the leave (D3):\n{}",
+        proxy.log()
+    );
 
     let last = last_seen(&wire1, outgoing).expect("the stream was on dn1 before the leave");
     let lmqt = Duration::from_secs(2);
     let stopped_after = last.saturating_duration_since(leave.at);
     assert!(
-        stopped_after >= lmqt - Duration::from_millis(200) && stopped_after <= lmqt + Duration::from_secs(1),
+        stopped_after >= lmqt - Duration::from_millis(200)
+            && stopped_after <= lmqt + Duration::from_secs(1),
         "dn1 forwarding stopped {stopped_after:?} after the leave, expected LMQT = {lmqt:?} (D2):\n{}",
         proxy.log()
     );
 
-    let queries: Vec<CapturedPacket> =
-        igmp1.packets().into_iter().filter(|p| outgoing(p) && is_group_query(p, GROUP)).collect();
-    assert!(queries.len() >= 2, "LMQC = 2 group-specific queries on dn1, saw {}:\n{}", queries.len(), proxy.log());
+    let queries: Vec<CapturedPacket> = igmp1
+        .packets()
+        .into_iter()
+        .filter(|p| outgoing(p) && is_group_query(p, GROUP))
+        .collect();
+    assert!(
+        queries.len() >= 2,
+        "LMQC = 2 group-specific queries on dn1, saw {}:\n{}",
+        queries.len(),
+        proxy.log()
+    );
     for q in &queries {
         // Max Resp Code 10 = LMQI 1 s (RFC 9776 §4.1.1, §8.8).
         assert!(
-            matches!(igmp_message(q), Some(Repr::QueryV3 { max_resp_code: 10, .. })),
+            matches!(
+                igmp_message(q),
+                Some(Repr::QueryV3 {
+                    max_resp_code: 10,
+                    ..
+                })
+            ),
             "Q(G) must be IGMPv3 with Max Resp = LMQI: {:?}",
             igmp_message(q)
         );
@@ -122,7 +189,9 @@ fn d2_d5_leave_queries_only_that_lan_and_stops_after_lmqt_with_rfc_defaults() {
         .map(|p| p.at)
         .collect();
     for pair in queries.windows(2) {
-        let answers_a_leave = leaves.iter().any(|l| *l <= pair[1].at && pair[1].at - *l < Duration::from_millis(100));
+        let answers_a_leave = leaves
+            .iter()
+            .any(|l| *l <= pair[1].at && pair[1].at - *l < Duration::from_millis(100));
         let gap = pair[1].at - pair[0].at;
         assert!(
             answers_a_leave || gap >= Duration::from_millis(900),
@@ -130,13 +199,32 @@ fn d2_d5_leave_queries_only_that_lan_and_stops_after_lmqt_with_rfc_defaults() {
             proxy.log()
         );
     }
-    assert!(queries.len() <= 2 * leaves.len(), "{} Q(G) for {} leaves (LMQC 2)", queries.len(), leaves.len());
-    assert_eq!(igmp2.count(|p| is_group_query(p, GROUP)), 0, "Q(G) leaked onto dn2 (D5):\n{}", proxy.log());
+    assert!(
+        queries.len() <= 2 * leaves.len(),
+        "{} Q(G) for {} leaves (LMQC 2)",
+        queries.len(),
+        leaves.len()
+    );
+    assert_eq!(
+        igmp2.count(|p| is_group_query(p, GROUP)),
+        0,
+        "Q(G) leaked onto dn2 (D5):\n{}",
+        proxy.log()
+    );
 
     let h2 = rx2.stats_since(before_leave);
-    assert!(h2.max_gap.is_some_and(|g| g < Duration::from_millis(300)), "h2 was cut (D4): {h2:?}");
-    assert!(h2.last_rx.is_some_and(|l| l > last), "h2 must keep receiving after dn1 stopped");
-    assert_eq!(route_oifs(&t.rtr, SOURCE, GROUP), Some(vec!["dn2".to_owned()]));
+    assert!(
+        h2.max_gap.is_some_and(|g| g < Duration::from_millis(300)),
+        "h2 was cut (D4): {h2:?}"
+    );
+    assert!(
+        h2.last_rx.is_some_and(|l| l > last),
+        "h2 must keep receiving after dn1 stopped"
+    );
+    assert_eq!(
+        route_oifs(&t.rtr, SOURCE, GROUP),
+        Some(vec!["dn2".to_owned()])
+    );
     assert!(!port_groups(&proxy.status(), "dn1").contains(&GROUP.to_owned()));
 }
 
@@ -163,31 +251,72 @@ fn whitelist_forwards_only_listed_groups_and_joins_only_those_upstream() {
     let _src_in = stream(&t, GROUP, 5000, 10);
     let _src_out = stream(&t, OUTSIDE, 5000, 10);
 
-    assert!(inside.wait_for_packets(20, WAIT), "whitelisted group not forwarded:\n{}", proxy.log());
-    assert!(dn1.wait_for(|p| incoming(p) && reports_group(p, OUTSIDE), WAIT).is_some(), "h1 never reported {OUTSIDE}");
+    assert!(
+        inside.wait_for_packets(20, WAIT),
+        "whitelisted group not forwarded:\n{}",
+        proxy.log()
+    );
+    assert!(
+        dn1.wait_for(|p| incoming(p) && reports_group(p, OUTSIDE), WAIT)
+            .is_some(),
+        "h1 never reported {OUTSIDE}"
+    );
     // The source of the filtered group is flowing: its entry exists, without outputs.
-    let installed =
-        netlab::wait_until(WAIT, Duration::from_millis(20), || route_oifs(&t.rtr, SOURCE, OUTSIDE).is_some());
-    assert!(installed, "no kernel entry for the filtered group's source:\n{}", proxy.log());
-    assert!(inside.wait_for_packets(inside.count() + 50, WAIT), "stream stalled");
+    let installed = netlab::wait_until(WAIT, Duration::from_millis(20), || {
+        route_oifs(&t.rtr, SOURCE, OUTSIDE).is_some()
+    });
+    assert!(
+        installed,
+        "no kernel entry for the filtered group's source:\n{}",
+        proxy.log()
+    );
+    assert!(
+        inside.wait_for_packets(inside.count() + 50, WAIT),
+        "stream stalled"
+    );
 
-    assert_eq!(route_oifs(&t.rtr, SOURCE, OUTSIDE), Some(vec![]), "filtered group forwarded");
+    assert_eq!(
+        route_oifs(&t.rtr, SOURCE, OUTSIDE),
+        Some(vec![]),
+        "filtered group forwarded"
+    );
     assert_eq!(outside.count(), 0, "h1 received the filtered group");
-    assert!(up.count(|p| reports_group(p, GROUP)) > 0, "whitelisted group not joined upstream");
-    assert_eq!(up.count(|p| reports_group(p, OUTSIDE)), 0, "filtered group reported upstream");
+    assert!(
+        up.count(|p| reports_group(p, GROUP)) > 0,
+        "whitelisted group not joined upstream"
+    );
+    assert_eq!(
+        up.count(|p| reports_group(p, OUTSIDE)),
+        0,
+        "filtered group reported upstream"
+    );
     let group_out: Ipv4Addr = OUTSIDE.parse().unwrap();
     assert!(!host_groups(&t.rtr, "up0").contains(&group_out));
     let status = proxy.status();
     assert_eq!(upstream_request(&status, "up0", OUTSIDE), None);
     assert_eq!(port_groups(&status, "dn1"), vec![GROUP.to_owned()]);
-    assert!(status["rejected"]["GroupFiltered"].as_u64().unwrap_or(0) >= 1, "{}", status["rejected"]);
+    assert!(
+        status["rejected"]["GroupFiltered"].as_u64().unwrap_or(0) >= 1,
+        "{}",
+        status["rejected"]
+    );
 
     // The filter belongs to dn1 alone: a host on dn2 gets the group, joined upstream for dn2,
     // and h1's request on dn1 still does not count.
     let other_lan = Receiver::join(&t.h2, "e0", ip(OUTSIDE), 5000).unwrap();
-    assert!(other_lan.wait_for_packets(20, WAIT), "{OUTSIDE} not forwarded to dn2:\n{}", proxy.log());
-    assert_eq!(route_oifs(&t.rtr, SOURCE, OUTSIDE), Some(vec!["dn2".to_owned()]));
-    assert!(host_groups(&t.rtr, "up0").contains(&group_out), "{OUTSIDE} not joined upstream for dn2");
+    assert!(
+        other_lan.wait_for_packets(20, WAIT),
+        "{OUTSIDE} not forwarded to dn2:\n{}",
+        proxy.log()
+    );
+    assert_eq!(
+        route_oifs(&t.rtr, SOURCE, OUTSIDE),
+        Some(vec!["dn2".to_owned()])
+    );
+    assert!(
+        host_groups(&t.rtr, "up0").contains(&group_out),
+        "{OUTSIDE} not joined upstream for dn2"
+    );
     assert_eq!(outside.count(), 0, "h1 received the group filtered on dn1");
 }
 
@@ -209,9 +338,14 @@ fn d22_d26_link_local_groups_are_never_proxied_but_ssdp_is() {
     let ssdp = Receiver::join(&t.h1, "e0", ip(SSDP), 1900).unwrap();
     let _src = stream(&t, SSDP, 1900, 10);
 
-    assert!(ssdp.wait_for_packets(20, WAIT), "SSDP not forwarded:\n{}", proxy.log());
     assert!(
-        up.wait_for(|p| outgoing(p) && reports_group(p, SSDP), WAIT).is_some(),
+        ssdp.wait_for_packets(20, WAIT),
+        "SSDP not forwarded:\n{}",
+        proxy.log()
+    );
+    assert!(
+        up.wait_for(|p| outgoing(p) && reports_group(p, SSDP), WAIT)
+            .is_some(),
         "SSDP not joined upstream:\n{}",
         proxy.log()
     );
@@ -221,16 +355,33 @@ fn d22_d26_link_local_groups_are_never_proxied_but_ssdp_is() {
         dn1.count(|p| incoming(p) && reports_group(p, LINK_LOCAL)) >= 2
     });
     assert!(heard, "h1's reports for {LINK_LOCAL} did not reach dn1");
-    assert!(wait_quiet(&up, |p| reports_group(p, SSDP), Duration::from_millis(300), WAIT));
+    assert!(wait_quiet(
+        &up,
+        |p| reports_group(p, SSDP),
+        Duration::from_millis(300),
+        WAIT
+    ));
 
-    assert_eq!(up.count(|p| reports_group(p, LINK_LOCAL)), 0, "link-local group reported upstream (D22)");
+    assert_eq!(
+        up.count(|p| reports_group(p, LINK_LOCAL)),
+        0,
+        "link-local group reported upstream (D22)"
+    );
     let link_local: Ipv4Addr = LINK_LOCAL.parse().unwrap();
     assert!(!host_groups(&t.rtr, "up0").contains(&link_local));
     assert!(host_groups(&t.rtr, "up0").contains(&SSDP.parse().unwrap()));
     let status = proxy.status();
     assert_eq!(upstream_request(&status, "up0", LINK_LOCAL), None);
-    assert_eq!(port_groups(&status, "dn1"), vec![SSDP.to_owned()], "dn1 must track SSDP only");
-    assert!(status["rejected"]["LinkLocalGroup"].as_u64().unwrap_or(0) >= 2, "{}", status["rejected"]);
+    assert_eq!(
+        port_groups(&status, "dn1"),
+        vec![SSDP.to_owned()],
+        "dn1 must track SSDP only"
+    );
+    assert!(
+        status["rejected"]["LinkLocalGroup"].as_u64().unwrap_or(0) >= 2,
+        "{}",
+        status["rejected"]
+    );
 }
 
 /// D16: RFC 9776 §4.2.13 allows reports from 0.0.0.0 (hosts without an address yet) and routers
@@ -268,25 +419,41 @@ fn d16_reports_from_unspecified_source_are_accepted() {
         &netlab::packet::igmp_packet(unspecified, igmp::ALL_IGMPV3_ROUTERS, &to_ex.to_bytes()),
     )
     .unwrap();
-    netlab::inject_ipv4(&t.h1, "e0", &netlab::packet::igmp_packet(unspecified, v2_group, &v2_report.to_bytes()))
-        .unwrap();
+    netlab::inject_ipv4(
+        &t.h1,
+        "e0",
+        &netlab::packet::igmp_packet(unspecified, v2_group, &v2_report.to_bytes()),
+    )
+    .unwrap();
     let _src_v3 = stream(&t, V3_GROUP, 5000, 10);
     let _src_v2 = stream(&t, V2_GROUP, 5000, 10);
 
     for (group, wire) in [(V3_GROUP, &wire_v3), (V2_GROUP, &wire_v2)] {
         assert!(
-            up.wait_for(|p| outgoing(p) && reports_group(p, group), WAIT).is_some(),
+            up.wait_for(|p| outgoing(p) && reports_group(p, group), WAIT)
+                .is_some(),
             "report from 0.0.0.0 for {group} not joined upstream:\n{}",
             proxy.log()
         );
-        let flowing = netlab::wait_until(WAIT, Duration::from_millis(20), || wire.count(incoming) >= 20);
+        let flowing = netlab::wait_until(WAIT, Duration::from_millis(20), || {
+            wire.count(incoming) >= 20
+        });
         assert!(flowing, "{group} not forwarded onto dn1:\n{}", proxy.log());
-        assert_eq!(route_oifs(&t.rtr, SOURCE, group), Some(vec!["dn1".to_owned()]));
+        assert_eq!(
+            route_oifs(&t.rtr, SOURCE, group),
+            Some(vec!["dn1".to_owned()])
+        );
     }
     let status = proxy.status();
     let groups = port_groups(&status, "dn1");
-    assert!(groups.contains(&V3_GROUP.to_owned()) && groups.contains(&V2_GROUP.to_owned()), "dn1 groups: {groups:?}");
-    assert!(port_groups(&status, "dn2").is_empty(), "reports on dn1 must not count on dn2");
+    assert!(
+        groups.contains(&V3_GROUP.to_owned()) && groups.contains(&V2_GROUP.to_owned()),
+        "dn1 groups: {groups:?}"
+    );
+    assert!(
+        port_groups(&status, "dn2").is_empty(),
+        "reports on dn1 must not count on dn2"
+    );
 }
 
 /// A host forced to IGMPv2 (`force_igmp_version=2`) joins with a v2 report and gets the
@@ -298,19 +465,29 @@ fn igmpv2_host_joins_and_its_leave_stops_the_stream() {
         return;
     }
     let t = Basic::new("v2host");
-    t.h1.sysctl("net/ipv4/conf/e0/force_igmp_version", "2").unwrap();
+    t.h1.sysctl("net/ipv4/conf/e0/force_igmp_version", "2")
+        .unwrap();
     let proxy = Proxy::start(&t.lab, &t.rtr, &Basic::config(FAST_TIMERS));
     let dn1 = Capture::start(&t.rtr, "dn1", CaptureFilter::Igmp).unwrap();
     let wire = Capture::start(&t.rtr, "dn1", udp_to(GROUP)).unwrap();
     let rx = Receiver::join(&t.h1, "e0", ip(GROUP), 5000).unwrap();
     let _src = stream(&t, GROUP, 5000, 10);
-    assert!(rx.wait_for_packets(20, WAIT), "no stream at the IGMPv2 host:\n{}", proxy.log());
     assert!(
-        dn1.packets().iter().any(|p| incoming(p) && matches!(igmp_message(p), Some(Repr::ReportV2 { .. }))),
+        rx.wait_for_packets(20, WAIT),
+        "no stream at the IGMPv2 host:\n{}",
+        proxy.log()
+    );
+    assert!(
+        dn1.packets()
+            .iter()
+            .any(|p| incoming(p) && matches!(igmp_message(p), Some(Repr::ReportV2 { .. }))),
         "the host did not join with an IGMPv2 report"
     );
     let status = proxy.status();
-    let group = port_status(&status, "dn1", "V4").and_then(|p| p["groups"].as_array()).and_then(|g| g.first()).cloned();
+    let group = port_status(&status, "dn1", "V4")
+        .and_then(|p| p["groups"].as_array())
+        .and_then(|g| g.first())
+        .cloned();
     assert_eq!(
         group.as_ref().map(|g| g["compat"].clone()),
         Some("V2".into()),
@@ -319,21 +496,42 @@ fn igmpv2_host_joins_and_its_leave_stops_the_stream() {
 
     rx.leave().unwrap();
     let leave = dn1
-        .wait_for(|p| incoming(p) && matches!(igmp_message(p), Some(Repr::LeaveV2 { .. })), WAIT)
+        .wait_for(
+            |p| incoming(p) && matches!(igmp_message(p), Some(Repr::LeaveV2 { .. })),
+            WAIT,
+        )
         .unwrap_or_else(|| panic!("no IGMPv2 Leave on dn1:\n{}", proxy.log()));
-    assert_eq!(leave.ip().map(|h| h.dst), Some(ip("224.0.0.2")), "RFC 2236 §9: leaves go to all-routers");
+    assert_eq!(
+        leave.ip().map(|h| h.dst),
+        Some(ip("224.0.0.2")),
+        "RFC 2236 §9: leaves go to all-routers"
+    );
     assert!(
-        dn1.wait_for(|p| outgoing(p) && is_group_query(p, GROUP), WAIT).is_some(),
+        dn1.wait_for(|p| outgoing(p) && is_group_query(p, GROUP), WAIT)
+            .is_some(),
         "no group-specific query after the v2 leave:\n{}",
         proxy.log()
     );
-    assert!(wait_quiet(&wire, outgoing, Duration::from_millis(500), WAIT), "stream kept flowing:\n{}", proxy.log());
-    let stopped_after = last_seen(&wire, outgoing).unwrap().saturating_duration_since(leave.at);
-    assert!(stopped_after <= Duration::from_secs(2), "stopped {stopped_after:?} after the leave (LMQT 1 s)");
+    assert!(
+        wait_quiet(&wire, outgoing, Duration::from_millis(500), WAIT),
+        "stream kept flowing:\n{}",
+        proxy.log()
+    );
+    let stopped_after = last_seen(&wire, outgoing)
+        .unwrap()
+        .saturating_duration_since(leave.at);
+    assert!(
+        stopped_after <= Duration::from_secs(2),
+        "stopped {stopped_after:?} after the leave (LMQT 1 s)"
+    );
     let left = netlab::wait_until(WAIT, Duration::from_millis(20), || {
         upstream_request(&proxy.status(), "up0", GROUP).is_none()
     });
-    assert!(left, "upstream membership kept after the last leave:\n{}", proxy.log());
+    assert!(
+        left,
+        "upstream membership kept after the last leave:\n{}",
+        proxy.log()
+    );
     assert!(!host_groups(&t.rtr, "up0").contains(&GROUP.parse().unwrap()));
 }
 
@@ -342,7 +540,11 @@ fn igmpv2_host_joins_and_its_leave_stops_the_stream() {
 /// forwarded and joined upstream past any leftover LMQT (igmpproxy lost the stream here, #47).
 fn quick_rejoins_keep_the_stream(tag: &str, quickleave: bool) {
     let t = Basic::new(tag);
-    let extra = if quickleave { format!("quickleave\n{FAST_TIMERS}") } else { FAST_TIMERS.to_owned() };
+    let extra = if quickleave {
+        format!("quickleave\n{FAST_TIMERS}")
+    } else {
+        FAST_TIMERS.to_owned()
+    };
     let proxy = Proxy::start(&t.lab, &t.rtr, &Basic::config(&extra));
     let rx = Receiver::join(&t.h1, "e0", ip(GROUP), 5000).unwrap();
     let _src = stream(&t, GROUP, 5000, 10);
@@ -351,15 +553,35 @@ fn quick_rejoins_keep_the_stream(tag: &str, quickleave: bool) {
         rx.leave().unwrap();
         std::thread::sleep(Duration::from_millis(100));
         rx.rejoin().unwrap();
-        assert!(rx.wait_for_packets(rx.count() + 10, WAIT), "no stream after a rejoin:\n{}", proxy.log());
+        assert!(
+            rx.wait_for_packets(rx.count() + 10, WAIT),
+            "no stream after a rejoin:\n{}",
+            proxy.log()
+        );
     }
     let settled = Instant::now();
     // 200 datagrams = 2 s, twice the LMQT of FAST_TIMERS (2 × 0.5 s).
-    assert!(rx.wait_for_packets(rx.count() + 200, WAIT), "stream lost after the rejoins (D8):\n{}", proxy.log());
+    assert!(
+        rx.wait_for_packets(rx.count() + 200, WAIT),
+        "stream lost after the rejoins (D8):\n{}",
+        proxy.log()
+    );
     let after = rx.stats_since(settled);
-    assert!(after.max_gap.is_some_and(|g| g < Duration::from_millis(250)), "stream paused: {after:?}\n{}", proxy.log());
-    assert_eq!(route_oifs(&t.rtr, SOURCE, GROUP), Some(vec!["dn1".to_owned()]));
-    assert_eq!(upstream_request(&proxy.status(), "up0", GROUP), Some(("Exclude".to_owned(), vec![])));
+    assert!(
+        after
+            .max_gap
+            .is_some_and(|g| g < Duration::from_millis(250)),
+        "stream paused: {after:?}\n{}",
+        proxy.log()
+    );
+    assert_eq!(
+        route_oifs(&t.rtr, SOURCE, GROUP),
+        Some(vec!["dn1".to_owned()])
+    );
+    assert_eq!(
+        upstream_request(&proxy.status(), "up0", GROUP),
+        Some(("Exclude".to_owned(), vec![]))
+    );
     assert!(host_groups(&t.rtr, "up0").contains(&GROUP.parse().unwrap()));
 }
 
@@ -396,17 +618,32 @@ fn d24_queries_are_v3_by_default_and_v2_with_igmpversion_2() {
         Capture::start(&t.rtr, "dn2", CaptureFilter::Igmp).unwrap(),
     );
     let proxy = Proxy::start(&t.lab, &t.rtr, &config);
-    let q1 = dn1.wait_for(|p| outgoing(p) && is_general_query(p), WAIT).and_then(|p| igmp_message(&p));
-    let q2 = dn2.wait_for(|p| outgoing(p) && is_general_query(p), WAIT).and_then(|p| igmp_message(&p));
+    let q1 = dn1
+        .wait_for(|p| outgoing(p) && is_general_query(p), WAIT)
+        .and_then(|p| igmp_message(&p));
+    let q2 = dn2
+        .wait_for(|p| outgoing(p) && is_general_query(p), WAIT)
+        .and_then(|p| igmp_message(&p));
     // FAST_TIMERS: Query Response Interval 2 s = 20 tenths; QQIC 5 s.
     assert!(
-        matches!(q1, Some(Repr::QueryV3 { max_resp_code: 20, qqic: 5, qrv: 2, .. })),
+        matches!(
+            q1,
+            Some(Repr::QueryV3 {
+                max_resp_code: 20,
+                qqic: 5,
+                qrv: 2,
+                ..
+            })
+        ),
         "dn1 query: {q1:?}\n{}",
         proxy.log()
     );
     assert_eq!(
         q2,
-        Some(Repr::QueryV2 { max_resp_time: 20, group: Ipv4Addr::UNSPECIFIED }),
+        Some(Repr::QueryV2 {
+            max_resp_time: 20,
+            group: Ipv4Addr::UNSPECIFIED
+        }),
         "dn2 query\n{}",
         proxy.log()
     );
@@ -414,23 +651,53 @@ fn d24_queries_are_v3_by_default_and_v2_with_igmpversion_2() {
     let _rx1 = Receiver::join(&t.h1, "e0", ip(GROUP), 5000).unwrap();
     let _rx2 = Receiver::join(&t.h2, "e0", ip(GROUP), 5000).unwrap();
     let host_version = |ns: &netlab::Netns| {
-        netlab::igmp_memberships(ns).unwrap_or_default().into_iter().find(|i| i.name == "e0").map(|i| i.querier)
+        netlab::igmp_memberships(ns)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|i| i.name == "e0")
+            .map(|i| i.querier)
     };
-    let fell_back =
-        netlab::wait_until(WAIT, Duration::from_millis(20), || host_version(&t.h2).as_deref() == Some("V2"));
-    assert!(fell_back, "h2 heard a v2 query and must fall back: {:?}", host_version(&t.h2));
-    assert_eq!(host_version(&t.h1).as_deref(), Some("V3"), "h1 must stay IGMPv3");
+    let fell_back = netlab::wait_until(WAIT, Duration::from_millis(20), || {
+        host_version(&t.h2).as_deref() == Some("V2")
+    });
     assert!(
-        dn2.wait_for(|p| incoming(p) && matches!(igmp_message(p), Some(Repr::ReportV2 { .. })), WAIT).is_some(),
+        fell_back,
+        "h2 heard a v2 query and must fall back: {:?}",
+        host_version(&t.h2)
+    );
+    assert_eq!(
+        host_version(&t.h1).as_deref(),
+        Some("V3"),
+        "h1 must stay IGMPv3"
+    );
+    assert!(
+        dn2.wait_for(
+            |p| incoming(p) && matches!(igmp_message(p), Some(Repr::ReportV2 { .. })),
+            WAIT
+        )
+        .is_some(),
         "h2 did not report with IGMPv2 on the v2 link"
     );
-    assert!(dn1.wait_for(|p| incoming(p) && has_igmpv3_record(p, RecordType::ChangeToExclude, GROUP), WAIT).is_some());
+    assert!(
+        dn1.wait_for(
+            |p| incoming(p) && has_igmpv3_record(p, RecordType::ChangeToExclude, GROUP),
+            WAIT
+        )
+        .is_some()
+    );
     assert_eq!(
-        dn1.count(|p| outgoing(p) && matches!(igmp_message(p), Some(Repr::QueryV2 { .. } | Repr::QueryV1 { .. }))),
+        dn1.count(|p| outgoing(p)
+            && matches!(
+                igmp_message(p),
+                Some(Repr::QueryV2 { .. } | Repr::QueryV1 { .. })
+            )),
         0,
         "a v1/v2 query went out on the default (v3) link"
     );
-    assert_eq!(dn2.count(|p| outgoing(p) && matches!(igmp_message(p), Some(Repr::QueryV3 { .. }))), 0);
+    assert_eq!(
+        dn2.count(|p| outgoing(p) && matches!(igmp_message(p), Some(Repr::QueryV3 { .. }))),
+        0
+    );
 }
 
 /// D1: with `queryinterval 2` the general queries on dn1 come every 2 s after the startup
@@ -442,15 +709,35 @@ fn d1_general_queries_keep_the_configured_interval() {
     }
     let t = Basic::new("queryinterval");
     let dn1 = Capture::start(&t.rtr, "dn1", CaptureFilter::Igmp).unwrap();
-    let proxy = Proxy::start(&t.lab, &t.rtr, &Basic::config("queryinterval 2\nqueryresponseinterval 1"));
+    let proxy = Proxy::start(
+        &t.lab,
+        &t.rtr,
+        &Basic::config("queryinterval 2\nqueryresponseinterval 1"),
+    );
     let general = |p: &CapturedPacket| outgoing(p) && is_general_query(p);
     // Startup Query Count 2 (= robustness) queries, then three regular ones.
-    let enough = netlab::wait_until(Duration::from_secs(10), Duration::from_millis(20), || dn1.count(general) >= 5);
-    assert!(enough, "only {} general queries on dn1:\n{}", dn1.count(general), proxy.log());
-    let times: Vec<Instant> = dn1.packets().iter().filter(|p| general(p)).map(|p| p.at).collect();
+    let enough = netlab::wait_until(Duration::from_secs(10), Duration::from_millis(20), || {
+        dn1.count(general) >= 5
+    });
+    assert!(
+        enough,
+        "only {} general queries on dn1:\n{}",
+        dn1.count(general),
+        proxy.log()
+    );
+    let times: Vec<Instant> = dn1
+        .packets()
+        .iter()
+        .filter(|p| general(p))
+        .map(|p| p.at)
+        .collect();
     let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
     // RFC 9776 §8.6: the startup queries are Startup Query Interval = QI / 4 apart.
-    assert!(gaps[0] >= Duration::from_millis(400), "startup queries {:?} apart", gaps[0]);
+    assert!(
+        gaps[0] >= Duration::from_millis(400),
+        "startup queries {:?} apart",
+        gaps[0]
+    );
     for gap in &gaps[1..4] {
         assert!(
             *gap >= Duration::from_millis(1900) && *gap <= Duration::from_millis(2500),
@@ -458,6 +745,20 @@ fn d1_general_queries_keep_the_configured_interval() {
             proxy.log()
         );
     }
-    let first = dn1.packets().into_iter().find(|p| general(p)).and_then(|p| igmp_message(&p));
-    assert!(matches!(first, Some(Repr::QueryV3 { qqic: 2, max_resp_code: 10, .. })), "QQIC/MRC: {first:?}");
+    let first = dn1
+        .packets()
+        .into_iter()
+        .find(|p| general(p))
+        .and_then(|p| igmp_message(&p));
+    assert!(
+        matches!(
+            first,
+            Some(Repr::QueryV3 {
+                qqic: 2,
+                max_resp_code: 10,
+                ..
+            })
+        ),
+        "QQIC/MRC: {first:?}"
+    );
 }

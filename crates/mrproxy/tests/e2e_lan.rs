@@ -7,7 +7,10 @@ mod common;
 use common::*;
 use mrproxy_wire::RecordType;
 use mrproxy_wire::igmp::Repr;
-use netlab::{Capture, CaptureFilter, CapturedPacket, Direction, Lab, Netns, Receiver, Snooping, Source, SourceSpec};
+use netlab::{
+    Capture, CaptureFilter, CapturedPacket, Direction, Lab, Netns, Receiver, Snooping, Source,
+    SourceSpec,
+};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
@@ -44,7 +47,10 @@ fn v4(s: &str) -> Ipv4Addr {
 /// The input interface of the kernel's (source, group) entry (`ip -j mroute`).
 fn route_iif(rtr: &Netns, source: &str, group: &str) -> Option<String> {
     let entries = netlab::mroute_json(rtr, false).ok()?;
-    let entry = entries.as_array()?.iter().find(|e| e["src"] == source && e["dst"] == group)?;
+    let entry = entries
+        .as_array()?
+        .iter()
+        .find(|e| e["src"] == source && e["dst"] == group)?;
     entry["iif"].as_str().map(str::to_owned)
 }
 
@@ -61,7 +67,12 @@ fn seed_000_config_proxies_from_ppp_and_ethernet_upstreams_to_the_bridge() {
     }
     let lab = Lab::new("seed000").unwrap();
     let [isp, src2, rtr, h1, h2] = ["isp", "src2", "rtr", "h1", "h2"].map(|n| lab.ns(n).unwrap());
-    let _ppp = lab.tun_link((&isp, "ppp-isp", "198.51.100.1"), (&rtr, "ppp0", "198.51.100.2")).unwrap();
+    let _ppp = lab
+        .tun_link(
+            (&isp, "ppp-isp", "198.51.100.1"),
+            (&rtr, "ppp0", "198.51.100.2"),
+        )
+        .unwrap();
     isp.add_route("224.0.0.0/4 dev ppp-isp").unwrap();
     lab.veth((&rtr, "eth0"), (&src2, "s0")).unwrap();
     rtr.add_addr("eth0", "203.0.113.1/24").unwrap();
@@ -82,48 +93,108 @@ fn seed_000_config_proxies_from_ppp_and_ethernet_upstreams_to_the_bridge() {
     let _from_isp = Source::start(&isp, spec("ppp-isp")).unwrap();
     let _from_eth = Source::start(&src2, spec("s0")).unwrap();
     let installed = netlab::wait_until(WAIT, Duration::from_millis(20), || {
-        ["198.51.100.1", "203.0.113.2"].iter().all(|s| route_oifs(&rtr, s, GROUP) == Some(vec![]))
+        ["198.51.100.1", "203.0.113.2"]
+            .iter()
+            .all(|s| route_oifs(&rtr, s, GROUP) == Some(vec![]))
     });
-    assert!(installed, "no entries for the sources: {:?}\n{}", kernel_oifs(&rtr, GROUP), proxy.log());
+    assert!(
+        installed,
+        "no entries for the sources: {:?}\n{}",
+        kernel_oifs(&rtr, GROUP),
+        proxy.log()
+    );
 
     let br0 = Capture::start(&rtr, "br0", CaptureFilter::All).unwrap();
     let rx = Receiver::join(&h1, "e0", ip(GROUP), 5000).unwrap();
     let sources_seen = || -> Vec<IpAddr> {
-        let mut seen: Vec<IpAddr> = rx.datagrams().iter().filter_map(|d| d.from.map(|a| a.ip())).collect();
+        let mut seen: Vec<IpAddr> = rx
+            .datagrams()
+            .iter()
+            .filter_map(|d| d.from.map(|a| a.ip()))
+            .collect();
         seen.sort();
         seen.dedup();
         seen
     };
-    let both = netlab::wait_until(WAIT, Duration::from_millis(20), || sources_seen().len() == 2);
-    assert!(both, "h1 got streams from {:?} only:\n{}", sources_seen(), proxy.log());
+    let both = netlab::wait_until(WAIT, Duration::from_millis(20), || {
+        sources_seen().len() == 2
+    });
+    assert!(
+        both,
+        "h1 got streams from {:?} only:\n{}",
+        sources_seen(),
+        proxy.log()
+    );
     assert_eq!(sources_seen(), vec![ip("198.51.100.1"), ip("203.0.113.2")]);
-    assert_eq!(route_oifs(&rtr, "198.51.100.1", GROUP), Some(vec!["br0".to_owned()]));
-    assert_eq!(route_oifs(&rtr, "203.0.113.2", GROUP), Some(vec!["br0".to_owned()]));
-    assert_eq!(route_iif(&rtr, "198.51.100.1", GROUP).as_deref(), Some("ppp0"));
-    assert_eq!(route_iif(&rtr, "203.0.113.2", GROUP).as_deref(), Some("eth0"));
+    assert_eq!(
+        route_oifs(&rtr, "198.51.100.1", GROUP),
+        Some(vec!["br0".to_owned()])
+    );
+    assert_eq!(
+        route_oifs(&rtr, "203.0.113.2", GROUP),
+        Some(vec!["br0".to_owned()])
+    );
+    assert_eq!(
+        route_iif(&rtr, "198.51.100.1", GROUP).as_deref(),
+        Some("ppp0")
+    );
+    assert_eq!(
+        route_iif(&rtr, "203.0.113.2", GROUP).as_deref(),
+        Some("eth0")
+    );
     for upstream in ["ppp0", "eth0"] {
-        assert!(host_groups(&rtr, upstream).contains(&v4(GROUP)), "{GROUP} not joined on {upstream}");
+        assert!(
+            host_groups(&rtr, upstream).contains(&v4(GROUP)),
+            "{GROUP} not joined on {upstream}"
+        );
     }
 
     rx.leave().unwrap();
     let left = netlab::wait_until(WAIT, Duration::from_millis(20), || {
-        ["ppp0", "eth0"].iter().all(|u| !host_groups(&rtr, u).contains(&v4(GROUP)))
+        ["ppp0", "eth0"]
+            .iter()
+            .all(|u| !host_groups(&rtr, u).contains(&v4(GROUP)))
     });
-    assert!(left, "upstream memberships after the leave (D9): {:?}\n{}", netlab::igmp_memberships(&rtr), proxy.log());
+    assert!(
+        left,
+        "upstream memberships after the leave (D9): {:?}\n{}",
+        netlab::igmp_memberships(&rtr),
+        proxy.log()
+    );
     let stream = |p: &CapturedPacket| {
-        outgoing(p) && p.ip().is_some_and(|h| h.dst == ip(GROUP) && h.protocol == netlab::packet::PROTO_UDP)
+        outgoing(p)
+            && p.ip()
+                .is_some_and(|h| h.dst == ip(GROUP) && h.protocol == netlab::packet::PROTO_UDP)
     };
-    assert!(wait_quiet(&br0, stream, Duration::from_millis(500), WAIT), "still forwarding onto br0:\n{}", proxy.log());
+    assert!(
+        wait_quiet(&br0, stream, Duration::from_millis(500), WAIT),
+        "still forwarding onto br0:\n{}",
+        proxy.log()
+    );
     // quickleave with the only tracked IGMPv3 host gone: forwarding stops at once, well before
     // the 2-s last-member query time of the defaults (D7: igmpproxy kept a phantom host here).
     let leave = br0
         .packets()
         .into_iter()
-        .find(|p| p.direction == Direction::Incoming && has_igmpv3_record(p, RecordType::ChangeToInclude, GROUP))
+        .find(|p| {
+            p.direction == Direction::Incoming
+                && has_igmpv3_record(p, RecordType::ChangeToInclude, GROUP)
+        })
         .expect("h1's leave crossed br0");
-    let stopped_after = last_seen(&br0, stream).unwrap().saturating_duration_since(leave.at);
-    assert!(stopped_after < Duration::from_secs(1), "quickleave stopped {stopped_after:?} after the leave");
-    assert!(kernel_oifs(&rtr, GROUP).iter().all(|(_, oifs)| oifs.is_empty()), "{:?}", kernel_oifs(&rtr, GROUP));
+    let stopped_after = last_seen(&br0, stream)
+        .unwrap()
+        .saturating_duration_since(leave.at);
+    assert!(
+        stopped_after < Duration::from_secs(1),
+        "quickleave stopped {stopped_after:?} after the leave"
+    );
+    assert!(
+        kernel_oifs(&rtr, GROUP)
+            .iter()
+            .all(|(_, oifs)| oifs.is_empty()),
+        "{:?}",
+        kernel_oifs(&rtr, GROUP)
+    );
 }
 
 /// A router whose downstream dn1 goes to a bridge `br0` in a switch namespace, with hosts h1
@@ -155,7 +226,14 @@ impl SharedLan {
             host.add_addr("e0", addr).unwrap();
             host.add_route("default via 192.0.2.1").unwrap();
         }
-        SharedLan { lab, src, rtr, sw, h1, h2 }
+        SharedLan {
+            lab,
+            src,
+            rtr,
+            sw,
+            h1,
+            h2,
+        }
     }
 
     fn config(extra: &str) -> String {
@@ -168,13 +246,20 @@ impl SharedLan {
     /// The bridge ports the switch's snooping has marked as router ports.
     fn router_ports(&self) -> Vec<String> {
         let out = self.sw.exec("bridge", &["-j", "-d", "mdb", "show"]);
-        let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+        let text = out
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
         let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         // [{"mdb": [...], "router": {"br0": [{"port": "rp", ...}]}}]
         let entries = json.as_array().cloned().unwrap_or_default();
-        let lists = entries.iter().filter_map(|e| e["router"].as_object()).flat_map(|o| o.values());
+        let lists = entries
+            .iter()
+            .filter_map(|e| e["router"].as_object())
+            .flat_map(|o| o.values());
         let ports = lists.filter_map(|l| l.as_array()).flatten();
-        ports.filter_map(|p| p["port"].as_str().map(str::to_owned)).collect()
+        ports
+            .filter_map(|p| p["port"].as_str().map(str::to_owned))
+            .collect()
     }
 }
 
@@ -185,44 +270,88 @@ impl SharedLan {
 /// with quickleave).
 fn remaining_viewer_keeps_the_stream(tag: &str, snooping: Snooping, quickleave: bool) {
     let t = SharedLan::new(tag, snooping);
-    let extra = if quickleave { format!("quickleave\n{FAST_TIMERS}") } else { FAST_TIMERS.to_owned() };
+    let extra = if quickleave {
+        format!("quickleave\n{FAST_TIMERS}")
+    } else {
+        FAST_TIMERS.to_owned()
+    };
     let proxy = Proxy::start(&t.lab, &t.rtr, &SharedLan::config(&extra));
     if snooping != Snooping::Off {
         // Only mrproxy's queries can tell the bridge where the router is (its querier is off).
-        let learned =
-            netlab::wait_until(WAIT, Duration::from_millis(20), || t.router_ports().contains(&"rp".to_owned()));
-        assert!(learned, "the snooping bridge never learned the router port:\n{}", proxy.log());
+        let learned = netlab::wait_until(WAIT, Duration::from_millis(20), || {
+            t.router_ports().contains(&"rp".to_owned())
+        });
+        assert!(
+            learned,
+            "the snooping bridge never learned the router port:\n{}",
+            proxy.log()
+        );
     }
     let dn1 = Capture::start(&t.rtr, "dn1", CaptureFilter::Igmp).unwrap();
     let rx1 = Receiver::join(&t.h1, "e0", ip(GROUP), 5000).unwrap();
     let rx2 = Receiver::join(&t.h2, "e0", ip(GROUP), 5000).unwrap();
     let _src = Source::start(&t.src, SourceSpec::new("s0", ip(GROUP), 5000).count(1000)).unwrap();
-    assert!(rx1.wait_for_packets(20, WAIT) && rx2.wait_for_packets(20, WAIT), "no stream:\n{}", proxy.log());
+    assert!(
+        rx1.wait_for_packets(20, WAIT) && rx2.wait_for_packets(20, WAIT),
+        "no stream:\n{}",
+        proxy.log()
+    );
     let tracked = netlab::wait_until(WAIT, Duration::from_millis(20), || {
-        port_status(&proxy.status(), "dn1", "V4")
-            .is_some_and(|p| p["groups"][0]["hosts"].as_array().is_some_and(|h| h.len() == 2))
+        port_status(&proxy.status(), "dn1", "V4").is_some_and(|p| {
+            p["groups"][0]["hosts"]
+                .as_array()
+                .is_some_and(|h| h.len() == 2)
+        })
     });
-    assert!(tracked, "both hosts must be tracked: {:?}", port_status(&proxy.status(), "dn1", "V4"));
+    assert!(
+        tracked,
+        "both hosts must be tracked: {:?}",
+        port_status(&proxy.status(), "dn1", "V4")
+    );
 
     let before_leave = Instant::now();
     let at_leave = rx1.count();
     rx2.leave().unwrap();
     assert!(
-        dn1.wait_for(|p| outgoing(p) && is_group_query(p, GROUP), WAIT).is_some(),
+        dn1.wait_for(|p| outgoing(p) && is_group_query(p, GROUP), WAIT)
+            .is_some(),
         "no group-specific query after h2's leave:\n{}\n{}",
         describe_igmp(&dn1),
         proxy.log()
     );
     // 200 more datagrams (2 s at 100/s) span the last-member query time (2 × 0.5 s) and more.
-    assert!(rx1.wait_for_packets(at_leave + 200, WAIT), "h1's stream stopped:\n{}", proxy.log());
+    assert!(
+        rx1.wait_for_packets(at_leave + 200, WAIT),
+        "h1's stream stopped:\n{}",
+        proxy.log()
+    );
 
     let h1 = rx1.stats_since(before_leave);
-    assert!(h1.max_gap.is_some_and(|g| g < Duration::from_millis(250)), "h1 was cut (D4/D6): {h1:?}\n{}", proxy.log());
-    assert!(h1.missing().is_empty(), "h1 lost datagrams {:?}:\n{}", h1.missing(), proxy.log());
-    assert_eq!(route_oifs(&t.rtr, SOURCE, GROUP), Some(vec!["dn1".to_owned()]));
-    assert_eq!(upstream_request(&proxy.status(), "up0", GROUP), Some(("Exclude".to_owned(), vec![])));
+    assert!(
+        h1.max_gap.is_some_and(|g| g < Duration::from_millis(250)),
+        "h1 was cut (D4/D6): {h1:?}\n{}",
+        proxy.log()
+    );
+    assert!(
+        h1.missing().is_empty(),
+        "h1 lost datagrams {:?}:\n{}",
+        h1.missing(),
+        proxy.log()
+    );
+    assert_eq!(
+        route_oifs(&t.rtr, SOURCE, GROUP),
+        Some(vec!["dn1".to_owned()])
+    );
+    assert_eq!(
+        upstream_request(&proxy.status(), "up0", GROUP),
+        Some(("Exclude".to_owned(), vec![]))
+    );
     let hosts = port_status(&proxy.status(), "dn1", "V4").map(|p| p["groups"][0]["hosts"].clone());
-    assert_eq!(hosts, Some(serde_json::json!(["192.0.2.2"])), "h2's leave must remove h2 only");
+    assert_eq!(
+        hosts,
+        Some(serde_json::json!(["192.0.2.2"])),
+        "h2's leave must remove h2 only"
+    );
 }
 
 #[test]
@@ -267,7 +396,8 @@ fn d6_silent_igmpv2_viewer_is_not_cut_by_quickleave() {
     let t = SharedLan::new("silentv2", Snooping::Off);
     let hosts = [(&t.h1, "192.0.2.2"), (&t.h2, "192.0.2.3")];
     for (host, _) in hosts {
-        host.sysctl("net/ipv4/conf/e0/force_igmp_version", "2").unwrap();
+        host.sysctl("net/ipv4/conf/e0/force_igmp_version", "2")
+            .unwrap();
         // One unsolicited report per join: a repeat, randomly up to 10 s later, could reach
         // the proxy and change which viewer it has heard.
         host.sysctl("net/ipv4/igmp_qrv", "1").unwrap();
@@ -280,7 +410,11 @@ fn d6_silent_igmpv2_viewer_is_not_cut_by_quickleave() {
         let sent = netlab::wait_until(WAIT, Duration::from_millis(10), || {
             dn1.count(|p| packet_source(p) == Some(ip(addr))) > 0
         });
-        assert!(sent, "no unsolicited report from {addr}:\n{}", describe_igmp(&dn1));
+        assert!(
+            sent,
+            "no unsolicited report from {addr}:\n{}",
+            describe_igmp(&dn1)
+        );
         rx
     });
     dn1.clear();
@@ -295,10 +429,23 @@ fn d6_silent_igmpv2_viewer_is_not_cut_by_quickleave() {
     };
     let first = dn1
         .wait_for(|p| hosts.iter().any(|(_, a)| report_from(p, a)), WAIT)
-        .unwrap_or_else(|| panic!("no v2 report answered the query:\n{}\n{}", describe_igmp(&dn1), proxy.log()));
-    let reporter = hosts.iter().position(|(_, a)| report_from(&first, a)).unwrap();
+        .unwrap_or_else(|| {
+            panic!(
+                "no v2 report answered the query:\n{}\n{}",
+                describe_igmp(&dn1),
+                proxy.log()
+            )
+        });
+    let reporter = hosts
+        .iter()
+        .position(|(_, a)| report_from(&first, a))
+        .unwrap();
     let (silent, silent_addr) = (&receivers[1 - reporter], hosts[1 - reporter].1);
-    assert!(silent.wait_for_packets(20, WAIT), "the silent viewer gets no stream:\n{}", proxy.log());
+    assert!(
+        silent.wait_for_packets(20, WAIT),
+        "the silent viewer gets no stream:\n{}",
+        proxy.log()
+    );
     assert_eq!(
         dn1.count(|p| report_from(p, silent_addr)),
         0,
@@ -310,22 +457,49 @@ fn d6_silent_igmpv2_viewer_is_not_cut_by_quickleave() {
     let at_leave = silent.count();
     receivers[reporter].leave().unwrap();
     let leave = |p: &CapturedPacket| matches!(igmp_message(p), Some(Repr::LeaveV2 { .. }));
-    assert!(dn1.wait_for(leave, WAIT).is_some(), "the last reporter sent no Leave:\n{}", describe_igmp(&dn1));
+    assert!(
+        dn1.wait_for(leave, WAIT).is_some(),
+        "the last reporter sent no Leave:\n{}",
+        describe_igmp(&dn1)
+    );
     let asked = dn1.wait_for(|p| outgoing(p) && is_group_query(p, GROUP), WAIT);
-    assert!(asked.is_some(), "no group-specific query after the Leave:\n{}\n{}", describe_igmp(&dn1), proxy.log());
+    assert!(
+        asked.is_some(),
+        "no group-specific query after the Leave:\n{}\n{}",
+        describe_igmp(&dn1),
+        proxy.log()
+    );
     let answered = dn1.wait_for(|p| report_from(p, silent_addr), WAIT);
-    assert!(answered.is_some(), "the silent viewer was never asked (Q(G)):\n{}\n{}", describe_igmp(&dn1), proxy.log());
-    assert!(silent.wait_for_packets(at_leave + 200, WAIT), "the silent viewer's stream stopped:\n{}", proxy.log());
+    assert!(
+        answered.is_some(),
+        "the silent viewer was never asked (Q(G)):\n{}\n{}",
+        describe_igmp(&dn1),
+        proxy.log()
+    );
+    assert!(
+        silent.wait_for_packets(at_leave + 200, WAIT),
+        "the silent viewer's stream stopped:\n{}",
+        proxy.log()
+    );
 
     let stats = silent.stats_since(before_leave);
     assert!(
-        stats.max_gap.is_some_and(|g| g < Duration::from_millis(250)),
+        stats
+            .max_gap
+            .is_some_and(|g| g < Duration::from_millis(250)),
         "the silent viewer was cut (D6): {stats:?}\n{}\n{}",
         describe_igmp(&dn1),
         proxy.log()
     );
-    assert!(stats.missing().is_empty(), "the silent viewer lost datagrams {:?}", stats.missing());
-    assert_eq!(route_oifs(&t.rtr, SOURCE, GROUP), Some(vec!["dn1".to_owned()]));
+    assert!(
+        stats.missing().is_empty(),
+        "the silent viewer lost datagrams {:?}",
+        stats.missing()
+    );
+    assert_eq!(
+        route_oifs(&t.rtr, SOURCE, GROUP),
+        Some(vec!["dn1".to_owned()])
+    );
 }
 
 /// D4 + D3: receivers on two LANs. When h1 leaves, h2 on the other LAN keeps its stream
@@ -335,7 +509,11 @@ fn d6_silent_igmpv2_viewer_is_not_cut_by_quickleave() {
 /// the group is still wanted on another interface.
 fn two_lans_leave_in_turn(tag: &str, quickleave: bool) {
     let t = Basic::new(tag);
-    let extra = if quickleave { format!("quickleave\n{FAST_TIMERS}") } else { FAST_TIMERS.to_owned() };
+    let extra = if quickleave {
+        format!("quickleave\n{FAST_TIMERS}")
+    } else {
+        FAST_TIMERS.to_owned()
+    };
     let proxy = Proxy::start(&t.lab, &t.rtr, &Basic::config(&extra));
     let up = Capture::start(&t.rtr, "up0", CaptureFilter::Igmp).unwrap();
     let wire1 = Capture::start(&t.rtr, "dn1", CaptureFilter::Udp { group: ip(GROUP) }).unwrap();
@@ -343,23 +521,58 @@ fn two_lans_leave_in_turn(tag: &str, quickleave: bool) {
     let rx1 = Receiver::join(&t.h1, "e0", ip(GROUP), 5000).unwrap();
     let rx2 = Receiver::join(&t.h2, "e0", ip(GROUP), 5000).unwrap();
     let src = Source::start(&t.src, SourceSpec::new("s0", ip(GROUP), 5000).count(1000)).unwrap();
-    assert!(rx1.wait_for_packets(20, WAIT) && rx2.wait_for_packets(20, WAIT), "no stream:\n{}", proxy.log());
+    assert!(
+        rx1.wait_for_packets(20, WAIT) && rx2.wait_for_packets(20, WAIT),
+        "no stream:\n{}",
+        proxy.log()
+    );
     let mut both = kernel_oifs(&t.rtr, GROUP);
     both.iter_mut().for_each(|(_, oifs)| oifs.sort());
-    assert_eq!(both, vec![(SOURCE.to_owned(), vec!["dn1".to_owned(), "dn2".to_owned()])]);
+    assert_eq!(
+        both,
+        vec![(SOURCE.to_owned(), vec!["dn1".to_owned(), "dn2".to_owned()])]
+    );
 
     let first_leave = Instant::now();
     rx1.leave().unwrap();
     let quiet = Duration::from_millis(700);
-    assert!(wait_quiet(&wire1, outgoing, quiet, WAIT), "dn1 kept forwarding after h1 left:\n{}", proxy.log());
-    assert!(rx2.wait_for_packets(rx2.count() + 50, WAIT), "h2's stream stopped with h1's leave (D4)");
+    assert!(
+        wait_quiet(&wire1, outgoing, quiet, WAIT),
+        "dn1 kept forwarding after h1 left:\n{}",
+        proxy.log()
+    );
+    assert!(
+        rx2.wait_for_packets(rx2.count() + 50, WAIT),
+        "h2's stream stopped with h1's leave (D4)"
+    );
     let h2 = rx2.stats_since(first_leave);
-    assert!(h2.max_gap.is_some_and(|g| g < Duration::from_millis(250)), "h2 was cut (D4): {h2:?}\n{}", proxy.log());
-    assert!(h2.missing().is_empty(), "h2 lost datagrams {:?}", h2.missing());
-    assert_eq!(route_oifs(&t.rtr, SOURCE, GROUP), Some(vec!["dn2".to_owned()]));
-    let upstream_leave = |p: &CapturedPacket| outgoing(p) && has_igmpv3_record(p, RecordType::ChangeToInclude, GROUP);
-    assert_eq!(up.count(upstream_leave), 0, "left upstream while h2 still watches:\n{}", describe_igmp(&up));
-    assert!(host_groups(&t.rtr, "up0").contains(&v4(GROUP)), "upstream left while h2 still watches");
+    assert!(
+        h2.max_gap.is_some_and(|g| g < Duration::from_millis(250)),
+        "h2 was cut (D4): {h2:?}\n{}",
+        proxy.log()
+    );
+    assert!(
+        h2.missing().is_empty(),
+        "h2 lost datagrams {:?}",
+        h2.missing()
+    );
+    assert_eq!(
+        route_oifs(&t.rtr, SOURCE, GROUP),
+        Some(vec!["dn2".to_owned()])
+    );
+    let upstream_leave = |p: &CapturedPacket| {
+        outgoing(p) && has_igmpv3_record(p, RecordType::ChangeToInclude, GROUP)
+    };
+    assert_eq!(
+        up.count(upstream_leave),
+        0,
+        "left upstream while h2 still watches:\n{}",
+        describe_igmp(&up)
+    );
+    assert!(
+        host_groups(&t.rtr, "up0").contains(&v4(GROUP)),
+        "upstream left while h2 still watches"
+    );
 
     up.clear();
     rx2.leave().unwrap();
@@ -368,14 +581,24 @@ fn two_lans_leave_in_turn(tag: &str, quickleave: bool) {
         "dn2 kept forwarding after the last leave (D3):\n{}",
         proxy.log()
     );
-    assert!(!src.is_done(), "the source must still be sending, or the quiet links prove nothing");
+    assert!(
+        !src.is_done(),
+        "the source must still be sending, or the quiet links prove nothing"
+    );
     assert!(
         up.wait_for(upstream_leave, WAIT).is_some(),
         "no upstream leave (TO_IN {{}}) for {GROUP}:\n{}",
         proxy.log()
     );
-    assert!(!host_groups(&t.rtr, "up0").contains(&v4(GROUP)), "still joined upstream (D3)");
-    assert_eq!(route_oifs(&t.rtr, SOURCE, GROUP).unwrap_or_default(), Vec::<String>::new(), "MFC still has outputs");
+    assert!(
+        !host_groups(&t.rtr, "up0").contains(&v4(GROUP)),
+        "still joined upstream (D3)"
+    );
+    assert_eq!(
+        route_oifs(&t.rtr, SOURCE, GROUP).unwrap_or_default(),
+        Vec::<String>::new(),
+        "MFC still has outputs"
+    );
     let status = proxy.status();
     assert_eq!(upstream_request(&status, "up0", GROUP), None);
     assert!(port_groups(&status, "dn1").is_empty() && port_groups(&status, "dn2").is_empty());

@@ -53,7 +53,10 @@ fn join_receive_leave(t: &Basic, proxy: &Proxy, host: &netlab::Netns, dn: &str) 
         "no IPv6 stream at the host:\n{}",
         proxy.log()
     );
-    assert_eq!(route_oifs(&t.rtr, SOURCE6, ASM_GROUP6), Some(vec![dn.to_owned()]));
+    assert_eq!(
+        route_oifs(&t.rtr, SOURCE6, ASM_GROUP6),
+        Some(vec![dn.to_owned()])
+    );
     assert_eq!(
         rx.stats().ttls.iter().copied().collect::<Vec<_>>(),
         [7],
@@ -76,7 +79,11 @@ fn join_receive_leave(t: &Basic, proxy: &Proxy, host: &netlab::Netns, dn: &str) 
         route_oifs(&t.rtr, SOURCE6, ASM_GROUP6).is_some_and(|oifs| oifs.is_empty())
             && !netlab::is_member(&t.rtr, "up0", ip(ASM_GROUP6)).unwrap_or(true)
     });
-    assert!(stopped, "still forwarded or joined after the leave:\n{}", proxy.log());
+    assert!(
+        stopped,
+        "still forwarded or joined after the leave:\n{}",
+        proxy.log()
+    );
     let mut types: Vec<u8> = mld
         .packets()
         .iter()
@@ -112,12 +119,22 @@ fn d36_mldv1_host_receives_an_ipv6_stream_until_done() {
         return;
     }
     let t = dual_stack("mldv1");
-    t.h2.sysctl("net/ipv6/conf/e0/force_mld_version", "1").unwrap();
+    t.h2.sysctl("net/ipv6/conf/e0/force_mld_version", "1")
+        .unwrap();
     let proxy = Proxy::start(&t.lab, &t.rtr, &Basic::config(FAST_TIMERS));
     let types = join_receive_leave(&t, &proxy, &t.h2, "dn2");
-    assert!(types.contains(&MLDV1_REPORT), "no MLDv1 report seen on dn2: {types:?}");
-    assert!(types.contains(&MLDV1_DONE), "no MLDv1 Done seen on dn2: {types:?}");
-    assert!(!types.contains(&MLDV2_REPORT), "the MLDv1 host sent MLDv2: {types:?}");
+    assert!(
+        types.contains(&MLDV1_REPORT),
+        "no MLDv1 report seen on dn2: {types:?}"
+    );
+    assert!(
+        types.contains(&MLDV1_DONE),
+        "no MLDv1 Done seen on dn2: {types:?}"
+    );
+    assert!(
+        !types.contains(&MLDV2_REPORT),
+        "the MLDv1 host sent MLDv2: {types:?}"
+    );
 }
 
 /// SSM over IPv6 (D25 for MLD): a host with INCLUDE {S1} on an ff3e::/32 group gets S1 only,
@@ -130,7 +147,14 @@ fn d25_mld_ssm_include_forwards_only_the_requested_source() {
     let t = dual_stack("mldssm");
     t.src.add_addr("s0", &format!("{SOURCE6_B}/64")).unwrap();
     let proxy = Proxy::start(&t.lab, &t.rtr, &Basic::config(FAST_TIMERS));
-    let wire = Capture::start(&t.h1, "e0", CaptureFilter::Udp { group: ip(SSM_GROUP6) }).unwrap();
+    let wire = Capture::start(
+        &t.h1,
+        "e0",
+        CaptureFilter::Udp {
+            group: ip(SSM_GROUP6),
+        },
+    )
+    .unwrap();
     let _rx = Receiver::join_source(&t.h1, "e0", ip(SSM_GROUP6), ip(SOURCE6), 5000).unwrap();
     // Both bound: with two global addresses on s0 the kernel may pick either for an unbound one.
     let _sources = [

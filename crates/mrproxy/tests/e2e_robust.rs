@@ -4,7 +4,9 @@
 
 mod common;
 use common::*;
-use netlab::{Capture, CaptureFilter, Direction, Lab, Receiver, Signal, Snooping, Source, SourceSpec};
+use netlab::{
+    Capture, CaptureFilter, Direction, Lab, Receiver, Signal, Snooping, Source, SourceSpec,
+};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
@@ -31,7 +33,10 @@ fn own_queries(capture: &Capture, address: &str) -> usize {
     capture.count(|p| {
         p.direction == Direction::Outgoing
             && packet_source(p) == Some(ip(address))
-            && matches!(igmp_message(p), Some(mrproxy_wire::igmp::Repr::QueryV3 { .. }))
+            && matches!(
+                igmp_message(p),
+                Some(mrproxy_wire::igmp::Repr::QueryV3 { .. })
+            )
     })
 }
 
@@ -66,17 +71,29 @@ fn d23_lower_addressed_querier_takes_the_lan_and_mrproxy_takes_it_back() {
     let wire = Capture::start(&h1, "e0", CaptureFilter::Udp { group: ip(GROUP) }).unwrap();
     let _rx = Receiver::join(&h1, "e0", ip(GROUP), 5000).unwrap();
     let source = Source::start(&src, stream("s0", GROUP)).unwrap();
-    let forwarding = netlab::wait_until(Duration::from_secs(5), POLL, || wire.count(|_| true) >= 10);
-    assert!(forwarding, "no stream before the election:\n{}", proxy.log());
+    let forwarding =
+        netlab::wait_until(Duration::from_secs(5), POLL, || wire.count(|_| true) >= 10);
+    assert!(
+        forwarding,
+        "no stream before the election:\n{}",
+        proxy.log()
+    );
     assert_eq!(
         querier_state(&proxy, "dn1").0,
         Some(true),
         "not the querier alone on the LAN"
     );
-    let queried = netlab::wait_until(Duration::from_secs(5), POLL, || own_queries(&queries, "192.0.2.10") > 0);
+    let queried = netlab::wait_until(Duration::from_secs(5), POLL, || {
+        own_queries(&queries, "192.0.2.10") > 0
+    });
     assert!(queried, "no query of its own on dn1:\n{}", proxy.log());
 
-    let mut other = OtherQuerier::start(&q, "e0", "192.0.2.5".parse().unwrap(), Duration::from_secs(1));
+    let mut other = OtherQuerier::start(
+        &q,
+        "e0",
+        "192.0.2.5".parse().unwrap(),
+        Duration::from_secs(1),
+    );
     let lost = netlab::wait_until(Duration::from_secs(5), POLL, || {
         querier_state(&proxy, "dn1") == (Some(false), Some("192.0.2.5".to_owned()))
     });
@@ -101,13 +118,25 @@ fn d23_lower_addressed_querier_takes_the_lan_and_mrproxy_takes_it_back() {
     queries.clear();
     wire.clear();
     let sent_then = source.sent();
-    let observed = netlab::wait_until(Duration::from_secs(10), POLL, || source.sent() >= sent_then + 300);
+    let observed = netlab::wait_until(Duration::from_secs(10), POLL, || {
+        source.sent() >= sent_then + 300
+    });
     assert!(observed, "source stalled");
-    assert_eq!(own_queries(&queries, "192.0.2.10"), 0, "queried as a non-querier");
-    assert_eq!(wire.count(|_| true), 0, "forwarded onto a LAN it is not the querier of");
+    assert_eq!(
+        own_queries(&queries, "192.0.2.10"),
+        0,
+        "queried as a non-querier"
+    );
+    assert_eq!(
+        wire.count(|_| true),
+        0,
+        "forwarded onto a LAN it is not the querier of"
+    );
     let status = proxy.status();
     let groups = &port_status(&status, "dn1", "V4").expect("dn1 port")["groups"];
-    let knows_group = groups.as_array().is_some_and(|g| g.iter().any(|g| g["group"] == GROUP));
+    let knows_group = groups
+        .as_array()
+        .is_some_and(|g| g.iter().any(|g| g["group"] == GROUP));
     assert!(knows_group, "membership lost while not querier: {status:#}");
 
     // The other router goes away: after the Other Querier Present Interval mrproxy queries
@@ -120,7 +149,11 @@ fn d23_lower_addressed_querier_takes_the_lan_and_mrproxy_takes_it_back() {
     let resumed = netlab::wait_until(Duration::from_secs(5), POLL, || {
         own_queries(&queries, "192.0.2.10") > 0 && wire.count(|_| true) >= 10
     });
-    assert!(resumed, "no query or no stream after taking over:\n{}", proxy.log());
+    assert!(
+        resumed,
+        "no query or no stream after taking over:\n{}",
+        proxy.log()
+    );
 }
 
 /// D20, D13, D19: a PPP uplink (flags 0x10d1) whose only source is the ISP's peer address, with
@@ -135,11 +168,18 @@ fn d20_d13_d19_ppp_upstream_peer_source_accepted_and_survives_link_down_and_up()
     let lab = Lab::new("ppp").unwrap();
     let [isp, rtr, h1] = ["isp", "rtr", "h1"].map(|n| lab.ns(n).unwrap());
     let ppp = lab
-        .tun_link((&isp, "ppp-isp", "198.51.100.1"), (&rtr, "ppp0", "198.51.100.2"))
+        .tun_link(
+            (&isp, "ppp-isp", "198.51.100.1"),
+            (&rtr, "ppp0", "198.51.100.2"),
+        )
         .unwrap();
     isp.add_route("224.0.0.0/4 dev ppp-isp").unwrap();
     lan(&lab, &rtr, "dn1", &h1, "192.0.2");
-    assert_eq!(rtr.link_flags("ppp0").unwrap() & 0xffff, 0x10d1, "not PPP-like");
+    assert_eq!(
+        rtr.link_flags("ppp0").unwrap() & 0xffff,
+        0x10d1,
+        "not PPP-like"
+    );
     let config = format!("{FAST_TIMERS}\nphyint ppp0 upstream\nphyint dn1 downstream\n");
     let proxy = Proxy::start(&lab, &rtr, &config);
     let rx = Receiver::join(&h1, "e0", ip(GROUP), 5000).unwrap();
@@ -149,7 +189,10 @@ fn d20_d13_d19_ppp_upstream_peer_source_accepted_and_survives_link_down_and_up()
         "peer source not forwarded:\n{}",
         proxy.log()
     );
-    assert_eq!(route_oifs(&rtr, "198.51.100.1", GROUP), Some(vec!["dn1".to_owned()]));
+    assert_eq!(
+        route_oifs(&rtr, "198.51.100.1", GROUP),
+        Some(vec!["dn1".to_owned()])
+    );
     assert!(
         netlab::is_member(&rtr, "ppp0", ip(GROUP)).unwrap(),
         "group not joined on ppp0"
@@ -163,7 +206,11 @@ fn d20_d13_d19_ppp_upstream_peer_source_accepted_and_survives_link_down_and_up()
             .try_status()
             .is_some_and(|s| interface_status(&s, "ppp0").is_none())
     });
-    assert!(detached, "ppp0 still in use after it vanished:\n{}", proxy.log());
+    assert!(
+        detached,
+        "ppp0 still in use after it vanished:\n{}",
+        proxy.log()
+    );
     assert!(
         proxy.child.is_running(),
         "daemon died when PPP went down:\n{}",
@@ -176,11 +223,21 @@ fn d20_d13_d19_ppp_upstream_peer_source_accepted_and_survives_link_down_and_up()
     let rejoined = netlab::wait_until(Duration::from_secs(5), POLL, || {
         netlab::is_member(&rtr, "ppp0", ip(GROUP)).unwrap_or(false)
     });
-    assert!(rejoined, "group not joined again on the new ppp0:\n{}", proxy.log());
+    assert!(
+        rejoined,
+        "group not joined again on the new ppp0:\n{}",
+        proxy.log()
+    );
     let resumed_at = Instant::now();
     let _source = Source::start(&isp, stream("ppp-isp", GROUP)).unwrap();
-    let resumed = netlab::wait_until(Duration::from_secs(5), POLL, || rx.stats_since(resumed_at).count >= 20);
-    assert!(resumed, "no forwarding after PPP came back:\n{}", proxy.log());
+    let resumed = netlab::wait_until(Duration::from_secs(5), POLL, || {
+        rx.stats_since(resumed_at).count >= 20
+    });
+    assert!(
+        resumed,
+        "no forwarding after PPP came back:\n{}",
+        proxy.log()
+    );
     assert!(proxy.child.is_running());
 }
 
@@ -205,11 +262,18 @@ fn restart_after_sigkill_reuses_the_stale_control_socket_and_forwards_again() {
 
     first.child.signal(Signal::SIGKILL).unwrap();
     let status = first.child.wait_timeout(Duration::from_secs(5)).unwrap();
-    assert!(status.is_some_and(|s| !s.success()), "not killed: {status:?}");
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "not killed: {status:?}"
+    );
     let released = netlab::wait_until(Duration::from_secs(5), POLL, || {
         netlab::vifs_v4(&t.rtr).is_ok_and(|v| v.is_empty())
     });
-    assert!(released, "kernel kept the VIFs: {:?}", netlab::vifs_v4(&t.rtr));
+    assert!(
+        released,
+        "kernel kept the VIFs: {:?}",
+        netlab::vifs_v4(&t.rtr)
+    );
     assert!(
         first.control.exists(),
         "the killed daemon's socket file is the point of this test"
@@ -221,7 +285,10 @@ fn restart_after_sigkill_reuses_the_stale_control_socket_and_forwards_again() {
         rx.stats_since(restarted_at).count >= 20
     });
     assert!(resumed, "no stream after the restart:\n{}", second.log());
-    assert_eq!(route_oifs(&t.rtr, SOURCE, GROUP), Some(vec!["dn1".to_owned()]));
+    assert_eq!(
+        route_oifs(&t.rtr, SOURCE, GROUP),
+        Some(vec!["dn1".to_owned()])
+    );
     assert_eq!(second.stop(), Some(0), "{}", second.log());
 }
 
@@ -289,13 +356,18 @@ fn d30_sighup_reload_keeps_the_stream_and_a_broken_file_keeps_the_old_config() {
         Some(vec![]),
         "the old whitelist was lost"
     );
-    assert_eq!(route_oifs(&t.rtr, SOURCE, GROUP), Some(vec!["dn1".to_owned()]));
+    assert_eq!(
+        route_oifs(&t.rtr, SOURCE, GROUP),
+        Some(vec!["dn1".to_owned()])
+    );
 }
 
 /// The stream at `rx` since `since` goes on (another 50 datagrams) without a lost sequence
 /// number and without a pause longer than a few packet intervals.
 fn assert_unbroken(rx: &Receiver, since: Instant, proxy: &Proxy) {
-    let more = netlab::wait_until(Duration::from_secs(5), POLL, || rx.stats_since(since).count >= 50);
+    let more = netlab::wait_until(Duration::from_secs(5), POLL, || {
+        rx.stats_since(since).count >= 50
+    });
     assert!(more, "stream stopped:\n{}", proxy.log());
     let stats = rx.stats_since(since);
     assert!(
@@ -336,7 +408,12 @@ fn d19_interface_created_after_start_gets_its_phyint_role_and_forwards() {
         interface_status(&status, "dn3").is_some_and(|i| i["role"] == "Downstream")
             && port_status(&status, "dn3", "V4").is_some()
     });
-    assert!(attached, "dn3 not attached: {:#}\n{}", proxy.status(), proxy.log());
+    assert!(
+        attached,
+        "dn3 not attached: {:#}\n{}",
+        proxy.status(),
+        proxy.log()
+    );
     rtr.add_addr("dn3", "203.0.113.1/24").unwrap();
     h3.add_addr("e0", "203.0.113.2/24").unwrap();
     let numbered = netlab::wait_until(Duration::from_secs(5), POLL, || {
@@ -413,7 +490,9 @@ fn d17_unnumbered_upstream_starts_joins_and_forwards() {
         |p| {
             p.direction == Direction::Outgoing
                 && match igmp_message(p) {
-                    Some(mrproxy_wire::igmp::Repr::ReportV3 { records }) => records.iter().any(|r| r.group == group),
+                    Some(mrproxy_wire::igmp::Repr::ReportV3 { records }) => {
+                        records.iter().any(|r| r.group == group)
+                    }
                     _ => false,
                 }
         },

@@ -41,8 +41,22 @@ fn d25_include_and_exclude_source_lists_reach_the_wire_and_the_upstream() {
     let t = Basic::new("ssmlists");
     t.src.add_addr("s0", &format!("{SOURCE2}/24")).unwrap();
     let proxy = Proxy::start(&t.lab, &t.rtr, &Basic::config(FAST_TIMERS));
-    let wire1 = Capture::start(&t.h1, "e0", CaptureFilter::Udp { group: ip(SSM_GROUP) }).unwrap();
-    let wire2 = Capture::start(&t.h2, "e0", CaptureFilter::Udp { group: ip(ASM_GROUP) }).unwrap();
+    let wire1 = Capture::start(
+        &t.h1,
+        "e0",
+        CaptureFilter::Udp {
+            group: ip(SSM_GROUP),
+        },
+    )
+    .unwrap();
+    let wire2 = Capture::start(
+        &t.h2,
+        "e0",
+        CaptureFilter::Udp {
+            group: ip(ASM_GROUP),
+        },
+    )
+    .unwrap();
     let rx_include = Receiver::join_source(&t.h1, "e0", ip(SSM_GROUP), ip(SOURCE), 5001).unwrap();
     let rx_exclude = Receiver::exclude(&t.h2, "e0", ip(ASM_GROUP), &[ip(SOURCE2)], 5002).unwrap();
     let _sources = [
@@ -87,8 +101,15 @@ fn d25_include_and_exclude_source_lists_reach_the_wire_and_the_upstream() {
         "S2 forwarded to the EXCLUDE {{S2}} host"
     );
     for rx in [&rx_include, &rx_exclude] {
-        let senders: Vec<_> = rx.datagrams().iter().filter_map(|d| d.from.map(|a| a.ip())).collect();
-        assert!(senders.contains(&ip(SOURCE)), "host socket got nothing from S1");
+        let senders: Vec<_> = rx
+            .datagrams()
+            .iter()
+            .filter_map(|d| d.from.map(|a| a.ip()))
+            .collect();
+        assert!(
+            senders.contains(&ip(SOURCE)),
+            "host socket got nothing from S1"
+        );
     }
 
     // The upstream asks for exactly the merged source lists (RFC 4605 §4.1), in the daemon's
@@ -108,7 +129,11 @@ fn d25_include_and_exclude_source_lists_reach_the_wire_and_the_upstream() {
         .into_iter()
         .filter(|f| f.ifname == "up0")
         .collect();
-    let filter = |group: &str, source: &str| filters.iter().find(|f| f.group == ip(group) && f.source == ip(source));
+    let filter = |group: &str, source: &str| {
+        filters
+            .iter()
+            .find(|f| f.group == ip(group) && f.source == ip(source))
+    };
     assert!(
         filter(SSM_GROUP, SOURCE).is_some_and(|f| f.include > 0 && f.exclude == 0),
         "{filters:?}"
@@ -138,7 +163,10 @@ fn d21_hundred_groups_are_joined_upstream_and_forwarded() {
     const GROUPS: usize = 100;
     let t = Basic::new("hundred");
     // The per-socket limit igmpproxy ran into is in force in the router's namespace.
-    assert_eq!(t.rtr.sysctl_get("net.ipv4.igmp_max_memberships").unwrap(), "20");
+    assert_eq!(
+        t.rtr.sysctl_get("net.ipv4.igmp_max_memberships").unwrap(),
+        "20"
+    );
     let groups: Vec<String> = (1..=GROUPS)
         .map(|i| format!("239.10.{}.{}", i / 250, i % 250))
         .collect();
@@ -158,9 +186,10 @@ fn d21_hundred_groups_are_joined_upstream_and_forwarded() {
         })
         .collect();
 
-    let all_received = netlab::wait_until(Duration::from_secs(20), Duration::from_millis(100), || {
-        receivers.iter().all(|rx| rx.count() >= 2)
-    });
+    let all_received =
+        netlab::wait_until(Duration::from_secs(20), Duration::from_millis(100), || {
+            receivers.iter().all(|rx| rx.count() >= 2)
+        });
     let starved: Vec<&String> = groups
         .iter()
         .zip(&receivers)
@@ -197,7 +226,11 @@ fn d21_hundred_groups_are_joined_upstream_and_forwarded() {
         .iter()
         .filter(|g| !up0.groups.contains(&g.parse().unwrap()))
         .collect();
-    assert!(missing.is_empty(), "not joined upstream: {missing:?}\n{}", proxy.log());
+    assert!(
+        missing.is_empty(),
+        "not joined upstream: {missing:?}\n{}",
+        proxy.log()
+    );
     let log = proxy.log();
     assert!(
         !log.contains("ENOBUFS") && !log.contains("No buffer space"),
@@ -227,7 +260,10 @@ fn d22_upstream_general_queries_are_answered_in_the_queriers_version() {
     // Max Resp Code 10: answered within a second.
     netlab::inject_ipv4(&t.src, "s0", &igmpv3_general_query(querier, 10, 2, 125)).unwrap();
     let current_state = upstream.wait_for(
-        |p| p.direction == Direction::Outgoing && has_igmpv3_record(p, RecordType::ModeIsExclude, GROUP),
+        |p| {
+            p.direction == Direction::Outgoing
+                && has_igmpv3_record(p, RecordType::ModeIsExclude, GROUP)
+        },
         Duration::from_secs(5),
     );
     assert!(
@@ -314,7 +350,11 @@ fn d35_source_without_listeners_gets_an_empty_entry_and_a_late_host_fresh_packet
         "packet age {:?}",
         stats.max_age
     );
-    assert!(stats.is_increasing(), "reordered or duplicated: {:?}", stats.seqs);
+    assert!(
+        stats.is_increasing(),
+        "reordered or duplicated: {:?}",
+        stats.seqs
+    );
 }
 
 /// D32: the kernel forwards only packets whose TTL is greater than the VIF threshold (1), so a
@@ -338,7 +378,12 @@ fn d32_ttl_one_source_is_not_forwarded_but_a_ttl_eight_source_is() {
         route_oifs(&t.rtr, SOURCE, GROUP) == Some(vec!["dn1".to_owned()])
             && route_oifs(&t.rtr, SOURCE2, GROUP) == Some(vec!["dn1".to_owned()])
     });
-    assert!(both, "entries: {:?}\n{}", kernel_oifs(&t.rtr, GROUP), proxy.log());
+    assert!(
+        both,
+        "entries: {:?}\n{}",
+        kernel_oifs(&t.rtr, GROUP),
+        proxy.log()
+    );
     wire.clear();
     let counted = |origin: &str| {
         netlab::mfc_v4(&t.rtr)
@@ -348,13 +393,19 @@ fn d32_ttl_one_source_is_not_forwarded_but_a_ttl_eight_source_is() {
             .map_or(0, |e| e.packets)
     };
     let ttl1_before = counted(SOURCE2);
-    let forwarded = netlab::wait_until(Duration::from_secs(5), POLL, || from_source(&wire, SOURCE) >= 50);
+    let forwarded = netlab::wait_until(Duration::from_secs(5), POLL, || {
+        from_source(&wire, SOURCE) >= 50
+    });
     assert!(forwarded, "TTL-8 stream not forwarded:\n{}", proxy.log());
     assert!(
         counted(SOURCE2) > ttl1_before,
         "the TTL-1 source's packets did not reach the router"
     );
-    assert_eq!(from_source(&wire, SOURCE2), 0, "a TTL-1 packet was forwarded");
+    assert_eq!(
+        from_source(&wire, SOURCE2),
+        0,
+        "a TTL-1 packet was forwarded"
+    );
     let stats = rx.stats();
     assert_eq!(
         stats.ttls.iter().copied().collect::<Vec<_>>(),

@@ -12,16 +12,42 @@ fn join_forwards_the_stream_and_leave_stops_it() {
         return;
     }
     let t = Basic::new("smoke");
-    let proxy = Proxy::start(&t.lab, &t.rtr, &Basic::config(&format!("quickleave\n{FAST_TIMERS}")));
+    let proxy = Proxy::start(
+        &t.lab,
+        &t.rtr,
+        &Basic::config(&format!("quickleave\n{FAST_TIMERS}")),
+    );
     let rx = Receiver::join(&t.h1, "e0", ip(GROUP), 5000).unwrap();
-    let _src = Source::start(&t.src, SourceSpec::new("s0", ip(GROUP), 5000).interval(Duration::from_millis(10)).count(1000)).unwrap();
-    assert!(rx.wait_for_packets(20, Duration::from_secs(5)), "no stream at h1:\n{}", proxy.log());
-    assert_eq!(kernel_oifs(&t.rtr, GROUP), vec![(SOURCE.to_owned(), vec!["dn1".to_owned()])]);
+    let _src = Source::start(
+        &t.src,
+        SourceSpec::new("s0", ip(GROUP), 5000)
+            .interval(Duration::from_millis(10))
+            .count(1000),
+    )
+    .unwrap();
+    assert!(
+        rx.wait_for_packets(20, Duration::from_secs(5)),
+        "no stream at h1:\n{}",
+        proxy.log()
+    );
+    assert_eq!(
+        kernel_oifs(&t.rtr, GROUP),
+        vec![(SOURCE.to_owned(), vec!["dn1".to_owned()])]
+    );
     rx.leave().unwrap();
     let stopped = netlab::wait_until(Duration::from_secs(3), Duration::from_millis(20), || {
-        kernel_oifs(&t.rtr, GROUP).iter().all(|(_, oifs)| oifs.is_empty())
+        kernel_oifs(&t.rtr, GROUP)
+            .iter()
+            .all(|(_, oifs)| oifs.is_empty())
     });
-    assert!(stopped, "forwarding to dn1 continued after the leave:\n{}", proxy.log());
+    assert!(
+        stopped,
+        "forwarding to dn1 continued after the leave:\n{}",
+        proxy.log()
+    );
     assert_eq!(proxy.stop(), Some(0));
-    assert!(netlab::mfc_v4(&t.rtr).unwrap().is_empty(), "MFC not cleaned on SIGTERM");
+    assert!(
+        netlab::mfc_v4(&t.rtr).unwrap().is_empty(),
+        "MFC not cleaned on SIGTERM"
+    );
 }

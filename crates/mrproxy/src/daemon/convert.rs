@@ -21,12 +21,20 @@ pub fn link(link: Link) -> InterfaceInfo {
         ipv4: link
             .ipv4
             .iter()
-            .map(|a| V4Address { address: a.address, prefix_len: a.prefix_len, peer: a.peer })
+            .map(|a| V4Address {
+                address: a.address,
+                prefix_len: a.prefix_len,
+                peer: a.peer,
+            })
             .collect(),
         ipv6: link
             .ipv6
             .iter()
-            .map(|a| V6Address { address: a.address, prefix_len: a.prefix_len, peer: a.peer })
+            .map(|a| V6Address {
+                address: a.address,
+                prefix_len: a.prefix_len,
+                peer: a.peer,
+            })
             .collect(),
     }
 }
@@ -34,14 +42,20 @@ pub fn link(link: Link) -> InterfaceInfo {
 pub fn link_event(event: LinkEvent) -> Event {
     match event {
         LinkEvent::Changed(l) => Event::InterfaceChanged(link(l)),
-        LinkEvent::Removed(ifindex) => Event::InterfaceRemoved { ifindex: IfIndex(ifindex) },
+        LinkEvent::Removed(ifindex) => Event::InterfaceRemoved {
+            ifindex: IfIndex(ifindex),
+        },
     }
 }
 
 /// `None` for upcalls the proxy does not act on (WRONGVIF and PIM kinds are never enabled).
 pub fn received4(received: Received4, buf: &[u8]) -> Option<Event> {
     match received {
-        Received4::Igmp { ifindex, header, payload } => {
+        Received4::Igmp {
+            ifindex,
+            header,
+            payload,
+        } => {
             let bytes = buf.get(payload).unwrap_or_default();
             Some(match igmp::Repr::parse_bytes(bytes) {
                 Ok(message) => Event::Igmp {
@@ -72,10 +86,18 @@ pub fn received4(received: Received4, buf: &[u8]) -> Option<Event> {
 
 pub fn received6(received: Received6, buf: &[u8]) -> Option<Event> {
     match received {
-        Received6::Mld { ifindex, source, destination, hop_limit, router_alert, payload } => {
+        Received6::Mld {
+            ifindex,
+            source,
+            destination,
+            hop_limit,
+            router_alert,
+            payload,
+        } => {
             let bytes = buf.get(payload).unwrap_or_default();
             // The kernel verified the ICMPv6 checksum of a raw ICMPv6 socket (RFC 3542 §3.1).
-            let parsed = mld::Packet::new_checked(bytes).and_then(|p| mld::Repr::parse_unverified(&p));
+            let parsed =
+                mld::Packet::new_checked(bytes).and_then(|p| mld::Repr::parse_unverified(&p));
             Some(match parsed {
                 Ok(message) => Event::Mld {
                     ifindex: IfIndex(ifindex),
@@ -85,7 +107,11 @@ pub fn received6(received: Received6, buf: &[u8]) -> Option<Event> {
                     router_alert,
                     message,
                 },
-                Err(reason) => Event::Malformed { ifindex: IfIndex(ifindex), source: IpAddr::V6(source), reason },
+                Err(reason) => Event::Malformed {
+                    ifindex: IfIndex(ifindex),
+                    source: IpAddr::V6(source),
+                    reason,
+                },
             })
         }
         Received6::Upcall(u) => match (u.kind, u.iif) {

@@ -29,13 +29,26 @@ impl Kernel {
                 (None, None)
             }
         };
-        Ok(Kernel { v4, v6, igmp, mld, upstream: UpstreamMembership::new() })
+        Ok(Kernel {
+            v4,
+            v6,
+            igmp,
+            mld,
+            upstream: UpstreamMembership::new(),
+        })
     }
 
     /// Apply one action; an answer for the engine (route counters) is returned.
     pub fn apply(&mut self, action: &Action, names: &Names) -> Option<Event> {
         match action {
-            Action::AttachInterface { family, ifindex, name, role, threshold, ratelimit } => {
+            Action::AttachInterface {
+                family,
+                ifindex,
+                name,
+                role,
+                threshold,
+                ratelimit,
+            } => {
                 let i = ifindex.0;
                 let result = match family {
                     Family::V4 => self.v4.add_vif(i, *threshold, *ratelimit).map(|vif| {
@@ -80,14 +93,27 @@ impl Kernel {
                     Err(e) => debug!(iface = %names.of(*ifindex), "detach: {e}"),
                 }
             }
-            Action::SendIgmp { ifindex, source, destination, message } => {
-                if let Err(e) = self.igmp.send(ifindex.0, *source, *destination, &message.to_bytes()) {
+            Action::SendIgmp {
+                ifindex,
+                source,
+                destination,
+                message,
+            } => {
+                if let Err(e) =
+                    self.igmp
+                        .send(ifindex.0, *source, *destination, &message.to_bytes())
+                {
                     warn!(iface = %names.of(*ifindex), "{e}");
                 } else {
                     debug!(iface = %names.of(*ifindex), %destination, ?message, "sent IGMP");
                 }
             }
-            Action::SendMld { ifindex, source, destination, message } => {
+            Action::SendMld {
+                ifindex,
+                source,
+                destination,
+                message,
+            } => {
                 if let Some(mld) = &self.mld {
                     let bytes = message.to_bytes(source, destination);
                     if let Err(e) = mld.send(ifindex.0, *source, *destination, &bytes) {
@@ -97,7 +123,12 @@ impl Kernel {
                     }
                 }
             }
-            Action::SetRoute { source, group, iif, oifs } => {
+            Action::SetRoute {
+                source,
+                group,
+                iif,
+                oifs,
+            } => {
                 let oif_list: Vec<u32> = oifs.iter().map(|o| o.0).collect();
                 let result = match (source, group) {
                     (IpAddr::V4(s), IpAddr::V4(g)) => self.v4.set_route(*s, *g, iif.0, &oif_list),
@@ -145,9 +176,18 @@ impl Kernel {
                         0
                     }
                 };
-                return Some(Event::RouteCounters { source: *source, group: *group, packets });
+                return Some(Event::RouteCounters {
+                    source: *source,
+                    group: *group,
+                    packets,
+                });
             }
-            Action::SetUpstreamMembership { ifindex, group, mode, sources } => {
+            Action::SetUpstreamMembership {
+                ifindex,
+                group,
+                mode,
+                sources,
+            } => {
                 let mode_l = match mode {
                     FilterMode::Include => mrproxy_linux::FilterMode::Include,
                     FilterMode::Exclude => mrproxy_linux::FilterMode::Exclude,

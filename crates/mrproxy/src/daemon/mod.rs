@@ -43,7 +43,10 @@ pub fn run(opts: RunOptions) -> ExitCode {
     for w in &config.warnings {
         warn!("{w}");
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             error!("cannot start the event loop: {e}");
@@ -118,8 +121,15 @@ async fn serve(opts: RunOptions, config: mrproxy_config::Config) -> Result<(), S
             None
         }
     };
-    if config.interfaces.iter().any(|i| i.settings.rereport.is_some()) || config.defaults.rereport.is_some() {
-        warn!("`rereport` is accepted but not implemented yet: the kernel re-reports only when asked by the upstream querier");
+    if config
+        .interfaces
+        .iter()
+        .any(|i| i.settings.rereport.is_some())
+        || config.defaults.rereport.is_some()
+    {
+        warn!(
+            "`rereport` is accepted but not implemented yet: the kernel re-reports only when asked by the upstream querier"
+        );
     }
     let start = Instant::now();
     let mut daemon = Daemon {
@@ -155,7 +165,10 @@ async fn serve(opts: RunOptions, config: mrproxy_config::Config) -> Result<(), S
             };
             let recv6 = async {
                 match v6 {
-                    Some(m) => m.recv(&mut buf6).await.map(|r| convert::received6(r, &buf6)),
+                    Some(m) => m
+                        .recv(&mut buf6)
+                        .await
+                        .map(|r| convert::received6(r, &buf6)),
                     None => pending().await,
                 }
             };
@@ -204,7 +217,8 @@ async fn serve(opts: RunOptions, config: mrproxy_config::Config) -> Result<(), S
             },
             Input::Status(stream) => {
                 let status = daemon.engine.status(daemon.now());
-                let body = serde_json::to_string_pretty(&status).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+                let body = serde_json::to_string_pretty(&status)
+                    .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
                 control::reply(stream, &body).await;
             }
             Input::Stop(signal) => {

@@ -14,12 +14,18 @@ impl Names {
         self.0.remove(&ifindex);
     }
     pub fn of(&self, ifindex: IfIndex) -> String {
-        self.0.get(&ifindex).cloned().unwrap_or_else(|| ifindex.to_string())
+        self.0
+            .get(&ifindex)
+            .cloned()
+            .unwrap_or_else(|| ifindex.to_string())
     }
     pub fn list(&self, list: &[IfIndex]) -> String {
         if list.is_empty() {
             return "(none)".to_owned();
         }
-        list.iter().map(|i| self.of(*i)).collect::<Vec<_>>().join(",")
+        list.iter()
+            .map(|i| self.of(*i))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }

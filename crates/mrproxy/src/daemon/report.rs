@@ -20,7 +20,11 @@ pub struct Reporter {
 impl Reporter {
     pub fn action(&mut self, action: &Action, names: &Names) {
         match action {
-            Action::Rejected { ifindex, from, reason } => {
+            Action::Rejected {
+                ifindex,
+                from,
+                reason,
+            } => {
                 let iface = ifindex.map(|i| names.of(i)).unwrap_or_default();
                 let from = from.map(|f| f.to_string()).unwrap_or_default();
                 match reason {
@@ -49,7 +53,11 @@ impl Reporter {
                     other => debug!(%iface, %from, reason = ?other, "input rejected"),
                 }
             }
-            Action::QuerierChanged { family, ifindex, querier } => match querier {
+            Action::QuerierChanged {
+                family,
+                ifindex,
+                querier,
+            } => match querier {
                 None => info!(iface = %names.of(*ifindex), ?family, "we are the querier"),
                 Some(q) => info!(iface = %names.of(*ifindex), ?family, querier = %q,
                     "another router is the querier; not forwarding onto this link"),
@@ -64,7 +72,10 @@ impl Reporter {
             Some((last, suppressed)) if now.duration_since(*last) < WARN_EVERY => *suppressed += 1,
             Some((last, suppressed)) => {
                 if *suppressed > 0 {
-                    warn!("{message} ({suppressed} more like this in the last {}s)", WARN_EVERY.as_secs());
+                    warn!(
+                        "{message} ({suppressed} more like this in the last {}s)",
+                        WARN_EVERY.as_secs()
+                    );
                 } else {
                     warn!("{message}");
                 }

@@ -35,13 +35,29 @@ impl Proxy {
         let config_path = lab.path(&format!("{name}.conf"));
         std::fs::write(&config_path, config).expect("write config");
         let control = lab.path(&format!("{name}.sock"));
-        let args = ["-d", "-vv", "--control", control.to_str().unwrap(), config_path.to_str().unwrap()];
-        let child = lab.spawn(ns, binary(), &args, format!("{name}.log")).expect("spawn mrproxy");
-        let proxy = Proxy { child, control, config: config_path };
+        let args = [
+            "-d",
+            "-vv",
+            "--control",
+            control.to_str().unwrap(),
+            config_path.to_str().unwrap(),
+        ];
+        let child = lab
+            .spawn(ns, binary(), &args, format!("{name}.log"))
+            .expect("spawn mrproxy");
+        let proxy = Proxy {
+            child,
+            control,
+            config: config_path,
+        };
         let up = netlab::wait_until(Duration::from_secs(10), Duration::from_millis(20), || {
             proxy.try_status().is_some() || !proxy.child.is_running()
         });
-        assert!(up && proxy.child.is_running(), "mrproxy did not start:\n{}", proxy.log());
+        assert!(
+            up && proxy.child.is_running(),
+            "mrproxy did not start:\n{}",
+            proxy.log()
+        );
         proxy
     }
 
@@ -62,18 +78,25 @@ impl Proxy {
 
     /// The daemon's status (engine snapshot) as JSON; panics with the log if it does not answer.
     pub fn status(&self) -> Value {
-        self.try_status().unwrap_or_else(|| panic!("mrproxy status failed; log:\n{}", self.log()))
+        self.try_status()
+            .unwrap_or_else(|| panic!("mrproxy status failed; log:\n{}", self.log()))
     }
 
     /// Wait until the log contains `needle`.
     pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
-        netlab::wait_until(timeout, Duration::from_millis(20), || self.log().contains(needle))
+        netlab::wait_until(timeout, Duration::from_millis(20), || {
+            self.log().contains(needle)
+        })
     }
 
     /// Send SIGTERM and wait for a clean exit; returns the exit code.
     pub fn stop(&self) -> Option<i32> {
         self.child.signal(nix::sys::signal::Signal::SIGTERM).ok()?;
-        self.child.wait_timeout(Duration::from_secs(5)).ok().flatten().and_then(|s| s.code())
+        self.child
+            .wait_timeout(Duration::from_secs(5))
+            .ok()
+            .flatten()
+            .and_then(|s| s.code())
     }
 }
 
@@ -106,13 +129,26 @@ impl Basic {
         h1.add_addr("e0", "192.0.2.2/24").unwrap();
         rtr.add_addr("dn2", "203.0.113.1/24").unwrap();
         h2.add_addr("e0", "203.0.113.2/24").unwrap();
-        for (ns, ifname) in [(&src, "s0"), (&rtr, "up0"), (&rtr, "dn1"), (&rtr, "dn2"), (&h1, "e0"), (&h2, "e0")] {
+        for (ns, ifname) in [
+            (&src, "s0"),
+            (&rtr, "up0"),
+            (&rtr, "dn1"),
+            (&rtr, "dn2"),
+            (&h1, "e0"),
+            (&h2, "e0"),
+        ] {
             ns.set_up(ifname).unwrap();
         }
         src.add_route("default via 198.51.100.1").unwrap();
         h1.add_route("default via 192.0.2.1").unwrap();
         h2.add_route("default via 203.0.113.1").unwrap();
-        Basic { lab, src, rtr, h1, h2 }
+        Basic {
+            lab,
+            src,
+            rtr,
+            h1,
+            h2,
+        }
     }
 
     /// `phyint up0 upstream` (with the source's network as altnet) and both LANs downstream,
@@ -139,7 +175,11 @@ pub fn kernel_oifs(rtr: &Netns, group: &str) -> Vec<(String, Vec<String>)> {
         }
         let oifs = e["multipath"]
             .as_array()
-            .map(|m| m.iter().filter_map(|o| o["oif"].as_str().map(str::to_owned)).collect())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|o| o["oif"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         out.push((e["src"].as_str().unwrap_or_default().to_owned(), oifs));
     }
@@ -171,10 +211,22 @@ pub fn source_filters(ns: &Netns) -> Vec<SourceFilter> {
         let text = ns.read_proc(file).unwrap_or_default();
         for line in text.lines() {
             let f: Vec<&str> = line.split_whitespace().collect();
-            let [_, ifname, group, source, include, exclude] = f.as_slice() else { continue };
-            let (Some(group), Some(source)) = (proc_hex_addr(group), proc_hex_addr(source)) else { continue };
-            let (Ok(include), Ok(exclude)) = (include.parse(), exclude.parse()) else { continue };
-            out.push(SourceFilter { ifname: (*ifname).to_owned(), group, source, include, exclude });
+            let [_, ifname, group, source, include, exclude] = f.as_slice() else {
+                continue;
+            };
+            let (Some(group), Some(source)) = (proc_hex_addr(group), proc_hex_addr(source)) else {
+                continue;
+            };
+            let (Ok(include), Ok(exclude)) = (include.parse(), exclude.parse()) else {
+                continue;
+            };
+            out.push(SourceFilter {
+                ifname: (*ifname).to_owned(),
+                group,
+                source,
+                include,
+                exclude,
+            });
         }
     }
     out
@@ -183,8 +235,12 @@ pub fn source_filters(ns: &Netns) -> Vec<SourceFilter> {
 fn proc_hex_addr(text: &str) -> Option<IpAddr> {
     let hex = text.strip_prefix("0x").unwrap_or(text);
     match hex.len() {
-        8 => u32::from_str_radix(hex, 16).ok().map(|v| IpAddr::from(std::net::Ipv4Addr::from(v))),
-        32 => u128::from_str_radix(hex, 16).ok().map(|v| IpAddr::from(std::net::Ipv6Addr::from(v))),
+        8 => u32::from_str_radix(hex, 16)
+            .ok()
+            .map(|v| IpAddr::from(std::net::Ipv4Addr::from(v))),
+        32 => u128::from_str_radix(hex, 16)
+            .ok()
+            .map(|v| IpAddr::from(std::net::Ipv6Addr::from(v))),
         _ => None,
     }
 }
@@ -201,7 +257,11 @@ pub fn kernel_oifs6(rtr: &Netns, group: &str) -> Vec<(String, Vec<String>)> {
         }
         let oifs = e["multipath"]
             .as_array()
-            .map(|m| m.iter().filter_map(|o| o["oif"].as_str().map(str::to_owned)).collect())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|o| o["oif"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         out.push((e["src"].as_str().unwrap_or_default().to_owned(), oifs));
     }
@@ -210,15 +270,27 @@ pub fn kernel_oifs6(rtr: &Netns, group: &str) -> Vec<(String, Vec<String>)> {
 
 /// The output interfaces of the kernel's (source, group) entry, `None` without such an entry.
 pub fn route_oifs(rtr: &Netns, source: &str, group: &str) -> Option<Vec<String>> {
-    let entries = if group.contains(':') { kernel_oifs6(rtr, group) } else { kernel_oifs(rtr, group) };
+    let entries = if group.contains(':') {
+        kernel_oifs6(rtr, group)
+    } else {
+        kernel_oifs(rtr, group)
+    };
     let source: Option<IpAddr> = source.parse().ok();
-    entries.into_iter().find(|(s, _)| s.parse().ok() == source).map(|(_, oifs)| oifs)
+    entries
+        .into_iter()
+        .find(|(s, _)| s.parse().ok() == source)
+        .map(|(_, oifs)| oifs)
 }
 
 /// An IGMPv3 general query from `src` to 224.0.0.1 as an IP packet ready for
 /// [`netlab::inject_ipv4`] (RFC 9776 §4.1: Max Resp Code in tenths of a second, QQIC in seconds
 /// for values below 128).
-pub fn igmpv3_general_query(src: std::net::Ipv4Addr, max_resp_code: u8, qrv: u8, qqic: u8) -> Vec<u8> {
+pub fn igmpv3_general_query(
+    src: std::net::Ipv4Addr,
+    max_resp_code: u8,
+    qrv: u8,
+    qqic: u8,
+) -> Vec<u8> {
     let query = mrproxy_wire::igmp::Repr::QueryV3 {
         max_resp_code,
         group: std::net::Ipv4Addr::UNSPECIFIED,
@@ -232,7 +304,10 @@ pub fn igmpv3_general_query(src: std::net::Ipv4Addr, max_resp_code: u8, qrv: u8,
 
 /// An IGMPv2 general query (RFC 2236 §2: 8 octets, Max Resp Time in tenths of a second).
 pub fn igmpv2_general_query(src: std::net::Ipv4Addr, max_resp_time: u8) -> Vec<u8> {
-    let query = mrproxy_wire::igmp::Repr::QueryV2 { max_resp_time, group: std::net::Ipv4Addr::UNSPECIFIED };
+    let query = mrproxy_wire::igmp::Repr::QueryV2 {
+        max_resp_time,
+        group: std::net::Ipv4Addr::UNSPECIFIED,
+    };
     netlab::packet::igmp_packet(src, mrproxy_wire::igmp::ALL_SYSTEMS, &query.to_bytes())
 }
 
@@ -244,7 +319,11 @@ pub fn igmp_message(packet: &netlab::CapturedPacket) -> Option<mrproxy_wire::igm
 }
 
 /// Whether a captured packet is an IGMPv3 report carrying a record of `record_type` for `group`.
-pub fn has_igmpv3_record(packet: &netlab::CapturedPacket, record_type: mrproxy_wire::RecordType, group: &str) -> bool {
+pub fn has_igmpv3_record(
+    packet: &netlab::CapturedPacket,
+    record_type: mrproxy_wire::RecordType,
+    group: &str,
+) -> bool {
     let group: Option<std::net::Ipv4Addr> = group.parse().ok();
     matches!(igmp_message(packet), Some(mrproxy_wire::igmp::Repr::ReportV3 { records })
         if records.iter().any(|r| r.record_type == record_type && Some(r.group) == group))
@@ -269,7 +348,11 @@ pub fn port_status<'a>(status: &'a Value, ifname: &str, family: &str) -> Option<
 }
 
 /// What the daemon requests on upstream `ifname` for `group`: (mode, sources) as serialised.
-pub fn upstream_request(status: &Value, ifname: &str, group: &str) -> Option<(String, Vec<String>)> {
+pub fn upstream_request(
+    status: &Value,
+    ifname: &str,
+    group: &str,
+) -> Option<(String, Vec<String>)> {
     let group: IpAddr = group.parse().ok()?;
     let entry = status["upstreams"]
         .as_array()?
@@ -280,7 +363,11 @@ pub fn upstream_request(status: &Value, ifname: &str, group: &str) -> Option<(St
     let mode = entry["mode"].as_str().unwrap_or_default().to_owned();
     let sources = entry["sources"]
         .as_array()
-        .map(|s| s.iter().filter_map(|a| a.as_str().map(str::to_owned)).collect())
+        .map(|s| {
+            s.iter()
+                .filter_map(|a| a.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     Some((mode, sources))
 }
@@ -294,7 +381,9 @@ pub fn upstream_request(status: &Value, ifname: &str, group: &str) -> Option<(St
 pub fn query_group(packet: &netlab::CapturedPacket) -> Option<std::net::Ipv4Addr> {
     use mrproxy_wire::igmp::Repr;
     match igmp_message(packet)? {
-        Repr::QueryV1 { group } | Repr::QueryV2 { group, .. } | Repr::QueryV3 { group, .. } => Some(group),
+        Repr::QueryV1 { group } | Repr::QueryV2 { group, .. } | Repr::QueryV3 { group, .. } => {
+            Some(group)
+        }
         _ => None,
     }
 }
@@ -306,7 +395,10 @@ pub fn is_general_query(packet: &netlab::CapturedPacket) -> bool {
 
 /// Whether a captured packet is a group-specific (or group-and-source-specific) query for `group`.
 pub fn is_group_query(packet: &netlab::CapturedPacket, group: &str) -> bool {
-    group.parse().ok().is_some_and(|g: std::net::Ipv4Addr| query_group(packet) == Some(g))
+    group
+        .parse()
+        .ok()
+        .is_some_and(|g: std::net::Ipv4Addr| query_group(packet) == Some(g))
 }
 
 /// The groups a captured report mentions: the group of an IGMPv1/v2 report or leave, every
@@ -314,7 +406,9 @@ pub fn is_group_query(packet: &netlab::CapturedPacket, group: &str) -> bool {
 pub fn reported_groups(packet: &netlab::CapturedPacket) -> Vec<std::net::Ipv4Addr> {
     use mrproxy_wire::igmp::Repr;
     match igmp_message(packet) {
-        Some(Repr::ReportV1 { group } | Repr::ReportV2 { group } | Repr::LeaveV2 { group }) => vec![group],
+        Some(Repr::ReportV1 { group } | Repr::ReportV2 { group } | Repr::LeaveV2 { group }) => {
+            vec![group]
+        }
         Some(Repr::ReportV3 { records }) => records.iter().map(|r| r.group).collect(),
         _ => Vec::new(),
     }
@@ -322,7 +416,10 @@ pub fn reported_groups(packet: &netlab::CapturedPacket) -> Vec<std::net::Ipv4Add
 
 /// Whether a captured packet is a report (any version) that mentions `group`.
 pub fn reports_group(packet: &netlab::CapturedPacket, group: &str) -> bool {
-    group.parse().ok().is_some_and(|g| reported_groups(packet).contains(&g))
+    group
+        .parse()
+        .ok()
+        .is_some_and(|g| reported_groups(packet).contains(&g))
 }
 
 /// The IPv4 groups the router's host side has joined on `ifname` (`/proc/net/igmp`): on an
@@ -340,13 +437,26 @@ pub fn host_groups(ns: &Netns, ifname: &str) -> Vec<std::net::Ipv4Addr> {
 pub fn port_groups(status: &Value, ifname: &str) -> Vec<String> {
     port_status(status, ifname, "V4")
         .and_then(|p| p["groups"].as_array())
-        .map(|groups| groups.iter().filter_map(|g| g["group"].as_str().map(str::to_owned)).collect())
+        .map(|groups| {
+            groups
+                .iter()
+                .filter_map(|g| g["group"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// When the last captured packet satisfying `pred` was read.
-pub fn last_seen(capture: &netlab::Capture, pred: impl Fn(&netlab::CapturedPacket) -> bool) -> Option<std::time::Instant> {
-    capture.packets().iter().filter(|p| pred(p)).map(|p| p.at).max()
+pub fn last_seen(
+    capture: &netlab::Capture,
+    pred: impl Fn(&netlab::CapturedPacket) -> bool,
+) -> Option<std::time::Instant> {
+    capture
+        .packets()
+        .iter()
+        .filter(|p| pred(p))
+        .map(|p| p.at)
+        .max()
 }
 
 /// Waits until no packet satisfying `pred` has been captured for `quiet`, counted from the later
@@ -360,7 +470,11 @@ pub fn wait_quiet(
 ) -> bool {
     let started = std::time::Instant::now();
     netlab::wait_until(timeout, Duration::from_millis(20), || {
-        last_seen(capture, &pred).unwrap_or(started).max(started).elapsed() >= quiet
+        last_seen(capture, &pred)
+            .unwrap_or(started)
+            .max(started)
+            .elapsed()
+            >= quiet
     })
 }
 
@@ -400,7 +514,12 @@ pub struct OtherQuerier {
 }
 
 impl OtherQuerier {
-    pub fn start(ns: &Netns, ifname: &str, source: std::net::Ipv4Addr, period: Duration) -> OtherQuerier {
+    pub fn start(
+        ns: &Netns,
+        ifname: &str,
+        source: std::net::Ipv4Addr,
+        period: Duration,
+    ) -> OtherQuerier {
         let (ns, ifname) = (ns.clone(), ifname.to_owned());
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = std::sync::Arc::clone(&stop);
@@ -437,7 +556,9 @@ impl Drop for OtherQuerier {
 /// failure messages.
 pub fn describe_igmp(capture: &netlab::Capture) -> String {
     let packets = capture.packets();
-    let Some(first) = packets.first().map(|p| p.at) else { return "(no IGMP captured)".to_owned() };
+    let Some(first) = packets.first().map(|p| p.at) else {
+        return "(no IGMP captured)".to_owned();
+    };
     packets
         .iter()
         .map(|p| {
