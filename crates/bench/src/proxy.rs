@@ -274,21 +274,44 @@ fn host_namespace_instances(binary: &Path) -> Result<Vec<u32>, String> {
     Ok(found)
 }
 
-/// The mrproxy binary: the given path, or the sibling of this executable in the same target
-/// directory (`cargo build --release -p mrproxy -p bench` puts both there).
+/// The mrproxy binary: the given path as it is; otherwise `mrproxy` next to this executable,
+/// first brought up to date with `cargo build --release -p mrproxy` into this executable's
+/// target directory when this executable was built from the workspace (`cargo run -p bench`),
+/// so the figures are always those of the current source.
 pub fn locate_mrproxy(given: Option<PathBuf>) -> Result<PathBuf, String> {
-    let path = match given {
-        Some(p) => p,
-        None => std::env::current_exe()
-            .map_err(|e| e.to_string())?
-            .with_file_name("mrproxy"),
-    };
-    if path.is_file() {
-        Ok(path)
+    if let Some(path) = given {
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!("--mrproxy {}: no such file", path.display()))
+        };
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let sibling = exe.with_file_name("mrproxy");
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // <target>/release/bench: the target directory is two levels up.
+    let target_dir = exe.parent().and_then(Path::parent);
+    if let (true, Some(target_dir)) = (workspace.join("Cargo.toml").is_file(), target_dir) {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        eprintln!("bench: building mrproxy (cargo build --release -p mrproxy)");
+        let status = Command::new(cargo)
+            .args(["build", "--release", "--locked", "-p", "mrproxy", "--target-dir"])
+            .arg(target_dir)
+            .current_dir(&workspace)
+            .status();
+        match status {
+            Ok(s) if s.success() => {}
+            Ok(s) => return Err(format!("building mrproxy failed: {s}")),
+            // No cargo here (a copied binary): use what is there.
+            Err(e) => eprintln!("bench: cannot run cargo ({e}); using {}", sibling.display()),
+        }
+    }
+    if sibling.is_file() {
+        Ok(sibling)
     } else {
         Err(format!(
             "{} not found: build it with `cargo build --release -p mrproxy` or pass --mrproxy PATH",
-            path.display()
+            sibling.display()
         ))
     }
 }

@@ -32,6 +32,14 @@ const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 const QUIET: Duration = Duration::from_secs(1);
 /// Forwarding still going on after this is reported as "never stopped" (igmpproxy.md D3).
 const STOP_TIMEOUT: Duration = Duration::from_secs(45);
+/// Single-host leaves of one batch are this far apart, so that they meet a proxy's timers at
+/// different phases (igmpproxy handles leaves in rounds) and count as separate samples.
+const STAGGER: Duration = Duration::from_millis(700);
+/// How long two viewers watch before one leaves: long enough for the proxy's general queries
+/// and its aging of the answers, so that IGMPv2 report suppression (only one of two hosts
+/// answers a query) has happened, as it has for real viewers. igmpproxy's quickleave host
+/// table forgets hosts that did not answer (igmpproxy.md D6).
+const WATCH: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct LeaveResult {
@@ -157,8 +165,8 @@ impl Hosts {
     }
 }
 
-/// Streams `batch`, lets host A join all, waits for the streams, and returns the groups that
-/// reached every host in `hosts` (the rest are counted as failed joins).
+/// Streams `batch`, lets every host in `hosts` join all of it, waits for the streams, and
+/// returns the groups that reached every host (the rest are counted as failed joins).
 fn start_batch(
     flows: &Flows,
     batch: &[Ipv4Addr],
@@ -196,7 +204,10 @@ fn one_host_batch(
     let (member, wire, ifindex) = &hosts.a;
     let groups = start_batch(flows, batch, &[&hosts.a], out)?;
     let t0 = monotonic_ns();
-    for g in batch {
+    for (i, g) in batch.iter().enumerate() {
+        if i > 0 {
+            std::thread::sleep(STAGGER);
+        }
         member.leave(*g, *ifindex).map_err(|e| format!("leave {g}: {e}"))?;
     }
     let quiet_ns = u64::try_from(QUIET.as_nanos()).unwrap_or(u64::MAX);
@@ -235,6 +246,7 @@ fn two_host_batch(
     gaps: &mut Vec<u64>,
 ) -> Result<(), String> {
     let groups = start_batch(flows, batch, &[&hosts.a, &hosts.b], out)?;
+    std::thread::sleep(WATCH);
     let (leaver, _, a_ifindex) = &hosts.a;
     let (stayer, b_wire, b_ifindex) = &hosts.b;
     let first_seq: Vec<Option<u64>> = groups.iter().map(|g| flows.current_seq(*g)).collect();

@@ -19,7 +19,7 @@ pub struct Ctx {
     pub joins: usize,
     /// Batches of four single-host leaves per setting.
     pub leave_batches: usize,
-    /// Batches of four two-host trials per setting.
+    /// Batches of four two-host trials per setting (each watches for 30 s first).
     pub two_host_batches: usize,
     /// Groups in the report burst (item 3: 10 000).
     pub burst_groups: usize,
@@ -38,7 +38,7 @@ impl Ctx {
             binaries,
             joins: 200,
             leave_batches: 3,
-            two_host_batches: 2,
+            two_host_batches: 1,
             burst_groups: 10_000,
             rest_groups: 10_000,
             rest_window: Duration::from_secs(120),
