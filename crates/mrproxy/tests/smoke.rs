@@ -45,9 +45,21 @@ fn join_forwards_the_stream_and_leave_stops_it() {
         "forwarding to dn1 continued after the leave:\n{}",
         proxy.log()
     );
+    // D33: every log line starts with a timestamp.
+    let log = proxy.log();
+    assert!(
+        log.lines()
+            .all(|l| l.len() > 20 && l.starts_with("20") && l.as_bytes()[10] == b'T'),
+        "log lines without a timestamp:\n{log}"
+    );
+    // SIGTERM: clean exit, every forwarding entry and VIF removed.
     assert_eq!(proxy.stop(), Some(0));
     assert!(
         netlab::mfc_v4(&t.rtr).unwrap().is_empty(),
         "MFC not cleaned on SIGTERM"
+    );
+    assert!(
+        netlab::vifs_v4(&t.rtr).unwrap().is_empty(),
+        "VIFs not removed on SIGTERM"
     );
 }
