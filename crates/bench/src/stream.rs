@@ -23,7 +23,7 @@ use netlab::Netns;
 use netlab::payload::{Payload, monotonic_ns};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::wire::{Kind, Wire};
+use crate::wire::{Filter, Kind, Wire};
 
 /// UDP port of every benchmark stream.
 pub const PORT: u16 = 5000;
@@ -51,7 +51,7 @@ impl Gate {
     /// IGMP snooping would. The gate follows as long as the returned capture lives.
     pub fn follow(&self, ns: &Netns, ifname: &str) -> io::Result<Wire> {
         let gate = self.clone();
-        Wire::start(ns, ifname, move |event| {
+        Wire::start(ns, ifname, Filter::Igmp, move |event| {
             let Kind::Igmp(message) = &event.kind else { return };
             if event.outgoing {
                 return;

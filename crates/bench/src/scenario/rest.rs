@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::proxy::{Config, Kind, Running};
 use crate::scenario::Ctx;
 use crate::topo::{Base, Member, nth, upstream_groups};
-use crate::wire::{Kind as WireKind, Wire};
+use crate::wire::{Filter, Kind as WireKind, Wire};
 use crate::igmp::Message;
 
 /// MAXVIFS (32) minus the upstream.
@@ -70,7 +70,7 @@ pub fn run(ctx: &Ctx, kind: Kind) -> Result<RestResult, String> {
     let (queries, reports) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let _one_lan = {
         let (queries, reports) = (Arc::clone(&queries), Arc::clone(&reports));
-        Wire::start(&hosts, "e1", move |e| {
+        Wire::start(&hosts, "e1", Filter::Igmp, move |e| {
             if let WireKind::Igmp(m) = &e.kind {
                 match (e.outgoing, m) {
                     (false, Message::Query { .. }) => queries.fetch_add(1, Ordering::Relaxed),
