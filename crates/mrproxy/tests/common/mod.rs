@@ -568,3 +568,27 @@ pub fn describe_igmp(capture: &netlab::Capture) -> String {
         })
         .collect()
 }
+
+// ---- shared by the e2e test files: directions, streams, UDP captures ----
+
+pub const WAIT: Duration = Duration::from_secs(5);
+
+pub fn outgoing(p: &netlab::CapturedPacket) -> bool {
+    p.direction == netlab::Direction::Outgoing
+}
+
+pub fn incoming(p: &netlab::CapturedPacket) -> bool {
+    p.direction == netlab::Direction::Incoming
+}
+
+/// A stream from the source namespace: 100 datagrams a second for `seconds`.
+pub fn stream(t: &Basic, group: &str, port: u16, seconds: u64) -> netlab::Source {
+    let spec = netlab::SourceSpec::new("s0", ip(group), port)
+        .interval(Duration::from_millis(10))
+        .count(seconds * 100);
+    netlab::Source::start(&t.src, spec).expect("source")
+}
+
+pub fn udp_to(group: &str) -> netlab::CaptureFilter {
+    netlab::CaptureFilter::Udp { group: ip(group) }
+}
