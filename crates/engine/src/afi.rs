@@ -4,9 +4,12 @@ use crate::action::{Action, Family, RejectReason};
 use crate::convert;
 use crate::event::{IfIndex, InterfaceInfo};
 use crate::link::LinkNets;
+use crate::merge::Membership;
+use crate::rereport;
 use ipnet::IpNet;
 use mrproxy_config::InterfaceSettings;
 use mrproxy_membership::{Address, Mode, Outgoing, PortConfig};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// An address family as the engine needs it: the membership crate's [`Address`] plus the
@@ -47,6 +50,14 @@ pub trait Afi: Address {
         outgoing: &Outgoing<Self>,
         config: &PortConfig,
     ) -> Action;
+
+    /// The `rereport` keep-alive: current-state reports of everything `joined` on an upstream,
+    /// from `source` (the link's address; none available = what the family allows, or nothing).
+    fn rereport_actions(
+        ifindex: IfIndex,
+        source: Option<Self>,
+        joined: &BTreeMap<Self, Membership<Self>>,
+    ) -> Vec<Action>;
 }
 
 impl Afi for Ipv4Addr {
@@ -129,6 +140,14 @@ impl Afi for Ipv4Addr {
     ) -> Action {
         convert::igmp_query_action(ifindex, source, outgoing, config)
     }
+    fn rereport_actions(
+        ifindex: IfIndex,
+        source: Option<Self>,
+        joined: &BTreeMap<Self, Membership<Self>>,
+    ) -> Vec<Action> {
+        // RFC 9776 §4.2.13: a report may come from 0.0.0.0 (an unnumbered upstream).
+        rereport::igmp_reports(ifindex, source.unwrap_or(Ipv4Addr::UNSPECIFIED), joined)
+    }
 }
 
 impl Afi for Ipv6Addr {
@@ -206,6 +225,14 @@ impl Afi for Ipv6Addr {
         config: &PortConfig,
     ) -> Action {
         convert::mld_query_action(ifindex, source, outgoing, config)
+    }
+    fn rereport_actions(
+        ifindex: IfIndex,
+        source: Option<Self>,
+        joined: &BTreeMap<Self, Membership<Self>>,
+    ) -> Vec<Action> {
+        // RFC 9777 §5: MLD is sent from a link-local address; without one, nothing can be sent.
+        source.map_or_else(Vec::new, |s| rereport::mld_reports(ifindex, s, joined))
     }
 }
 

@@ -50,6 +50,7 @@ mod interfaces;
 mod link;
 mod merge;
 mod policy;
+mod rereport;
 mod routes;
 mod status;
 mod timers;

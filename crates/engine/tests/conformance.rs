@@ -42,6 +42,7 @@ scenarios! {
     startup_queries_then_query_interval,
     two_lans_leave_in_turn,
     two_upstreams_join_and_leave_both,
+    upstream_rereport_keepalive,
     upcall_state_is_not_a_host,
     upstream_filter_miss_does_not_skip_next_upstream,
     upstream_query_refreshes_opted_in_downstreams,

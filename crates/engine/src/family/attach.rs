@@ -78,6 +78,7 @@ impl<A: Afi> FamilyState<A> {
                 settings: desired.settings,
                 link,
                 joined: BTreeMap::new(),
+                address: A::query_source(info),
             })),
             Role::Downstream => Attachment::Downstream(Box::new(Downstream {
                 name: info.name.clone(),
@@ -89,6 +90,7 @@ impl<A: Afi> FamilyState<A> {
             Role::Disabled => return,
         };
         self.put(info.ifindex, attachment, actions);
+        self.schedule_rereport(now, info.ifindex);
         // After AttachInterface: the first startup query needs the VIF and report-group joins.
         self.set_address(now, info.ifindex, A::query_source(info), actions);
     }
@@ -125,8 +127,13 @@ impl<A: Afi> FamilyState<A> {
             }
             (None, Some(u)) => {
                 u.name.clone_from(&info.name);
+                let rereport_changed = u.settings.rereport != desired.settings.rereport;
                 u.settings = desired.settings;
                 u.link = link;
+                u.address = A::query_source(info);
+                if rereport_changed {
+                    self.schedule_rereport(now, ifindex);
+                }
             }
             (None, None) => return,
         }
@@ -217,6 +224,7 @@ impl<A: Afi> FamilyState<A> {
             }
             Attachment::Downstream(Box::new(d))
         } else if let Some(mut u) = self.upstreams.remove(&ifindex) {
+            self.rereport_deadlines.set(ifindex, None);
             if how == Teardown::Final {
                 for (group, _) in std::mem::take(&mut u.joined) {
                     actions.push(Action::SetUpstreamMembership {

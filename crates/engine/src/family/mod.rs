@@ -40,6 +40,8 @@ pub struct Upstream<A: Afi> {
     pub link: LinkNets,
     /// The membership last requested per group (absent = not a member).
     pub joined: BTreeMap<A, Membership<A>>,
+    /// The link's address, source of `rereport` keep-alives (`None`: unnumbered).
+    pub address: Option<A>,
 }
 
 #[derive(Debug)]
@@ -66,6 +68,8 @@ pub struct FamilyState<A: Afi> {
     pub merged: BTreeMap<A, Membership<A>>,
     pub routes: RouteTable<A>,
     port_deadlines: DeadlineIndex<IfIndex>,
+    /// Upstreams with `rereport`: when the next keep-alive reports are due.
+    rereport_deadlines: DeadlineIndex<IfIndex>,
     dirty: Dirty<A>,
 }
 
@@ -77,6 +81,7 @@ impl<A: Afi> Default for FamilyState<A> {
             merged: BTreeMap::new(),
             routes: RouteTable::default(),
             port_deadlines: DeadlineIndex::default(),
+            rereport_deadlines: DeadlineIndex::default(),
             dirty: Dirty::default(),
         }
     }
@@ -134,6 +139,12 @@ impl<A: Afi> FamilyState<A> {
             }
             self.absorb(ifindex, out, actions);
         }
+        for ifindex in self.rereport_deadlines.due(now) {
+            if let Some(u) = self.upstreams.get(&ifindex) {
+                actions.extend(A::rereport_actions(ifindex, u.address, &u.joined));
+            }
+            self.schedule_rereport(now, ifindex);
+        }
         for (group, source) in self.routes.take_due_samples(now) {
             actions.push(Action::SampleRoute {
                 source: source.into_ip(),
@@ -143,10 +154,25 @@ impl<A: Afi> FamilyState<A> {
     }
 
     pub fn next_deadline(&self) -> Option<Timestamp> {
-        [self.port_deadlines.earliest(), self.routes.next_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.port_deadlines.earliest(),
+            self.rereport_deadlines.earliest(),
+            self.routes.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The next `rereport` keep-alive of an upstream, one interval from `now` (none when the
+    /// upstream is gone or has no `rereport`).
+    fn schedule_rereport(&mut self, now: Timestamp, ifindex: IfIndex) {
+        let interval = self
+            .upstreams
+            .get(&ifindex)
+            .and_then(|u| u.settings.rereport);
+        self.rereport_deadlines
+            .set(ifindex, interval.map(|d| now + d));
     }
 
     /// Turns what a port produced into actions and dirty marks, and re-indexes its deadline.

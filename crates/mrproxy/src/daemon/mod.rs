@@ -121,16 +121,6 @@ async fn serve(opts: RunOptions, config: mrproxy_config::Config) -> Result<(), S
             None
         }
     };
-    if config
-        .interfaces
-        .iter()
-        .any(|i| i.settings.rereport.is_some())
-        || config.defaults.rereport.is_some()
-    {
-        warn!(
-            "`rereport` is accepted but not implemented yet: the kernel re-reports only when asked by the upstream querier"
-        );
-    }
     let start = Instant::now();
     let mut daemon = Daemon {
         engine: Engine::new(config, Timestamp::ZERO),
