@@ -133,33 +133,51 @@ fn run(args: &Args) -> Result<Results, String> {
         Ctx::full(binaries, interrupted)
     };
     let wants = |s: Scenario| args.scenario == Scenario::All || args.scenario == s;
-    for kind in &kinds {
-        let kind = *kind;
-        if wants(Scenario::Join) {
-            record(&mut results.join, &mut results.errors, "join", kind, scenario::join::run(&ctx, kind));
+    // Each scenario runs for both proxies back to back, so that they share the machine's
+    // conditions as far as possible.
+    if wants(Scenario::Join) {
+        for &kind in &kinds {
+            let r = scenario::join::run(&ctx, kind);
+            record(&mut results.join, &mut results.errors, &mut results.load, "join", kind, r);
         }
-        if wants(Scenario::Leave) {
-            record(&mut results.leave, &mut results.errors, "leave", kind, scenario::leave::run(&ctx, kind));
-        }
-        if wants(Scenario::Burst) {
-            record(&mut results.burst, &mut results.errors, "burst", kind, scenario::burst::run(&ctx, kind));
-        }
-        if wants(Scenario::Rest) {
-            record(&mut results.rest, &mut results.errors, "rest", kind, scenario::rest::run(&ctx, kind));
-        }
-        ctx.check_interrupted()?;
     }
+    ctx.check_interrupted()?;
+    if wants(Scenario::Leave) {
+        for &kind in &kinds {
+            let r = scenario::leave::run(&ctx, kind);
+            record(&mut results.leave, &mut results.errors, &mut results.load, "leave", kind, r);
+        }
+    }
+    ctx.check_interrupted()?;
+    if wants(Scenario::Burst) {
+        for &kind in &kinds {
+            let r = scenario::burst::run(&ctx, kind);
+            record(&mut results.burst, &mut results.errors, &mut results.load, "burst", kind, r);
+        }
+    }
+    ctx.check_interrupted()?;
+    if wants(Scenario::Rest) {
+        for &kind in &kinds {
+            let r = scenario::rest::run(&ctx, kind);
+            record(&mut results.rest, &mut results.errors, &mut results.load, "rest", kind, r);
+        }
+    }
+    ctx.check_interrupted()?;
     Ok(results)
 }
 
 fn record<T>(
     into: &mut std::collections::BTreeMap<Kind, T>,
     errors: &mut Vec<String>,
+    load: &mut Vec<(String, String)>,
     name: &str,
     kind: Kind,
     result: Result<T, String>,
 ) {
-    eprintln!("bench: {name} with {kind}: {}", if result.is_ok() { "done" } else { "failed" });
+    let status = if result.is_ok() { "done" } else { "failed" };
+    let loadavg = report::load_average();
+    eprintln!("bench: {name} with {kind}: {status} (load average {loadavg})");
+    load.push((format!("{name} {kind}"), loadavg));
     match result {
         Ok(r) => {
             into.insert(kind, r);

@@ -23,6 +23,9 @@ pub struct Results {
     pub rest: BTreeMap<Kind, RestResult>,
     /// Scenarios that could not be measured, with the reason.
     pub errors: Vec<String>,
+    /// `/proc/loadavg` after each scenario: the machine is shared, and other work running
+    /// at the same time shows here.
+    pub load: Vec<(String, String)>,
 }
 
 /// What the figures were measured on.
@@ -34,6 +37,8 @@ pub struct Machine {
     pub memory_gib: f64,
     pub igmpproxy: String,
     pub mrproxy: String,
+    /// `/proc/loadavg` when the run started.
+    pub load_at_start: String,
 }
 
 impl Machine {
@@ -66,8 +71,19 @@ impl Machine {
             memory_gib: (mem_kib / (1024.0 * 1024.0) * 10.0).round() / 10.0,
             igmpproxy: output("dpkg-query", &["-W", "-f=${Version}", "igmpproxy"]),
             mrproxy: output(&mrproxy, &["--version"]),
+            load_at_start: load_average(),
         }
     }
+}
+
+/// The first three fields of `/proc/loadavg` (1, 5 and 15 minutes).
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A target from the issue, checked against mrproxy's figure.

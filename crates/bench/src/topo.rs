@@ -13,6 +13,10 @@ pub const SOURCE: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
 const SOURCE_CIDR: &str = "198.51.100.2/24";
 const UPSTREAM_CIDR: &str = "198.51.100.1/24";
 
+/// Option memory per IPv4 membership, with room to spare (an `ip_mc_socklist` is 48 bytes).
+const OPTMEM_PER_MEMBERSHIP: usize = 128;
+const DEFAULT_OPTMEM: usize = 128 * 1024;
+
 /// A lab with a source namespace behind the router's `up0`.
 pub struct Base {
     pub lab: Lab,
@@ -47,11 +51,16 @@ impl Base {
         host.add_addr(host_if, host_cidr)
     }
 
-    /// Lets the namespace's sockets hold `n` IPv4 memberships each (the default is 20). Set in
-    /// the router namespace for both proxies alike: igmpproxy joins every upstream group on
-    /// its one mroute socket (igmpproxy.md D21); mrproxy reads it to size its socket pool.
+    /// Lets the namespace's sockets hold `n` IPv4 memberships each (the default is 20). Raised
+    /// in the router namespace for igmpproxy only, which joins every upstream group on its
+    /// one mroute socket and fails at the 21st otherwise (igmpproxy.md D21); mrproxy spreads
+    /// its joins over as many sockets as the default needs, and runs with the default.
+    /// Each membership is also charged to the socket's option memory (`net.core.optmem_max`,
+    /// 128 KiB: about 2 300 memberships), which is raised along.
     pub fn allow_memberships(ns: &Netns, n: usize) -> io::Result<()> {
-        ns.sysctl("net.ipv4.igmp_max_memberships", &n.to_string())
+        ns.sysctl("net.ipv4.igmp_max_memberships", &n.to_string())?;
+        let optmem = (n * OPTMEM_PER_MEMBERSHIP).max(DEFAULT_OPTMEM);
+        ns.sysctl("net.core.optmem_max", &optmem.to_string())
     }
 }
 

@@ -56,7 +56,10 @@ pub fn run(ctx: &Ctx, kind: Kind) -> Result<RestResult, String> {
             let (rtr_cidr, host_cidr) = (format!("198.18.{k}.1/24"), format!("198.18.{k}.2/24"));
             base.lan(&format!("dn{k}"), &rtr_cidr, &hosts, &format!("e{k}"), &host_cidr)?;
         }
-        Base::allow_memberships(&base.rtr, 2 * groups_n)?;
+        if kind == Kind::Igmpproxy {
+            Base::allow_memberships(&base.rtr, 2 * groups_n)?;
+        }
+        // The hosts' own membership sockets (one per LAN, ~323 groups each).
         Base::allow_memberships(&hosts, groups_n)
     };
     setup().map_err(|e| e.to_string())?;
