@@ -179,16 +179,25 @@ impl Results {
             add(&format!("leave: never stopped, {name}"), stuck, 0, Target::AtMost(0.0), "0");
             add(&format!("2 hosts: packets lost by the other, {name}"), lost, 0, Target::AtMost(0.0), "0");
         }
-        let burst = |k: Kind| self.burst.get(&k);
         let rate_target = self
             .burst
             .get(&Kind::Igmpproxy)
-            .map_or(100_000.0, |b| (10.0 * b.reports_per_s).max(100_000.0));
-        add("burst: reports/s", both(&|k| burst(k).map(|b| b.reports_per_s)), 0, Target::AtLeast(rate_target), "≥ 100000 and ≥ 10× igmpproxy");
-        add("burst: reports lost", both(&|k| burst(k).map(|b| b.reports_lost as f64)), 0, Target::AtMost(0.0), "0");
-        add("burst: all joined upstream (ms)", both(&|k| burst(k).and_then(|b| b.membership_ms)), 1, Target::None, "");
-        add("burst: all forwarded (ms)", both(&|k| burst(k).and_then(|b| b.forwarding_ms)), 1, Target::None, "");
-        add("burst: groups never forwarded", both(&|k| burst(k).map(|b| b.groups_not_forwarded as f64)), 0, Target::AtMost(0.0), "0");
+            .map_or(100_000.0, |b| (10.0 * b.with_streams.reports_per_s).max(100_000.0));
+        for (streams, name) in [(true, "streams flowing"), (false, "no streams")] {
+            let burst = |k: Kind| {
+                self.burst
+                    .get(&k)
+                    .map(|b| if streams { &b.with_streams } else { &b.without_streams })
+            };
+            let label = |what: &str| format!("burst, {name}: {what}");
+            add(&label("reports/s"), both(&|k| burst(k).map(|b| b.reports_per_s)), 0, Target::AtLeast(rate_target), "≥ 100000, ≥ 10× igmpproxy");
+            add(&label("reports lost"), both(&|k| burst(k).map(|b| b.reports_lost as f64)), 0, Target::AtMost(0.0), "0");
+            add(&label("all joined upstream (ms)"), both(&|k| burst(k).and_then(|b| b.membership_ms)), 1, Target::None, "");
+            if streams {
+                add(&label("all forwarded (ms)"), both(&|k| burst(k).and_then(|b| b.forwarding_ms)), 1, Target::None, "");
+                add(&label("groups never forwarded"), both(&|k| burst(k).map(|b| b.groups_not_forwarded as f64)), 0, Target::AtMost(0.0), "0");
+            }
+        }
         let rest = |k: Kind| self.rest.get(&k);
         add("at rest: resident memory (MiB)", both(&|k| rest(k).map(|r| r.rss_max_mib)), 1, Target::AtMost(16.0), "≤ 16");
         add("at rest: CPU (% of one core)", both(&|k| rest(k).map(|r| r.cpu_percent)), 2, Target::AtMost(1.0), "≤ 1");

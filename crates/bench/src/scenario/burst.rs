@@ -46,7 +46,7 @@ const STALL: Duration = Duration::from_secs(5);
 const MFC_POLL: Duration = Duration::from_millis(100);
 
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct BurstResult {
+pub struct Burst {
     pub groups: usize,
     pub hosts: u32,
     /// First report on the LAN wire → last one: the rate the generator and the link achieved.
@@ -74,8 +74,24 @@ pub struct BurstResult {
     /// CPU time the proxy used from the burst until completion (or the timeout).
     pub cpu_ms: f64,
     /// Datagrams the streams sent per second, preroll included (nominally one per group per
-    /// second): shows whether the generator kept its rate on the busy machine.
+    /// second; 0 without streams): shows whether the generator kept its rate.
     pub stream_rate: f64,
+}
+
+/// The burst twice: with every group's stream already reaching the upstream (the scenario
+/// of the issue, which also gives the forwarding state), and without any stream (the proxy
+/// does nothing but process reports).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct BurstResult {
+    pub with_streams: Burst,
+    pub without_streams: Burst,
+}
+
+pub fn run(ctx: &Ctx, kind: Kind) -> Result<BurstResult, String> {
+    Ok(BurstResult {
+        with_streams: run_once(ctx, kind, true)?,
+        without_streams: run_once(ctx, kind, false)?,
+    })
 }
 
 /// First-seen times per group, filled by capture threads.
@@ -113,7 +129,7 @@ impl Span {
     }
 }
 
-pub fn run(ctx: &Ctx, kind: Kind) -> Result<BurstResult, String> {
+fn run_once(ctx: &Ctx, kind: Kind, with_streams: bool) -> Result<Burst, String> {
     let groups_n = ctx.burst_groups;
     let base = Base::new("burst").map_err(|e| e.to_string())?;
     let gen_ns = base.lab.ns("gen").map_err(|e| e.to_string())?;
@@ -162,19 +178,28 @@ pub fn run(ctx: &Ctx, kind: Kind) -> Result<BurstResult, String> {
     };
     let lan_vif = vif_of(&base.rtr, "dn1")?;
     let streams_started = Instant::now();
-    let streams = Sweep::start(&base.src, SOURCE, groups.clone(), Duration::from_secs(1))
-        .map_err(|e| e.to_string())?;
-    std::thread::sleep(PREROLL);
+    let streams = if with_streams {
+        let sweep = Sweep::start(&base.src, SOURCE, groups.clone(), Duration::from_secs(1))
+            .map_err(|e| e.to_string())?;
+        std::thread::sleep(PREROLL);
+        Some(sweep)
+    } else {
+        None
+    };
 
     let packets = build_reports(&groups);
     let sender = open_injector(&gen_ns).map_err(|e| e.to_string())?;
     let cpu_before = proxy.usage()?.cpu;
     let t_send = monotonic_ns();
     inject(&sender, &packets).map_err(|e| format!("injecting reports: {e}"))?;
-    let complete = || upstream.len() >= groups_n && forwarded.len() >= groups_n;
+    // Without streams there is no forwarding state to wait for.
+    let forwarding_needed = if with_streams { groups_n } else { 0 };
+    let complete = || upstream.len() >= groups_n && forwarded.len() >= forwarding_needed;
     let mut progress = ((0, 0), Instant::now());
     let mut stop = || {
-        note_forwarding(&base.rtr, lan_vif, &forwarded);
+        if with_streams {
+            note_forwarding(&base.rtr, lan_vif, &forwarded);
+        }
         let now = (upstream.len(), forwarded.len());
         if now != progress.0 {
             progress = (now, Instant::now());
@@ -194,7 +219,7 @@ pub fn run(ctx: &Ctx, kind: Kind) -> Result<BurstResult, String> {
         Some(t) if t > 0.0 => upstream.len() as f64 / (t / 1e3),
         _ => 0.0,
     };
-    Ok(BurstResult {
+    Ok(Burst {
         groups: groups_n,
         hosts: HOSTS,
         send_ms: ms(last),
@@ -204,9 +229,11 @@ pub fn run(ctx: &Ctx, kind: Kind) -> Result<BurstResult, String> {
         reports_per_s,
         joined_at_end: joined,
         reports_lost: groups_n.saturating_sub(joined.max(upstream.len())),
-        groups_not_forwarded: groups_n.saturating_sub(forwarded.len()),
+        groups_not_forwarded: forwarding_needed.saturating_sub(forwarded.len()),
         cpu_ms: cpu.as_secs_f64() * 1e3,
-        stream_rate: streams.sent() as f64 / streams_started.elapsed().as_secs_f64(),
+        stream_rate: streams.map_or(0.0, |s| {
+            s.sent() as f64 / streams_started.elapsed().as_secs_f64()
+        }),
     })
 }
 

@@ -20,8 +20,9 @@ use crate::stream::{Flows, random_phase};
 use crate::topo::{Base, Member, SOURCE, nth};
 use crate::wire::{Kind as WireKind, Recording, WireEvent};
 
-/// How long each stream flows before its host joins.
-const PREROLL: Duration = Duration::from_millis(100);
+/// How long each stream flows before its host joins (50 packets: the proxy has had the
+/// source's upcall within the first).
+const PREROLL: Duration = Duration::from_millis(50);
 /// A join that shows no report and packet within this time counts as failed.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(3);
 /// Stream rate: one datagram per tick.
