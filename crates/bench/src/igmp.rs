@@ -139,9 +139,15 @@ mod tests {
         let g = Ipv4Addr::new(239, 1, 2, 3);
         assert_eq!(
             Message::parse(&hex("1600f8faef010203")),
-            Message::Report { version: 2, group: g }
+            Message::Report {
+                version: 2,
+                group: g
+            }
         );
-        assert_eq!(Message::parse(&hex("1700f7faef010203")).left_groups(), vec![g]);
+        assert_eq!(
+            Message::parse(&hex("1700f7faef010203")).left_groups(),
+            vec![g]
+        );
         let v3 = Message::parse(&hex(V3_VECTOR));
         assert_eq!(
             v3.joined_groups(),
@@ -151,7 +157,9 @@ mod tests {
         assert_eq!(v3.report_version(), Some(3));
         assert_eq!(
             Message::parse(&hex("110aeef500000000")),
-            Message::Query { group: Ipv4Addr::UNSPECIFIED }
+            Message::Query {
+                group: Ipv4Addr::UNSPECIFIED
+            }
         );
     }
 
@@ -162,7 +170,10 @@ mod tests {
         assert_eq!(netlab::packet::internet_checksum(&bytes), 0);
         assert_eq!(Message::parse(&bytes).joined_groups(), vec![g]);
         let leave = Message::parse(&v3_report(CHANGE_TO_INCLUDE, g));
-        assert_eq!((leave.joined_groups(), leave.left_groups()), (vec![], vec![g]));
+        assert_eq!(
+            (leave.joined_groups(), leave.left_groups()),
+            (vec![], vec![g])
+        );
     }
 
     #[test]

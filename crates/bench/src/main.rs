@@ -88,7 +88,11 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             }
-            if results.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            if results.errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(e) => {
             eprintln!("bench: {e}");
@@ -138,28 +142,56 @@ fn run(args: &Args) -> Result<Results, String> {
     if wants(Scenario::Join) {
         for &kind in &kinds {
             let r = scenario::join::run(&ctx, kind);
-            record(&mut results.join, &mut results.errors, &mut results.load, "join", kind, r);
+            record(
+                &mut results.join,
+                &mut results.errors,
+                &mut results.load,
+                "join",
+                kind,
+                r,
+            );
         }
     }
     ctx.check_interrupted()?;
     if wants(Scenario::Leave) {
         for &kind in &kinds {
             let r = scenario::leave::run(&ctx, kind);
-            record(&mut results.leave, &mut results.errors, &mut results.load, "leave", kind, r);
+            record(
+                &mut results.leave,
+                &mut results.errors,
+                &mut results.load,
+                "leave",
+                kind,
+                r,
+            );
         }
     }
     ctx.check_interrupted()?;
     if wants(Scenario::Burst) {
         for &kind in &kinds {
             let r = scenario::burst::run(&ctx, kind);
-            record(&mut results.burst, &mut results.errors, &mut results.load, "burst", kind, r);
+            record(
+                &mut results.burst,
+                &mut results.errors,
+                &mut results.load,
+                "burst",
+                kind,
+                r,
+            );
         }
     }
     ctx.check_interrupted()?;
     if wants(Scenario::Rest) {
         for &kind in &kinds {
             let r = scenario::rest::run(&ctx, kind);
-            record(&mut results.rest, &mut results.errors, &mut results.load, "rest", kind, r);
+            record(
+                &mut results.rest,
+                &mut results.errors,
+                &mut results.load,
+                "rest",
+                kind,
+                r,
+            );
         }
     }
     ctx.check_interrupted()?;

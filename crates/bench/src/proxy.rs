@@ -70,7 +70,9 @@ impl Config {
             self.upstream
         ));
         for down in &self.downstreams {
-            text.push_str(&format!("phyint {down} downstream ratelimit 0 threshold 1\n"));
+            text.push_str(&format!(
+                "phyint {down} downstream ratelimit 0 threshold 1\n"
+            ));
         }
         text
     }
@@ -213,7 +215,9 @@ pub fn ensure_igmpproxy() -> Result<PathBuf, String> {
         apt(&["update", "-qq"])?;
         apt(&["install", "-y", "-qq", "igmpproxy"])?;
         if !path.exists() {
-            return Err(format!("apt-get installed igmpproxy but {IGMPPROXY} is missing"));
+            return Err(format!(
+                "apt-get installed igmpproxy but {IGMPPROXY} is missing"
+            ));
         }
     }
     let host_instances = host_namespace_instances(&path)?;
@@ -255,11 +259,16 @@ fn apt(args: &[&str]) -> Result<(), String> {
 /// PIDs of processes running `binary` in the network namespace the benchmark itself runs in
 /// (the host's: its namespaces are entered per thread or per child only).
 fn host_namespace_instances(binary: &Path) -> Result<Vec<u32>, String> {
-    let host_ns = fs::read_link("/proc/self/ns/net").map_err(|e| format!("/proc/self/ns/net: {e}"))?;
+    let host_ns =
+        fs::read_link("/proc/self/ns/net").map_err(|e| format!("/proc/self/ns/net: {e}"))?;
     let mut found = Vec::new();
     let entries = fs::read_dir("/proc").map_err(|e| format!("/proc: {e}"))?;
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         // Processes may exit while we look: unreadable entries are skipped.
@@ -295,7 +304,14 @@ pub fn locate_mrproxy(given: Option<PathBuf>) -> Result<PathBuf, String> {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         eprintln!("bench: building mrproxy (cargo build --release -p mrproxy)");
         let status = Command::new(cargo)
-            .args(["build", "--release", "--locked", "-p", "mrproxy", "--target-dir"])
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "-p",
+                "mrproxy",
+                "--target-dir",
+            ])
             .arg(target_dir)
             .current_dir(&workspace)
             .status();

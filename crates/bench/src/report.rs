@@ -109,18 +109,31 @@ impl Results {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{:<48} {:>11} {:>11} {:>8}  {:<26} {}",
-            "figure", "igmpproxy", "mrproxy", "ratio", "target (mrproxy)", "met"
+            "{:<48} {:>11} {:>11} {:>8}  {:<26} met",
+            "figure", "igmpproxy", "mrproxy", "ratio", "target (mrproxy)"
         );
         for row in rows {
-            let cell = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.*}", row.decimals));
+            let cell =
+                |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.*}", row.decimals));
             let ratio = match row.values {
                 [Some(i), Some(m)] if i != 0.0 => format!("{:.2}", m / i),
                 _ => "-".to_owned(),
             };
             let met = match (row.target, row.values[1]) {
-                (Target::AtMost(t), Some(v)) => if v <= t { "yes" } else { "NO" },
-                (Target::AtLeast(t), Some(v)) => if v >= t { "yes" } else { "NO" },
+                (Target::AtMost(t), Some(v)) => {
+                    if v <= t {
+                        "yes"
+                    } else {
+                        "NO"
+                    }
+                }
+                (Target::AtLeast(t), Some(v)) => {
+                    if v >= t {
+                        "yes"
+                    } else {
+                        "NO"
+                    }
+                }
                 _ => "",
             };
             let _ = writeln!(
@@ -149,20 +162,52 @@ impl Results {
             });
         };
         let join = |k: Kind, v: u8| -> Option<Series> {
-            self.join.get(&k).map(|j| if v == 2 { j.v2.clone() } else { j.v3.clone() })
+            self.join
+                .get(&k)
+                .map(|j| if v == 2 { j.v2.clone() } else { j.v3.clone() })
         };
         for v in [2u8, 3] {
             let p50 = both(&|k| join(k, v).and_then(|s| s.latency.p50_ms));
             let p99 = both(&|k| join(k, v).and_then(|s| s.latency.p99_ms));
             let fresh50 = both(&|k| join(k, v).and_then(|s| s.latency_fresh.p50_ms));
             let fresh99 = both(&|k| join(k, v).and_then(|s| s.latency_fresh.p99_ms));
-            add(&format!("join latency, IGMPv{v} host, p50 (ms)"), p50, 2, Target::None, "");
-            add(&format!("join latency, IGMPv{v} host, p99 (ms)"), p99, 2, Target::AtMost(2.0), "≤ 2 (1 ms + interval)");
-            add(&format!("join latency, IGMPv{v} host, fresh, p50 (ms)"), fresh50, 2, Target::None, "");
-            add(&format!("join latency, IGMPv{v} host, fresh, p99 (ms)"), fresh99, 2, Target::AtMost(2.0), "≤ 2 (1 ms + interval)");
+            add(
+                &format!("join latency, IGMPv{v} host, p50 (ms)"),
+                p50,
+                2,
+                Target::None,
+                "",
+            );
+            add(
+                &format!("join latency, IGMPv{v} host, p99 (ms)"),
+                p99,
+                2,
+                Target::AtMost(2.0),
+                "≤ 2 (1 ms + interval)",
+            );
+            add(
+                &format!("join latency, IGMPv{v} host, fresh, p50 (ms)"),
+                fresh50,
+                2,
+                Target::None,
+                "",
+            );
+            add(
+                &format!("join latency, IGMPv{v} host, fresh, p99 (ms)"),
+                fresh99,
+                2,
+                Target::AtMost(2.0),
+                "≤ 2 (1 ms + interval)",
+            );
         }
         let leave = |k: Kind, fast: bool| -> Option<Setting> {
-            self.leave.get(&k).map(|l| if fast { l.fast_leave.clone() } else { l.default.clone() })
+            self.leave.get(&k).map(|l| {
+                if fast {
+                    l.fast_leave.clone()
+                } else {
+                    l.default.clone()
+                }
+            })
         };
         for (fast, name, limit, text) in [
             (false, "default", 2_100.0, "≤ 2100 (LMQT + 100 ms)"),
@@ -173,34 +218,109 @@ impl Results {
             let up = both(&|k| leave(k, fast).and_then(|s| s.upstream_leave.p50_ms));
             let lost = both(&|k| leave(k, fast).map(|s| s.remaining_host_lost as f64));
             let stuck = both(&|k| leave(k, fast).map(|s| s.never_stopped as f64));
-            add(&format!("leave → last packet, {name}, p50 (ms)"), p50, 1, Target::None, "");
-            add(&format!("leave → last packet, {name}, max (ms)"), max, 1, Target::AtMost(limit), text);
-            add(&format!("leave → upstream leave, {name}, p50 (ms)"), up, 1, Target::None, "");
-            add(&format!("leave: never stopped, {name}"), stuck, 0, Target::AtMost(0.0), "0");
-            add(&format!("2 hosts: packets lost by the other, {name}"), lost, 0, Target::AtMost(0.0), "0");
+            add(
+                &format!("leave → last packet, {name}, p50 (ms)"),
+                p50,
+                1,
+                Target::None,
+                "",
+            );
+            add(
+                &format!("leave → last packet, {name}, max (ms)"),
+                max,
+                1,
+                Target::AtMost(limit),
+                text,
+            );
+            add(
+                &format!("leave → upstream leave, {name}, p50 (ms)"),
+                up,
+                1,
+                Target::None,
+                "",
+            );
+            add(
+                &format!("leave: never stopped, {name}"),
+                stuck,
+                0,
+                Target::AtMost(0.0),
+                "0",
+            );
+            add(
+                &format!("2 hosts: packets lost by the other, {name}"),
+                lost,
+                0,
+                Target::AtMost(0.0),
+                "0",
+            );
         }
-        let rate_target = self
-            .burst
-            .get(&Kind::Igmpproxy)
-            .map_or(100_000.0, |b| (10.0 * b.with_streams.reports_per_s).max(100_000.0));
+        let rate_target = self.burst.get(&Kind::Igmpproxy).map_or(100_000.0, |b| {
+            (10.0 * b.with_streams.reports_per_s).max(100_000.0)
+        });
         for (streams, name) in [(true, "streams flowing"), (false, "no streams")] {
             let burst = |k: Kind| {
-                self.burst
-                    .get(&k)
-                    .map(|b| if streams { &b.with_streams } else { &b.without_streams })
+                self.burst.get(&k).map(|b| {
+                    if streams {
+                        &b.with_streams
+                    } else {
+                        &b.without_streams
+                    }
+                })
             };
             let label = |what: &str| format!("burst, {name}: {what}");
-            add(&label("reports/s"), both(&|k| burst(k).map(|b| b.reports_per_s)), 0, Target::AtLeast(rate_target), "≥ 100000, ≥ 10× igmpproxy");
-            add(&label("reports lost"), both(&|k| burst(k).map(|b| b.reports_lost as f64)), 0, Target::AtMost(0.0), "0");
-            add(&label("all joined upstream (ms)"), both(&|k| burst(k).and_then(|b| b.membership_ms)), 1, Target::None, "");
+            add(
+                &label("reports/s"),
+                both(&|k| burst(k).map(|b| b.reports_per_s)),
+                0,
+                Target::AtLeast(rate_target),
+                "≥ 100000, ≥ 10× igmpproxy",
+            );
+            add(
+                &label("reports lost"),
+                both(&|k| burst(k).map(|b| b.reports_lost as f64)),
+                0,
+                Target::AtMost(0.0),
+                "0",
+            );
+            add(
+                &label("all joined upstream (ms)"),
+                both(&|k| burst(k).and_then(|b| b.membership_ms)),
+                1,
+                Target::None,
+                "",
+            );
             if streams {
-                add(&label("all forwarded (ms)"), both(&|k| burst(k).and_then(|b| b.forwarding_ms)), 1, Target::None, "");
-                add(&label("groups never forwarded"), both(&|k| burst(k).map(|b| b.groups_not_forwarded as f64)), 0, Target::AtMost(0.0), "0");
+                add(
+                    &label("all forwarded (ms)"),
+                    both(&|k| burst(k).and_then(|b| b.forwarding_ms)),
+                    1,
+                    Target::None,
+                    "",
+                );
+                add(
+                    &label("groups never forwarded"),
+                    both(&|k| burst(k).map(|b| b.groups_not_forwarded as f64)),
+                    0,
+                    Target::AtMost(0.0),
+                    "0",
+                );
             }
         }
         let rest = |k: Kind| self.rest.get(&k);
-        add("at rest: resident memory (MiB)", both(&|k| rest(k).map(|r| r.rss_max_mib)), 1, Target::AtMost(16.0), "≤ 16");
-        add("at rest: CPU (% of one core)", both(&|k| rest(k).map(|r| r.cpu_percent)), 2, Target::AtMost(1.0), "≤ 1");
+        add(
+            "at rest: resident memory (MiB)",
+            both(&|k| rest(k).map(|r| r.rss_max_mib)),
+            1,
+            Target::AtMost(16.0),
+            "≤ 16",
+        );
+        add(
+            "at rest: CPU (% of one core)",
+            both(&|k| rest(k).map(|r| r.cpu_percent)),
+            2,
+            Target::AtMost(1.0),
+            "≤ 1",
+        );
         rows.retain(|r| r.values.iter().any(Option::is_some));
         rows
     }

@@ -57,7 +57,10 @@ mod tests {
     fn summary_in_milliseconds() {
         let s = Summary::of_ns(&[3_000_000, 1_000_000, 2_000_000]);
         assert_eq!(s.n, 3);
-        assert_eq!((s.p50_ms, s.max_ms, s.mean_ms), (Some(2.0), Some(3.0), Some(2.0)));
+        assert_eq!(
+            (s.p50_ms, s.max_ms, s.mean_ms),
+            (Some(2.0), Some(3.0), Some(2.0))
+        );
         assert_eq!(Summary::of_ns(&[]).p99_ms, None);
     }
 }

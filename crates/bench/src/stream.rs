@@ -52,7 +52,9 @@ impl Gate {
     pub fn follow(&self, ns: &Netns, ifname: &str) -> io::Result<Wire> {
         let gate = self.clone();
         Wire::start(ns, ifname, Filter::Igmp, move |event| {
-            let Kind::Igmp(message) = &event.kind else { return };
+            let Kind::Igmp(message) = &event.kind else {
+                return;
+            };
             if event.outgoing {
                 return;
             }
@@ -138,7 +140,9 @@ impl Flows {
     /// The sequence number `group` has at the current tick, if it is being sent.
     pub fn current_seq(&self, group: Ipv4Addr) -> Option<u64> {
         let now = self.pacer.ticks();
-        lock(&self.table).get(&group).map(|first| now.saturating_sub(*first))
+        lock(&self.table)
+            .get(&group)
+            .map(|first| now.saturating_sub(*first))
     }
 }
 
@@ -248,7 +252,9 @@ impl Drop for Pacer {
 pub fn random_phase(tick: Duration) -> Duration {
     let tick_ns = u64::try_from(tick.as_nanos()).unwrap_or(u64::MAX).max(1);
     // Scrambled so that calls a whole number of ticks apart do not get the same phase.
-    let mixed = monotonic_ns().wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
+    let mixed = monotonic_ns()
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .rotate_left(29);
     Duration::from_nanos(mixed % tick_ns)
 }
 

@@ -121,7 +121,10 @@ mod tests {
     fn numbering_walks_across_octets() {
         let base = Ipv4Addr::new(239, 10, 0, 0);
         assert_eq!(nth(base, 9_999), Ipv4Addr::new(239, 10, 39, 15));
-        assert_eq!(nth(Ipv4Addr::new(198, 18, 1, 0), 999), Ipv4Addr::new(198, 18, 4, 231));
+        assert_eq!(
+            nth(Ipv4Addr::new(198, 18, 1, 0), 999),
+            Ipv4Addr::new(198, 18, 4, 231)
+        );
     }
 
     #[test]

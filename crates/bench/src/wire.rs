@@ -10,17 +10,15 @@
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use netlab::Netns;
 use netlab::packet::{PROTO_IGMP, PROTO_UDP, parse_ip};
 use netlab::payload::{Payload, monotonic_ns};
-use nix::sys::socket::{
-    ControlMessageOwned, LinkAddr, MsgFlags, recvmsg, setsockopt, sockopt,
-};
+use nix::sys::socket::{ControlMessageOwned, LinkAddr, MsgFlags, recvmsg, setsockopt, sockopt};
 use nix::time::{ClockId, clock_gettime};
 use socket2::{Domain, Protocol, SockFilter, Socket, Type};
 
@@ -273,6 +271,10 @@ mod tests {
         // slack covers preemption between the clock reads. A wrong mapping is off by decades.
         let slack = 50_000_000;
         assert!(mapped + slack >= before && mapped <= after + slack);
-        assert_eq!(realtime_to_monotonic(0), 0, "far past saturates instead of wrapping");
+        assert_eq!(
+            realtime_to_monotonic(0),
+            0,
+            "far past saturates instead of wrapping"
+        );
     }
 }

@@ -162,7 +162,9 @@ fn run_once(ctx: &Ctx, kind: Kind, with_streams: bool) -> Result<Burst, String> 
         let upstream = upstream.clone();
         Wire::start(&base.src, "s0", Filter::Igmp, move |e| {
             if let (false, WireKind::Igmp(m)) = (e.outgoing, &e.kind) {
-                m.joined_groups().into_iter().for_each(|g| upstream.note(g, e.at_ns));
+                m.joined_groups()
+                    .into_iter()
+                    .for_each(|g| upstream.note(g, e.at_ns));
             }
         })
         .map_err(|e| e.to_string())?
@@ -275,7 +277,11 @@ fn build_reports(groups: &[Ipv4Addr]) -> Vec<Vec<u8>> {
 /// LAN interface and fills in the header checksum.
 fn open_injector(ns: &Netns) -> io::Result<Socket> {
     ns.run(|| {
-        let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(libc::IPPROTO_RAW)))?;
+        let socket = Socket::new(
+            Domain::IPV4,
+            Type::RAW,
+            Some(Protocol::from(libc::IPPROTO_RAW)),
+        )?;
         socket.set_multicast_loop_v4(false)?;
         socket.set_multicast_if_v4(&Ipv4Addr::new(198, 18, 0, 2))?;
         Ok(socket)

@@ -98,24 +98,30 @@ fn series(
     let (mut latencies, mut fresh, mut ages) = (Vec::new(), Vec::new(), Vec::new());
     // Each group has a stream of its own, started at a phase of its own.
     let stream = |g: Ipv4Addr| -> Result<(Flows, Instant), String> {
-        let flows = Flows::start(src, SOURCE, TICK, random_phase(TICK), None)
-            .map_err(|e| e.to_string())?;
+        let flows =
+            Flows::start(src, SOURCE, TICK, random_phase(TICK), None).map_err(|e| e.to_string())?;
         flows.add(g);
         Ok((flows, Instant::now() + PREROLL))
     };
     let mut next = Some(stream(group(0))?);
     for i in 0..joins {
         ctx.check_interrupted()?;
-        let Some((current, ready)) = next.take() else { break };
+        let Some((current, ready)) = next.take() else {
+            break;
+        };
         std::thread::sleep(ready.saturating_duration_since(Instant::now()));
         let g = group(i);
         // The next group's stream starts now, so its preroll overlaps this join.
         if i + 1 < joins {
             next = Some(stream(group(i + 1))?);
         }
-        member.join(g, ifindex).map_err(|e| format!("join {g}: {e}"))?;
+        member
+            .join(g, ifindex)
+            .map_err(|e| format!("join {g}: {e}"))?;
         let sample = netlab::wait_for(JOIN_TIMEOUT, || wire.with(|events| first_packet(events, g)));
-        member.leave(g, ifindex).map_err(|e| format!("leave {g}: {e}"))?;
+        member
+            .leave(g, ifindex)
+            .map_err(|e| format!("leave {g}: {e}"))?;
         drop(current);
         match sample {
             Some(sample) => {
@@ -151,7 +157,9 @@ fn first_packet(events: &[WireEvent], group: Ipv4Addr) -> Option<Sample> {
     Some(Sample {
         latency: first.at_ns.saturating_sub(report),
         fresh: fresh.at_ns.saturating_sub(report),
-        age: first.payload().map_or(0, |p| first.at_ns.saturating_sub(p.sent_ns)),
+        age: first
+            .payload()
+            .map_or(0, |p| first.at_ns.saturating_sub(p.sent_ns)),
     })
 }
 

@@ -111,16 +111,28 @@ fn last_member_query_time(kind: Kind) -> Duration {
 fn setting(ctx: &Ctx, kind: Kind, fast: bool, salt: u8) -> Result<Setting, String> {
     let lan = build().map_err(|e| e.to_string())?;
     let config = Config {
-        globals: if fast { vec!["quickleave".into()] } else { Vec::new() },
+        globals: if fast {
+            vec!["quickleave".into()]
+        } else {
+            Vec::new()
+        },
         upstream: "up0".into(),
         downstreams: vec!["br0".into()],
         ..Config::default()
     };
     let proxy = Running::start(&lan.base.lab, &lan.base.rtr, kind, &ctx.binaries, &config)?;
     let gate = Gate::default();
-    let _upstream = gate.follow(&lan.base.src, "s0").map_err(|e| e.to_string())?;
-    let flows = Flows::start(&lan.base.src, SOURCE, TICK, Duration::ZERO, Some(gate.clone()))
+    let _upstream = gate
+        .follow(&lan.base.src, "s0")
         .map_err(|e| e.to_string())?;
+    let flows = Flows::start(
+        &lan.base.src,
+        SOURCE,
+        TICK,
+        Duration::ZERO,
+        Some(gate.clone()),
+    )
+    .map_err(|e| e.to_string())?;
     let hosts = Hosts::open(&lan).map_err(|e| e.to_string())?;
     let mut out = Setting {
         window_ms: u64::try_from((last_member_query_time(kind) + QUIET).as_millis()).unwrap_or(0),
@@ -131,7 +143,15 @@ fn setting(ctx: &Ctx, kind: Kind, fast: bool, salt: u8) -> Result<Setting, Strin
     for _ in 0..ctx.leave_batches {
         ctx.check_interrupted()?;
         let batch: Vec<Ipv4Addr> = groups.by_ref().take(BATCH as usize).collect();
-        one_host_batch(&hosts, &flows, &gate, &batch, &mut out, &mut last_packet, &mut upstream)?;
+        one_host_batch(
+            &hosts,
+            &flows,
+            &gate,
+            &batch,
+            &mut out,
+            &mut last_packet,
+            &mut upstream,
+        )?;
     }
     let mut gaps = Vec::new();
     for _ in 0..ctx.two_host_batches {
@@ -156,7 +176,11 @@ struct Hosts {
 impl Hosts {
     fn open(lan: &Lan) -> std::io::Result<Hosts> {
         let host = |ns: &Netns| -> std::io::Result<(Member, Recording, u32)> {
-            Ok((Member::open(ns)?, Recording::start(ns, "e0")?, ns.ifindex("e0")?))
+            Ok((
+                Member::open(ns)?,
+                Recording::start(ns, "e0")?,
+                ns.ifindex("e0")?,
+            ))
         };
         Ok(Hosts {
             a: host(&lan.a)?,
@@ -176,7 +200,9 @@ fn start_batch(
     for g in batch {
         flows.add(*g);
         for (member, _, ifindex) in hosts {
-            member.join(*g, *ifindex).map_err(|e| format!("join {g}: {e}"))?;
+            member
+                .join(*g, *ifindex)
+                .map_err(|e| format!("join {g}: {e}"))?;
         }
     }
     let flowing = |g: &Ipv4Addr| {
@@ -184,7 +210,9 @@ fn start_batch(
             .iter()
             .all(|(_, wire, _)| wire.with(|ev| ev.iter().any(|e| e.is_udp_in(*g))))
     };
-    netlab::wait_until(JOIN_TIMEOUT, netlab::DEFAULT_POLL, || batch.iter().all(flowing));
+    netlab::wait_until(JOIN_TIMEOUT, netlab::DEFAULT_POLL, || {
+        batch.iter().all(flowing)
+    });
     let ok: Vec<Ipv4Addr> = batch.iter().copied().filter(flowing).collect();
     out.failed_joins += batch.len() - ok.len();
     // A moment of steady forwarding before anyone leaves.
@@ -208,7 +236,9 @@ fn one_host_batch(
         if i > 0 {
             std::thread::sleep(STAGGER);
         }
-        member.leave(*g, *ifindex).map_err(|e| format!("leave {g}: {e}"))?;
+        member
+            .leave(*g, *ifindex)
+            .map_err(|e| format!("leave {g}: {e}"))?;
     }
     let quiet_ns = u64::try_from(QUIET.as_nanos()).unwrap_or(u64::MAX);
     let stopped = |g: &Ipv4Addr| {
@@ -217,7 +247,9 @@ fn one_host_batch(
             leave_at(ev, *g, t0).is_some() && monotonic_ns().saturating_sub(last) > quiet_ns
         })
     };
-    netlab::wait_until(STOP_TIMEOUT, Duration::from_millis(50), || groups.iter().all(stopped));
+    netlab::wait_until(STOP_TIMEOUT, Duration::from_millis(50), || {
+        groups.iter().all(stopped)
+    });
     for g in &groups {
         if !stopped(g) {
             out.never_stopped += 1;
@@ -252,7 +284,9 @@ fn two_host_batch(
     let first_seq: Vec<Option<u64>> = groups.iter().map(|g| flows.current_seq(*g)).collect();
     let t0 = monotonic_ns();
     for g in &groups {
-        leaver.leave(*g, *a_ifindex).map_err(|e| format!("leave {g}: {e}"))?;
+        leaver
+            .leave(*g, *a_ifindex)
+            .map_err(|e| format!("leave {g}: {e}"))?;
     }
     std::thread::sleep(window);
     let end_seq: Vec<Option<u64>> = groups.iter().map(|g| flows.current_seq(*g)).collect();
@@ -271,7 +305,9 @@ fn two_host_batch(
         gaps.push(gap);
     }
     for g in batch {
-        stayer.leave(*g, *b_ifindex).map_err(|e| format!("leave {g}: {e}"))?;
+        stayer
+            .leave(*g, *b_ifindex)
+            .map_err(|e| format!("leave {g}: {e}"))?;
         flows.remove(*g);
     }
     Ok(())
@@ -286,7 +322,11 @@ fn leave_at(events: &[WireEvent], group: Ipv4Addr, since: u64) -> Option<u64> {
 }
 
 fn last_udp(events: &[WireEvent], group: Ipv4Addr) -> Option<u64> {
-    events.iter().rev().find(|e| e.is_udp_in(group)).map(|e| e.at_ns)
+    events
+        .iter()
+        .rev()
+        .find(|e| e.is_udp_in(group))
+        .map(|e| e.at_ns)
 }
 
 /// Distinct sequence numbers in `seqs` received by the remaining host, and its longest silence

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use netlab::Netns;
 use serde::Serialize;
 
+use crate::igmp::Message;
 use crate::proxy::{Config, Kind, Running};
 use crate::scenario::Ctx;
 use crate::topo::{Base, Member, nth, upstream_groups};
 use crate::wire::{Filter, Kind as WireKind, Wire};
-use crate::igmp::Message;
 
 /// MAXVIFS (32) minus the upstream.
 pub const DOWNSTREAMS: u32 = 31;
@@ -56,7 +56,13 @@ pub fn run(ctx: &Ctx, kind: Kind) -> Result<RestResult, String> {
     let setup = || -> std::io::Result<()> {
         for k in 1..=DOWNSTREAMS {
             let (rtr_cidr, host_cidr) = (format!("198.18.{k}.1/24"), format!("198.18.{k}.2/24"));
-            base.lan(&format!("dn{k}"), &rtr_cidr, &hosts, &format!("e{k}"), &host_cidr)?;
+            base.lan(
+                &format!("dn{k}"),
+                &rtr_cidr,
+                &hosts,
+                &format!("e{k}"),
+                &host_cidr,
+            )?;
         }
         if kind == Kind::Igmpproxy {
             Base::allow_memberships(&base.rtr, 2 * groups_n)?;
@@ -97,7 +103,10 @@ pub fn run(ctx: &Ctx, kind: Kind) -> Result<RestResult, String> {
     let join_all_ms = joined.then(|| started.elapsed().as_secs_f64() * 1e3);
     std::thread::sleep(SETTLE);
 
-    let (q0, r0) = (queries.load(Ordering::Relaxed), reports.load(Ordering::Relaxed));
+    let (q0, r0) = (
+        queries.load(Ordering::Relaxed),
+        reports.load(Ordering::Relaxed),
+    );
     let before = proxy.usage()?;
     let window_start = Instant::now();
     let mut rss_max = before.rss;
