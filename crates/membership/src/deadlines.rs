@@ -1,7 +1,8 @@
 //! A keyed set of deadlines: the earliest one in O(log n), any one moved or removed in O(log n).
 //!
-//! Used at three levels: the port indexes each group by its next deadline, a group indexes its
-//! running source timers and its tracked hosts' expiry. Nothing ever scans all timers.
+//! The port indexes each group by its next deadline here, so that nothing ever scans all of a
+//! link's groups. Inside a group, the few source timers and hosts are kept in sorted vectors
+//! (`source_timers.rs`, `hosts.rs`).
 
 use crate::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
@@ -41,51 +42,9 @@ impl<K: Ord + Copy> DeadlineSet<K> {
         Some(old)
     }
 
-    pub(crate) fn get(&self, key: &K) -> Option<Timestamp> {
-        self.by_key.get(key).copied()
-    }
-
-    pub(crate) fn contains(&self, key: &K) -> bool {
-        self.by_key.contains_key(key)
-    }
-
     /// The earliest deadline and its key.
     pub(crate) fn first(&self) -> Option<(Timestamp, K)> {
         self.by_time.first().copied()
-    }
-
-    /// Removes and returns the earliest entry if it is due at or before `now`.
-    pub(crate) fn pop_due(&mut self, now: Timestamp) -> Option<(Timestamp, K)> {
-        let (at, key) = self.first()?;
-        if at > now {
-            return None;
-        }
-        self.by_time.remove(&(at, key));
-        self.by_key.remove(&key);
-        Some((at, key))
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.by_key.len()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
-    }
-
-    /// Entries in key order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (K, Timestamp)> + '_ {
-        self.by_key.iter().map(|(k, t)| (*k, *t))
-    }
-
-    /// Keys in key order.
-    pub(crate) fn keys(&self) -> impl Iterator<Item = K> + '_ {
-        self.by_key.keys().copied()
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.by_key.clear();
-        self.by_time.clear();
     }
 }
 
@@ -100,15 +59,14 @@ mod tests {
         set.set(2u8, Timestamp(10));
         set.set(3u8, Timestamp(20));
         assert_eq!(set.first(), Some((Timestamp(10), 2)));
-        set.set(2, Timestamp(40));
+        assert_eq!(set.set(2, Timestamp(40)), Some(Timestamp(10)));
         assert_eq!(set.first(), Some((Timestamp(20), 3)));
-        assert_eq!(set.pop_due(Timestamp(19)), None);
-        assert_eq!(set.pop_due(Timestamp(25)), Some((Timestamp(20), 3)));
+        assert_eq!(set.remove(&3), Some(Timestamp(20)));
         assert_eq!(set.remove(&1), Some(Timestamp(30)));
-        assert_eq!(set.len(), 1);
         assert_eq!(set.first(), Some((Timestamp(40), 2)));
-        assert_eq!(set.get(&2), Some(Timestamp(40)));
-        assert!(!set.contains(&3));
+        assert_eq!(set.remove(&2), Some(Timestamp(40)));
+        assert_eq!(set.remove(&2), None);
+        assert_eq!(set.first(), None);
     }
 
     #[test]
@@ -116,8 +74,8 @@ mod tests {
         let mut set = DeadlineSet::default();
         set.set(5u8, Timestamp(7));
         set.set(4u8, Timestamp(7));
-        assert_eq!(set.pop_due(Timestamp(7)), Some((Timestamp(7), 4)));
-        assert_eq!(set.pop_due(Timestamp(7)), Some((Timestamp(7), 5)));
-        assert!(set.is_empty());
+        assert_eq!(set.first(), Some((Timestamp(7), 4)));
+        set.remove(&4);
+        assert_eq!(set.first(), Some((Timestamp(7), 5)));
     }
 }

@@ -7,8 +7,8 @@
 //! exactly the groups the engine must recompute.
 
 use crate::compat::OlderHosts;
-use crate::deadlines::DeadlineSet;
 use crate::hosts::HostTable;
+use crate::source_timers::SourceTimers;
 use crate::specific::Retransmissions;
 use crate::{Address, Subscription, Timestamp};
 use std::collections::BTreeSet;
@@ -49,7 +49,7 @@ pub(crate) struct Group<A: Address> {
     /// Runs in EXCLUDE mode only (RFC 9776 §6.2.2); `None` in INCLUDE mode.
     pub(crate) group_timer: Option<Timestamp>,
     /// Sources with a running timer: every source in INCLUDE mode, the set X in EXCLUDE mode.
-    pub(crate) running: DeadlineSet<A>,
+    pub(crate) running: SourceTimers<A>,
     /// The set Y in EXCLUDE mode: sources whose timer is 0, not forwarded (RFC 9776 §6.2.3).
     pub(crate) excluded: BTreeSet<A>,
     pub(crate) older_hosts: OlderHosts,
@@ -63,7 +63,7 @@ impl<A: Address> Group<A> {
         Group {
             mode: FilterMode::Include,
             group_timer: None,
-            running: DeadlineSet::default(),
+            running: SourceTimers::default(),
             excluded: BTreeSet::new(),
             older_hosts: OlderHosts::default(),
             retransmissions: Retransmissions::default(),
@@ -111,7 +111,7 @@ impl<A: Address> Group<A> {
         };
         [
             group_timer,
-            self.running.first().map(|(at, _)| at),
+            self.running.earliest(),
             self.older_hosts.deadline(),
             self.retransmissions.deadline(),
             self.hosts.deadline(),
@@ -191,7 +191,7 @@ impl<A: Address> Group<A> {
     /// Source timers go first so that the filter-mode switch sees only sources still running.
     pub(crate) fn expire_timers(&mut self, at: Timestamp, fx: &mut Effects<A>) {
         self.older_hosts.expire(at);
-        while let Some((_, source)) = self.running.pop_due(at) {
+        for source in self.running.take_due(at) {
             match self.mode {
                 // §6.3: in INCLUDE mode an expired source is deleted.
                 FilterMode::Include => fx.changed = true,

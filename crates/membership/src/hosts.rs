@@ -8,9 +8,9 @@
 //! unspecified address form one anonymous host that only ever widens its interest and so
 //! blocks fast leave until it expires.
 
-use crate::deadlines::DeadlineSet;
+use crate::source_timers::reserve_one;
 use crate::{Address, RecordKind, Timestamp};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// One host's filter for the group (RFC 9776 §3.2 socket-state form).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,24 +99,38 @@ pub(crate) enum HostChange {
     Unchanged,
 }
 
+/// One tracked host: what it wants, and until when it is remembered without a report.
+#[derive(Clone, Debug)]
+struct TrackedHost<A> {
+    address: A,
+    filter: HostFilter<A>,
+    expires: Timestamp,
+}
+
+/// The tracked hosts of one group, sorted by address. A group has one or a few hosts, so a
+/// sorted vector is both the smallest form (one allocation of exactly the hosts, where a map
+/// allocates a whole node for one entry) and the fastest; the earliest expiry is found by a
+/// scan of the group's hosts, never of the link's.
 #[derive(Clone, Debug)]
 pub(crate) struct HostTable<A: Address> {
-    filters: BTreeMap<A, HostFilter<A>>,
-    expiry: DeadlineSet<A>,
+    hosts: Vec<TrackedHost<A>>,
 }
 
 impl<A: Address> Default for HostTable<A> {
     fn default() -> Self {
-        HostTable {
-            filters: BTreeMap::new(),
-            expiry: DeadlineSet::default(),
-        }
+        HostTable { hosts: Vec::new() }
     }
 }
 
 impl<A: Address> HostTable<A> {
+    /// `Ok(index)` of `host`, or `Err(index)` where it would be inserted.
+    fn position(&self, host: &A) -> Result<usize, usize> {
+        self.hosts
+            .binary_search_by(|tracked| tracked.address.cmp(host))
+    }
+
     pub(crate) fn contains(&self, host: &A) -> bool {
-        self.filters.contains_key(host)
+        self.position(host).is_ok()
     }
 
     /// Would this record make `host` a new member of the group?
@@ -134,44 +148,58 @@ impl<A: Address> HostTable<A> {
         expires: Timestamp,
         cap: usize,
     ) -> HostChange {
-        let current = self.filters.remove(&host);
-        let had = current.is_some();
+        let position = self.position(&host);
+        // The host's filter is moved out while the record is applied (an empty INCLUDE, which
+        // allocates nothing, holds its place) and written back or removed below.
+        let current = position
+            .ok()
+            .and_then(|index| self.hosts.get_mut(index))
+            .map(|tracked| {
+                std::mem::replace(&mut tracked.filter, HostFilter::Include(BTreeSet::new()))
+            });
         let next = if host.is_unspecified() {
             // Anonymous reports come from any number of hosts: never narrow what they asked for.
             let fresh = HostFilter::after_record(current.clone(), kind, sources);
             match (current, fresh) {
                 (Some(old), Some(new)) => Some(old.union(new)),
-                (old, None) => {
+                (Some(old), None) => {
                     // Nothing asked for: keep the old interest, without refreshing it.
-                    if let Some(old) = old {
-                        self.filters.insert(host, old);
+                    if let Some(tracked) = position.ok().and_then(|index| self.hosts.get_mut(index))
+                    {
+                        tracked.filter = old;
                     }
                     return HostChange::Unchanged;
                 }
-                (None, new) => new,
+                (None, fresh) => fresh,
             }
         } else {
             HostFilter::after_record(current, kind, sources)
         };
-        match next {
-            Some(mut filter) => {
+        match (position, next) {
+            (Ok(index), Some(mut filter)) => {
                 filter.truncate(cap);
-                self.filters.insert(host, filter);
-                self.expiry.set(host, expires);
-                if had {
-                    HostChange::Unchanged
-                } else {
-                    HostChange::Joined
+                if let Some(tracked) = self.hosts.get_mut(index) {
+                    tracked.filter = filter;
+                    tracked.expires = expires;
                 }
+                HostChange::Unchanged
             }
-            None => {
-                self.expiry.remove(&host);
-                if had {
-                    HostChange::Left
-                } else {
-                    HostChange::Unchanged
-                }
+            (Err(index), Some(mut filter)) => {
+                filter.truncate(cap);
+                let tracked = TrackedHost {
+                    address: host,
+                    filter,
+                    expires,
+                };
+                reserve_one(&mut self.hosts);
+                self.hosts.insert(index, tracked);
+                HostChange::Joined
             }
+            (Ok(index), None) => {
+                self.hosts.remove(index);
+                HostChange::Left
+            }
+            (Err(_), None) => HostChange::Unchanged,
         }
     }
 
@@ -182,50 +210,61 @@ impl<A: Address> HostTable<A> {
 
     /// An IGMPv2 leave or MLDv1 done. The anonymous host cannot leave explicitly.
     pub(crate) fn leave(&mut self, host: A) -> HostChange {
-        if host.is_unspecified() || self.filters.remove(&host).is_none() {
+        if host.is_unspecified() {
             return HostChange::Unchanged;
         }
-        self.expiry.remove(&host);
-        HostChange::Left
+        match self.position(&host) {
+            Ok(index) => {
+                self.hosts.remove(index);
+                HostChange::Left
+            }
+            Err(_) => HostChange::Unchanged,
+        }
     }
 
     /// Does any tracked host want traffic from `source`?
     pub(crate) fn wants_source(&self, source: &A) -> bool {
-        self.filters
-            .values()
-            .any(|filter| filter.wants_source(source))
+        self.hosts
+            .iter()
+            .any(|tracked| tracked.filter.wants_source(source))
     }
 
     /// Does any tracked host want the group in EXCLUDE mode (sources nobody listed)?
     pub(crate) fn any_exclude(&self) -> bool {
-        self.filters
-            .values()
-            .any(|filter| matches!(filter, HostFilter::Exclude(_)))
+        self.hosts
+            .iter()
+            .any(|tracked| matches!(tracked.filter, HostFilter::Exclude(_)))
     }
 
+    /// The earliest expiry of a tracked host.
     pub(crate) fn deadline(&self) -> Option<Timestamp> {
-        self.expiry.first().map(|(at, _)| at)
+        self.hosts.iter().map(|tracked| tracked.expires).min()
     }
 
     /// Forgets hosts silent since their expiry; returns them.
     pub(crate) fn expire(&mut self, at: Timestamp) -> Vec<A> {
         let mut gone = Vec::new();
-        while let Some((_, host)) = self.expiry.pop_due(at) {
-            self.filters.remove(&host);
-            gone.push(host);
-        }
+        self.hosts.retain(|tracked| {
+            let silent = tracked.expires <= at;
+            if silent {
+                gone.push(tracked.address);
+            }
+            !silent
+        });
         gone
     }
 
     /// Hosts in address order.
     pub(crate) fn hosts(&self) -> impl Iterator<Item = A> + '_ {
-        self.filters.keys().copied()
+        self.hosts.iter().map(|tracked| tracked.address)
     }
 
     /// Forgets every host (the group is deleted); returns them.
     pub(crate) fn drain(&mut self) -> Vec<A> {
-        self.expiry.clear();
-        std::mem::take(&mut self.filters).into_keys().collect()
+        self.hosts
+            .drain(..)
+            .map(|tracked| tracked.address)
+            .collect()
     }
 }
 

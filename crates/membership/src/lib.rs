@@ -54,6 +54,7 @@ mod port;
 mod querier;
 mod reports;
 mod snapshot;
+mod source_timers;
 mod specific;
 mod tables;
 mod time;

@@ -17,8 +17,9 @@ use std::collections::{BTreeMap, HashMap};
 pub struct Port<A: Address> {
     pub(crate) config: PortConfig,
     pub(crate) querier: Querier<A>,
-    /// Every group with state or with specific queries still to send, in address order.
-    pub(crate) groups: BTreeMap<A, Group<A>>,
+    /// Every group with state or with specific queries still to send, in address order. Boxed:
+    /// a tree node then holds eleven pointers rather than eleven groups, most of it unused.
+    pub(crate) groups: BTreeMap<A, Box<Group<A>>>,
     /// Each group's next deadline, so that timers cost O(log n) (never a scan of all groups).
     pub(crate) schedule: DeadlineSet<A>,
     /// How many groups each tracked host is a member of (for `max_groups_per_host`).
@@ -148,7 +149,7 @@ impl<A: Address> Port<A> {
 
     /// The group's state for the RFC 4605 merge; `None` when the group has no state here.
     pub fn subscription(&self, group: &A) -> Option<Subscription<A>> {
-        self.groups.get(group).and_then(Group::subscription)
+        self.groups.get(group).and_then(|g| g.subscription())
     }
 
     /// Every group with state on this link.
@@ -282,7 +283,7 @@ impl<A: Address> Port<A> {
         if fx.sources_dropped {
             self.limit_hit(Limit::SourcesPerGroup, host, address, out);
         }
-        if self.groups.get(&address).is_some_and(Group::is_removable) {
+        if self.groups.get(&address).is_some_and(|g| g.is_removable()) {
             if let Some(mut group) = self.groups.remove(&address) {
                 for host in group.hosts.drain() {
                     release_host(&mut self.host_groups, host);
@@ -293,7 +294,7 @@ impl<A: Address> Port<A> {
     }
 
     pub(crate) fn reschedule(&mut self, address: A) {
-        match self.groups.get(&address).and_then(Group::deadline) {
+        match self.groups.get(&address).and_then(|g| g.deadline()) {
             Some(at) => {
                 self.schedule.set(address, at);
             }

@@ -82,7 +82,10 @@ impl<A: Address> Port<A> {
         let is_querier = self.querier.is_querier();
         let fast_leave = self.config.fast_leave;
         let max_sources = self.config.max_sources_per_group;
-        let group = self.groups.entry(address).or_insert_with(Group::new);
+        let group = self
+            .groups
+            .entry(address)
+            .or_insert_with(|| Box::new(Group::new()));
 
         // Explicit tracking follows what the host itself asked for, before any translation.
         let change = match &input {

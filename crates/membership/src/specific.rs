@@ -10,20 +10,24 @@ use std::time::Duration;
 
 /// Retransmissions still owed for one group: a counter for Q(G) and one per queried source
 /// (RFC 9776 §6.6.3.1, §6.6.3.2). All pending queries go out together, LMQI apart.
+///
+/// A group owes queries only for a Last Member Query Time after a leave, so the counters live
+/// in a box that exists only then: an idle group pays one pointer.
 #[derive(Clone, Debug)]
 pub(crate) struct Retransmissions<A> {
+    owed: Option<Box<Owed<A>>>,
+}
+
+#[derive(Clone, Debug)]
+struct Owed<A> {
     group_left: u8,
     sources_left: BTreeMap<A, u8>,
-    next: Option<Timestamp>,
+    next: Timestamp,
 }
 
 impl<A> Default for Retransmissions<A> {
     fn default() -> Self {
-        Retransmissions {
-            group_left: 0,
-            sources_left: BTreeMap::new(),
-            next: None,
-        }
+        Retransmissions { owed: None }
     }
 }
 
@@ -36,45 +40,63 @@ pub(crate) struct Round<A> {
 
 impl<A: Address> Retransmissions<A> {
     pub(crate) fn is_idle(&self) -> bool {
-        self.next.is_none()
+        self.owed.is_none()
     }
 
     pub(crate) fn deadline(&self) -> Option<Timestamp> {
-        self.next
+        self.owed.as_ref().map(|owed| owed.next)
     }
 
     /// Starts (or restarts) the countdown: each named query is owed `count` times (Last Member
     /// Query Count), the first one now.
     pub(crate) fn start(&mut self, group: bool, sources: &[A], count: u8, now: Timestamp) {
+        let owed = self.owed.get_or_insert_with(|| {
+            Box::new(Owed {
+                group_left: 0,
+                sources_left: BTreeMap::new(),
+                next: now,
+            })
+        });
         if group {
-            self.group_left = count;
+            owed.group_left = count;
         }
         for source in sources {
-            self.sources_left.insert(*source, count);
+            owed.sources_left.insert(*source, count);
         }
-        if self.group_left > 0 || !self.sources_left.is_empty() {
-            self.next = Some(now);
+        if owed.group_left > 0 || !owed.sources_left.is_empty() {
+            owed.next = now;
+        } else {
+            // Nothing owed after all (a count of 0): stay idle.
+            self.owed = None;
         }
     }
 
     /// Takes the round due at `at` and schedules the next one `interval` later if any
     /// retransmission is still owed.
     pub(crate) fn take_round(&mut self, at: Timestamp, interval: Duration) -> Round<A> {
-        let group = self.group_left > 0;
-        self.group_left = self.group_left.saturating_sub(1);
-        let sources: Vec<A> = self.sources_left.keys().copied().collect();
-        self.sources_left.retain(|_, left| {
+        let Some(owed) = self.owed.as_mut() else {
+            return Round {
+                group: false,
+                sources: Vec::new(),
+            };
+        };
+        let group = owed.group_left > 0;
+        owed.group_left = owed.group_left.saturating_sub(1);
+        let sources: Vec<A> = owed.sources_left.keys().copied().collect();
+        owed.sources_left.retain(|_, left| {
             *left = left.saturating_sub(1);
             *left > 0
         });
-        self.next = (self.group_left > 0 || !self.sources_left.is_empty()).then(|| at + interval);
+        if owed.group_left > 0 || !owed.sources_left.is_empty() {
+            owed.next = at + interval;
+        } else {
+            self.owed = None;
+        }
         Round { group, sources }
     }
 
     pub(crate) fn clear(&mut self) {
-        self.group_left = 0;
-        self.sources_left.clear();
-        self.next = None;
+        self.owed = None;
     }
 }
 

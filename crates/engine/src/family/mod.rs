@@ -1,6 +1,10 @@
 //! Everything the engine keeps for one address family: the router part of every downstream
-//! link, the host-side membership of every upstream, the merged membership database and the
-//! forwarding entries.
+//! link, the host-side membership of every upstream and the forwarding entries.
+//!
+//! The RFC 4605 §4.1 membership database (every group some downstream wants, merged) is not
+//! stored a second time: it is computed from the ports whenever a group changes, and what
+//! each upstream was asked for is kept in [`Upstream::joined`]. At 10 000 groups a stored copy
+//! cost as much memory as the upstream state itself.
 //!
 //! Work is incremental: inputs mark groups (or everything) dirty, and [`FamilyState::flush`]
 //! recomputes only those merges and routes at the end of each engine call, emitting actions
@@ -64,8 +68,6 @@ impl<A: Afi> Default for Dirty<A> {
 pub struct FamilyState<A: Afi> {
     pub downstreams: BTreeMap<IfIndex, Downstream<A>>,
     pub upstreams: BTreeMap<IfIndex, Upstream<A>>,
-    /// The RFC 4605 membership database: every group some downstream wants, merged.
-    pub merged: BTreeMap<A, Membership<A>>,
     pub routes: RouteTable<A>,
     port_deadlines: DeadlineIndex<IfIndex>,
     /// Upstreams with `rereport`: when the next keep-alive reports are due.
@@ -78,7 +80,6 @@ impl<A: Afi> Default for FamilyState<A> {
         FamilyState {
             downstreams: BTreeMap::new(),
             upstreams: BTreeMap::new(),
-            merged: BTreeMap::new(),
             routes: RouteTable::default(),
             port_deadlines: DeadlineIndex::default(),
             rereport_deadlines: DeadlineIndex::default(),
@@ -250,9 +251,10 @@ impl<A: Afi> FamilyState<A> {
         }
     }
 
-    /// Every group with any state: downstream ports, the merged database, upstream joins.
+    /// Every group with any state: downstream ports and upstream joins (a merged state exists
+    /// only for a group some downstream port has).
     fn all_groups(&self) -> BTreeSet<A> {
-        let mut groups: BTreeSet<A> = self.merged.keys().copied().collect();
+        let mut groups = BTreeSet::new();
         for d in self.downstreams.values() {
             groups.extend(d.port.groups());
         }

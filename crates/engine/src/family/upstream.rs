@@ -20,10 +20,6 @@ impl<A: Afi> FamilyState<A> {
                 .filter(|d| d.settings.allows_group(ip))
                 .filter_map(|d| d.port.subscription(&group)),
         );
-        match &merged {
-            Some(m) => self.merged.insert(group, m.clone()),
-            None => self.merged.remove(&group),
-        };
         for (ifindex, upstream) in self.upstreams.iter_mut() {
             let desired = merged
                 .as_ref()
