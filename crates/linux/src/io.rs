@@ -59,76 +59,83 @@ impl AsyncSocket {
     /// Receives one datagram with its IP_PKTINFO interface.
     pub async fn recv_v4(&self, buf: &mut [u8]) -> io::Result<RecvMeta4> {
         self.fd
-            .async_io(Interest::READABLE, |s| {
-                let mut iov = [IoSliceMut::new(&mut *buf)];
-                let mut cmsg = nix::cmsg_space!(libc::in_pktinfo);
-                let msg = recvmsg::<SockaddrStorage>(
-                    s.as_raw_fd(),
-                    &mut iov,
-                    Some(&mut cmsg),
-                    MsgFlags::empty(),
-                )
-                .map_err(io::Error::from)?;
-                let mut meta = RecvMeta4 {
-                    len: msg.bytes,
-                    truncated: msg.flags.contains(MsgFlags::MSG_TRUNC),
-                    ifindex: None,
-                };
-                for c in msg.cmsgs().map_err(io::Error::from)? {
-                    if let ControlMessageOwned::Ipv4PacketInfo(pi) = c {
-                        meta.ifindex = u32::try_from(pi.ipi_ifindex).ok();
-                    }
-                }
-                Ok(meta)
-            })
+            .async_io(Interest::READABLE, |s| recvmsg_v4(s, buf))
             .await
+    }
+
+    /// Receives one queued datagram without waiting: `WouldBlock` when none is queued. Meant
+    /// for draining the queue after `recv_v4` returned; the reactor's readiness is cleared on
+    /// `WouldBlock`, so the next `recv_v4` waits for new data instead of spinning.
+    pub fn try_recv_v4(&self, buf: &mut [u8]) -> io::Result<RecvMeta4> {
+        self.fd.try_io(Interest::READABLE, |s| recvmsg_v4(s, buf))
     }
 
     /// Receives one datagram with its source, IPV6_PKTINFO, IPV6_HOPLIMIT and IPV6_HOPOPTS.
     pub async fn recv_v6(&self, buf: &mut [u8]) -> io::Result<RecvMeta6> {
         self.fd
-            .async_io(Interest::READABLE, |s| {
-                let mut iov = [IoSliceMut::new(&mut *buf)];
-                // Room for pktinfo, hop limit and a Hop-by-Hop header of up to 64 octets.
-                let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, [u8; 64]);
-                let msg = recvmsg::<SockaddrIn6>(
-                    s.as_raw_fd(),
-                    &mut iov,
-                    Some(&mut cmsg),
-                    MsgFlags::empty(),
-                )
-                .map_err(io::Error::from)?;
-                let mut meta = RecvMeta6 {
-                    len: msg.bytes,
-                    truncated: msg.flags.contains(MsgFlags::MSG_TRUNC),
-                    source: msg.address.map(|a| a.ip()),
-                    ifindex: None,
-                    destination: None,
-                    hop_limit: None,
-                    router_alert: false,
-                };
-                for c in msg.cmsgs().map_err(io::Error::from)? {
-                    match c {
-                        ControlMessageOwned::Ipv6PacketInfo(pi) => {
-                            meta.ifindex = Some(pi.ipi6_ifindex);
-                            meta.destination = Some(Ipv6Addr::from(pi.ipi6_addr.s6_addr));
-                        }
-                        ControlMessageOwned::Ipv6HopLimit(h) => {
-                            meta.hop_limit = u8::try_from(h).ok()
-                        }
-                        ControlMessageOwned::Unknown(u)
-                            if u.cmsg_header.cmsg_level == libc::IPPROTO_IPV6
-                                && u.cmsg_header.cmsg_type == libc::IPV6_HOPOPTS =>
-                        {
-                            meta.router_alert |= hop_by_hop_has_router_alert(&u.data_bytes);
-                        }
-                        _ => {}
-                    }
-                }
-                Ok(meta)
-            })
+            .async_io(Interest::READABLE, |s| recvmsg_v6(s, buf))
             .await
     }
+
+    /// As [`AsyncSocket::try_recv_v4`], for IPv6.
+    pub fn try_recv_v6(&self, buf: &mut [u8]) -> io::Result<RecvMeta6> {
+        self.fd.try_io(Interest::READABLE, |s| recvmsg_v6(s, buf))
+    }
+}
+
+/// One non-blocking `recvmsg` with IP_PKTINFO.
+fn recvmsg_v4(s: &Socket, buf: &mut [u8]) -> io::Result<RecvMeta4> {
+    let mut iov = [IoSliceMut::new(buf)];
+    let mut cmsg = nix::cmsg_space!(libc::in_pktinfo);
+    let msg =
+        recvmsg::<SockaddrStorage>(s.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
+            .map_err(io::Error::from)?;
+    let mut meta = RecvMeta4 {
+        len: msg.bytes,
+        truncated: msg.flags.contains(MsgFlags::MSG_TRUNC),
+        ifindex: None,
+    };
+    for c in msg.cmsgs().map_err(io::Error::from)? {
+        if let ControlMessageOwned::Ipv4PacketInfo(pi) = c {
+            meta.ifindex = u32::try_from(pi.ipi_ifindex).ok();
+        }
+    }
+    Ok(meta)
+}
+
+/// One non-blocking `recvmsg` with the IPv6 ancillary data the daemon needs.
+fn recvmsg_v6(s: &Socket, buf: &mut [u8]) -> io::Result<RecvMeta6> {
+    let mut iov = [IoSliceMut::new(buf)];
+    // Room for pktinfo, hop limit and a Hop-by-Hop header of up to 64 octets.
+    let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, [u8; 64]);
+    let msg = recvmsg::<SockaddrIn6>(s.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
+        .map_err(io::Error::from)?;
+    let mut meta = RecvMeta6 {
+        len: msg.bytes,
+        truncated: msg.flags.contains(MsgFlags::MSG_TRUNC),
+        source: msg.address.map(|a| a.ip()),
+        ifindex: None,
+        destination: None,
+        hop_limit: None,
+        router_alert: false,
+    };
+    for c in msg.cmsgs().map_err(io::Error::from)? {
+        match c {
+            ControlMessageOwned::Ipv6PacketInfo(pi) => {
+                meta.ifindex = Some(pi.ipi6_ifindex);
+                meta.destination = Some(Ipv6Addr::from(pi.ipi6_addr.s6_addr));
+            }
+            ControlMessageOwned::Ipv6HopLimit(h) => meta.hop_limit = u8::try_from(h).ok(),
+            ControlMessageOwned::Unknown(u)
+                if u.cmsg_header.cmsg_level == libc::IPPROTO_IPV6
+                    && u.cmsg_header.cmsg_type == libc::IPV6_HOPOPTS =>
+            {
+                meta.router_alert |= hop_by_hop_has_router_alert(&u.data_bytes);
+            }
+            _ => {}
+        }
+    }
+    Ok(meta)
 }
 
 /// `in_pktinfo` selecting the outgoing interface and source address of one datagram.

@@ -3,7 +3,7 @@
 //! Kernel facts: shared reference linux.md §1, §2, §4.
 
 use crate::error::{Error, Family, Result, classify};
-use crate::io::AsyncSocket;
+use crate::io::{AsyncSocket, RecvMeta4};
 use crate::join_pool::JoinPool;
 use crate::membership::FilterMode;
 use crate::packet::{Datagram4, Ipv4Header, UpcallKind, decode4};
@@ -274,40 +274,59 @@ impl Mroute4 {
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Received4> {
         loop {
             let meta = self.socket.recv_v4(buf).await?;
-            if meta.truncated {
-                tracing::warn!(
-                    len = meta.len,
-                    "IPv4 mroute socket: datagram larger than the buffer, dropped"
-                );
-                continue;
+            if let Some(received) = self.decode(meta, buf) {
+                return Ok(received);
             }
-            let Some(datagram) = buf.get(..meta.len) else {
-                continue;
+        }
+    }
+
+    /// The next message already queued on the socket, without waiting: `Ok(None)` once the
+    /// queue is empty. Lets the daemon drain a burst of reports in one wake-up (after `recv`
+    /// returned) rather than going through its event loop once per packet.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<Option<Received4>> {
+        loop {
+            let meta = match self.socket.try_recv_v4(buf) {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) => return Err(e),
             };
-            match decode4(datagram) {
-                Ok(Datagram4::Upcall(up)) => {
-                    return Ok(Received4::Upcall(Upcall {
-                        kind: up.kind,
-                        iif: self.vifs.ifindex_of(up.vif),
-                        source: up.source,
-                        group: up.group,
-                    }));
+            if let Some(received) = self.decode(meta, buf) {
+                return Ok(Some(received));
+            }
+        }
+    }
+
+    /// Classifies one received datagram; `None` for those to skip (logged).
+    fn decode(&self, meta: RecvMeta4, buf: &[u8]) -> Option<Received4> {
+        if meta.truncated {
+            tracing::warn!(
+                len = meta.len,
+                "IPv4 mroute socket: datagram larger than the buffer, dropped"
+            );
+            return None;
+        }
+        let datagram = buf.get(..meta.len)?;
+        match decode4(datagram) {
+            Ok(Datagram4::Upcall(up)) => Some(Received4::Upcall(Upcall {
+                kind: up.kind,
+                iif: self.vifs.ifindex_of(up.vif),
+                source: up.source,
+                group: up.group,
+            })),
+            Ok(Datagram4::Igmp { header, payload }) => match meta.ifindex {
+                Some(ifindex) => Some(Received4::Igmp {
+                    ifindex,
+                    header,
+                    payload,
+                }),
+                None => {
+                    tracing::debug!(source = %header.source, "IGMP without IP_PKTINFO, dropped");
+                    None
                 }
-                Ok(Datagram4::Igmp { header, payload }) => match meta.ifindex {
-                    Some(ifindex) => {
-                        return Ok(Received4::Igmp {
-                            ifindex,
-                            header,
-                            payload,
-                        });
-                    }
-                    None => {
-                        tracing::debug!(source = %header.source, "IGMP without IP_PKTINFO, dropped")
-                    }
-                },
-                Err(e) => {
-                    tracing::debug!(error = %e, "undecodable datagram on the IPv4 mroute socket")
-                }
+            },
+            Err(e) => {
+                tracing::debug!(error = %e, "undecodable datagram on the IPv4 mroute socket");
+                None
             }
         }
     }

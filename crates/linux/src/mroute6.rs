@@ -3,7 +3,7 @@
 //! Kernel facts: shared reference linux.md §3, §4.
 
 use crate::error::{Error, Family, Result, classify};
-use crate::io::AsyncSocket;
+use crate::io::{AsyncSocket, RecvMeta6};
 use crate::join_pool::JoinPool;
 use crate::membership::FilterMode;
 use crate::mroute4::{MROUTE_RCVBUF, Upcall, set_receive_buffer};
@@ -254,39 +254,62 @@ impl Mroute6 {
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Received6> {
         loop {
             let meta = self.socket.recv_v6(buf).await?;
-            if meta.truncated {
-                tracing::warn!(
-                    len = meta.len,
-                    "IPv6 mroute socket: datagram larger than the buffer, dropped"
-                );
-                continue;
+            if let Some(received) = self.decode(meta, buf) {
+                return Ok(received);
             }
-            let Some(datagram) = buf.get(..meta.len) else {
-                continue;
+        }
+    }
+
+    /// The next message already queued on the socket, without waiting: `Ok(None)` once the
+    /// queue is empty (see [`Mroute4::try_recv`](crate::Mroute4::try_recv)).
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<Option<Received6>> {
+        loop {
+            let meta = match self.socket.try_recv_v6(buf) {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) => return Err(e),
             };
-            if let Some(up) = decode_upcall6(datagram) {
-                return Ok(Received6::Upcall(Upcall {
-                    kind: up.kind,
-                    iif: self.mifs.ifindex_of(up.vif),
-                    source: up.source,
-                    group: up.group,
-                }));
+            if let Some(received) = self.decode(meta, buf) {
+                return Ok(Some(received));
             }
-            match (meta.ifindex, meta.source, meta.destination, meta.hop_limit) {
-                (Some(ifindex), Some(source), Some(destination), Some(hop_limit)) => {
-                    return Ok(Received6::Mld {
-                        ifindex,
-                        source,
-                        destination,
-                        hop_limit,
-                        router_alert: meta.router_alert,
-                        payload: 0..meta.len,
-                    });
-                }
-                _ => tracing::debug!(
+        }
+    }
+
+    /// Classifies one received datagram; `None` for those to skip (logged).
+    fn decode(&self, meta: RecvMeta6, buf: &[u8]) -> Option<Received6> {
+        if meta.truncated {
+            tracing::warn!(
+                len = meta.len,
+                "IPv6 mroute socket: datagram larger than the buffer, dropped"
+            );
+            return None;
+        }
+        let datagram = buf.get(..meta.len)?;
+        if let Some(up) = decode_upcall6(datagram) {
+            return Some(Received6::Upcall(Upcall {
+                kind: up.kind,
+                iif: self.mifs.ifindex_of(up.vif),
+                source: up.source,
+                group: up.group,
+            }));
+        }
+        match (meta.ifindex, meta.source, meta.destination, meta.hop_limit) {
+            (Some(ifindex), Some(source), Some(destination), Some(hop_limit)) => {
+                Some(Received6::Mld {
+                    ifindex,
+                    source,
+                    destination,
+                    hop_limit,
+                    router_alert: meta.router_alert,
+                    payload: 0..meta.len,
+                })
+            }
+            _ => {
+                tracing::debug!(
                     ?meta,
                     "ICMPv6 without interface, addresses or hop limit, dropped"
-                ),
+                );
+                None
             }
         }
     }

@@ -276,3 +276,75 @@ fn igmpv3_report_arrives_only_after_joining_the_report_groups() {
         assert!(!netlab::is_member(&t.rtr, "dn1", ip("224.0.0.22")).unwrap());
     });
 }
+
+/// An IGMPv2 membership report for `group` (RFC 2236 §2), as a host on dn1 sends it.
+fn v2_report(host: Ipv4Addr, group: Ipv4Addr) -> Vec<u8> {
+    let mut igmp = vec![0x16, 0, 0, 0];
+    igmp.extend_from_slice(&group.octets());
+    netlab::packet::fix_igmp_checksum(&mut igmp);
+    netlab::packet::igmp_packet(host, group, &igmp)
+}
+
+fn reported_group(r: &Received4, buf: &[u8]) -> Option<Ipv4Addr> {
+    match r {
+        Received4::Igmp { payload, .. } => {
+            let b: [u8; 4] = buf
+                .get(payload.start + 4..payload.start + 8)?
+                .try_into()
+                .ok()?;
+            Some(Ipv4Addr::from(b))
+        }
+        Received4::Upcall(_) => None,
+    }
+}
+
+#[test]
+fn try_recv_drains_the_queue_then_recv_waits_for_new_data() {
+    if !Lab::require_root() {
+        return;
+    }
+    let t = Topology::new("lx-drain4");
+    let (up0, dn1) = (t.ifindex("up0"), t.ifindex("dn1"));
+    let host = Ipv4Addr::new(192, 0, 2, 2);
+    let groups: Vec<Ipv4Addr> = (1..=20).map(|i| Ipv4Addr::new(239, 7, 0, i)).collect();
+    run_in(&t.rtr, || async {
+        let mut mr = Mroute4::open(None).unwrap();
+        mr.add_vif(up0, 1, 0).unwrap();
+        mr.add_vif(dn1, 1, 0).unwrap();
+        let mut buf = vec![0u8; 9000];
+        // Nothing queued yet: no wait, no datagram.
+        assert_eq!(mr.try_recv(&mut buf).unwrap(), None);
+        for g in &groups {
+            netlab::inject_ipv4(&t.h1, "e0", &v2_report(host, *g)).unwrap();
+        }
+        let mut seen = Vec::new();
+        let first = tokio::time::timeout(5 * SECOND, mr.recv(&mut buf))
+            .await
+            .expect("the first report")
+            .unwrap();
+        seen.extend(reported_group(&first, &buf));
+        // The rest is already queued (injection is synchronous): drained without waiting.
+        let deadline = Instant::now() + 5 * SECOND;
+        while seen.len() < groups.len() {
+            assert!(Instant::now() < deadline, "only {seen:?} arrived");
+            match mr.try_recv(&mut buf).unwrap() {
+                Some(r) => seen.extend(reported_group(&r, &buf)),
+                None => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+        assert_eq!(seen, groups, "every report once, in order");
+        assert_eq!(mr.try_recv(&mut buf).unwrap(), None, "the queue is empty");
+        // The empty queue cleared the readiness: recv waits rather than failing or spinning,
+        // and wakes for the next datagram.
+        let idle = tokio::time::timeout(Duration::from_millis(200), mr.recv(&mut buf)).await;
+        assert!(idle.is_err(), "recv returned without data: {idle:?}");
+        let late = Ipv4Addr::new(239, 7, 1, 1);
+        netlab::inject_ipv4(&t.h1, "e0", &v2_report(host, late)).unwrap();
+        let next = tokio::time::timeout(5 * SECOND, mr.recv(&mut buf))
+            .await
+            .expect("the next report")
+            .unwrap();
+        assert_eq!(reported_group(&next, &buf), Some(late));
+        assert!(matches!(next, Received4::Igmp { ifindex, .. } if ifindex == dn1));
+    });
+}

@@ -50,23 +50,20 @@ pub struct UsageError(pub String);
 
 pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, UsageError> {
     let mut args = args.into_iter().peekable();
-    match args.peek().map(String::as_str) {
-        Some("status") => {
-            args.next();
-            let mut control = PathBuf::from(DEFAULT_CONTROL_SOCKET);
-            while let Some(a) = args.next() {
-                match a.as_str() {
-                    "--control" => control = value(&mut args, "--control")?.into(),
-                    other => {
-                        return Err(UsageError(format!(
-                            "unexpected argument '{other}' for status"
-                        )));
-                    }
+    if args.peek().map(String::as_str) == Some("status") {
+        args.next();
+        let mut control = PathBuf::from(DEFAULT_CONTROL_SOCKET);
+        while let Some(a) = args.next() {
+            match a.as_str() {
+                "--control" => control = value(&mut args, "--control")?.into(),
+                other => {
+                    return Err(UsageError(format!(
+                        "unexpected argument '{other}' for status"
+                    )));
                 }
             }
-            return Ok(Command::Status { control });
         }
-        _ => {}
+        return Ok(Command::Status { control });
     }
     let mut opts = RunOptions {
         config: PathBuf::new(),
@@ -195,7 +192,7 @@ mod tests {
         );
         // A config file that happens to be called "status" can still be given with "--".
         assert!(
-            matches!(p(&["--", "status"]), Ok(Command::Run(o)) if o.config == PathBuf::from("status"))
+            matches!(p(&["--", "status"]), Ok(Command::Run(o)) if o.config == std::path::Path::new("status"))
         );
     }
 }

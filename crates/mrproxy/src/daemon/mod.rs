@@ -63,10 +63,19 @@ pub fn run(opts: RunOptions) -> ExitCode {
     }
 }
 
+/// At most this many datagrams are taken from one mroute socket per wake-up: enough to absorb a
+/// burst of reports in few rounds of the event loop, small enough that timers, signals and the
+/// other sockets are still served during a long burst.
+const RECEIVE_BATCH: usize = 256;
+
 /// What woke the loop.
 enum Input {
     Event(Event),
     Events(Vec<Event>),
+    /// The IPv4 mroute socket had data: the first datagram (`None` if it was not for the
+    /// engine); the rest of the queue is drained before the engine's actions are executed.
+    Received4(Option<Event>),
+    Received6(Option<Event>),
     Nothing,
     Reload,
     Stop(&'static str),
@@ -86,28 +95,71 @@ impl Daemon {
         Timestamp::from_millis(u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX))
     }
 
-    /// Feed one event and execute the resulting actions, feeding answers (route counters) back.
-    fn dispatch(&mut self, event: Event) {
-        if let Event::InterfaceChanged(info) = &event {
-            self.names.set(info.ifindex, &info.name);
-        }
-        let removed = match &event {
-            Event::InterfaceRemoved { ifindex } => Some(*ifindex),
-            _ => None,
-        };
-        let mut queue = vec![event];
-        while let Some(event) = queue.pop() {
+    /// Feeds the events to the engine in order, then executes all the resulting actions,
+    /// feeding answers (route counters) back until none are left.
+    fn dispatch(&mut self, events: Vec<Event>) {
+        let mut removed = Vec::new();
+        let mut actions = Vec::new();
+        for event in events {
+            match &event {
+                Event::InterfaceChanged(info) => self.names.set(info.ifindex, &info.name),
+                Event::InterfaceRemoved { ifindex } => removed.push(*ifindex),
+                _ => {}
+            }
             let now = self.now();
-            for action in self.engine.handle(now, event) {
+            actions.extend(self.engine.handle(now, event));
+        }
+        while !actions.is_empty() {
+            let mut answers = Vec::new();
+            for action in actions {
                 self.reporter.action(&action, &self.names);
-                if let Some(answer) = self.kernel.apply(&action, &self.names) {
-                    queue.push(answer);
+                answers.extend(self.kernel.apply(&action, &self.names));
+            }
+            actions = Vec::new();
+            for answer in answers {
+                let now = self.now();
+                actions.extend(self.engine.handle(now, answer));
+            }
+        }
+        // Names are dropped last: the actions' log lines still name the interface.
+        for ifindex in removed {
+            self.names.remove(ifindex);
+        }
+    }
+
+    /// `first` and whatever else is queued on the IPv4 mroute socket, up to `RECEIVE_BATCH`
+    /// datagrams, go to the engine in one batch (one event-loop round per burst, not per packet).
+    fn receive4(&mut self, first: Option<Event>, buf: &mut [u8]) {
+        let mut events: Vec<Event> = first.into_iter().collect();
+        for _ in 1..RECEIVE_BATCH {
+            match self.kernel.v4.try_recv(buf) {
+                Ok(Some(r)) => events.extend(convert::received4(r, buf)),
+                Ok(None) => break,
+                Err(e) => {
+                    warn!("receiving on the IPv4 mroute socket: {e}");
+                    break;
                 }
             }
         }
-        if let Some(i) = removed {
-            self.names.remove(i);
+        self.dispatch(events);
+    }
+
+    /// As [`Daemon::receive4`], for the IPv6 mroute socket.
+    fn receive6(&mut self, first: Option<Event>, buf: &mut [u8]) {
+        let mut events: Vec<Event> = first.into_iter().collect();
+        if let Some(v6) = self.kernel.v6.as_ref() {
+            for _ in 1..RECEIVE_BATCH {
+                match v6.try_recv(buf) {
+                    Ok(Some(r)) => events.extend(convert::received6(r, buf)),
+                    Ok(None) => break,
+                    Err(e) => {
+                        warn!("receiving on the IPv6 mroute socket: {e}");
+                        break;
+                    }
+                }
+            }
         }
+        self.dispatch(events);
     }
 }
 
@@ -130,7 +182,7 @@ async fn serve(opts: RunOptions, config: mrproxy_config::Config) -> Result<(), S
         start,
     };
     for link in links.dump().await.map_err(|e| e.to_string())? {
-        daemon.dispatch(Event::InterfaceChanged(convert::link(link)));
+        daemon.dispatch(vec![Event::InterfaceChanged(convert::link(link))]);
     }
     let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
@@ -170,11 +222,11 @@ async fn serve(opts: RunOptions, config: mrproxy_config::Config) -> Result<(), S
             };
             tokio::select! {
                 r = v4.recv(&mut buf4) => match r {
-                    Ok(r) => convert::received4(r, &buf4).map_or(Input::Nothing, Input::Event),
+                    Ok(r) => Input::Received4(convert::received4(r, &buf4)),
                     Err(e) => { warn!("receiving on the IPv4 mroute socket: {e}"); Input::Nothing }
                 },
                 r = recv6 => match r {
-                    Ok(e) => e.map_or(Input::Nothing, Input::Event),
+                    Ok(e) => Input::Received6(e),
                     Err(e) => { warn!("receiving on the IPv6 mroute socket: {e}"); Input::Nothing }
                 },
                 r = links.next_events() => match r {
@@ -192,8 +244,10 @@ async fn serve(opts: RunOptions, config: mrproxy_config::Config) -> Result<(), S
             }
         };
         match input {
-            Input::Event(e) => daemon.dispatch(e),
-            Input::Events(events) => events.into_iter().for_each(|e| daemon.dispatch(e)),
+            Input::Event(e) => daemon.dispatch(vec![e]),
+            Input::Events(events) => daemon.dispatch(events),
+            Input::Received4(first) => daemon.receive4(first, &mut buf4),
+            Input::Received6(first) => daemon.receive6(first, &mut buf6),
             Input::Nothing => {}
             Input::Reload => match crate::check::load(&opts.config) {
                 Ok(config) => {
@@ -201,7 +255,7 @@ async fn serve(opts: RunOptions, config: mrproxy_config::Config) -> Result<(), S
                         warn!("{w}");
                     }
                     info!(config = %opts.config.display(), "SIGHUP: configuration reloaded");
-                    daemon.dispatch(Event::ConfigReplaced(Box::new(config)));
+                    daemon.dispatch(vec![Event::ConfigReplaced(Box::new(config))]);
                 }
                 Err(e) => error!("SIGHUP: {e}; keeping the running configuration"),
             },
