@@ -3,13 +3,12 @@
 use crate::action::{Action, Family, RejectReason};
 use crate::convert;
 use crate::event::{IfIndex, InterfaceInfo};
+use crate::joined::JoinedGroups;
 use crate::link::LinkNets;
-use crate::merge::Membership;
 use crate::rereport;
 use ipnet::IpNet;
 use mrproxy_config::InterfaceSettings;
 use mrproxy_membership::{Address, Mode, Outgoing, PortConfig};
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// An address family as the engine needs it: the membership crate's [`Address`] plus the
@@ -56,7 +55,7 @@ pub trait Afi: Address {
     fn rereport_actions(
         ifindex: IfIndex,
         source: Option<Self>,
-        joined: &BTreeMap<Self, Membership<Self>>,
+        joined: &JoinedGroups<Self>,
     ) -> Vec<Action>;
 }
 
@@ -143,10 +142,14 @@ impl Afi for Ipv4Addr {
     fn rereport_actions(
         ifindex: IfIndex,
         source: Option<Self>,
-        joined: &BTreeMap<Self, Membership<Self>>,
+        joined: &JoinedGroups<Self>,
     ) -> Vec<Action> {
         // RFC 9776 §4.2.13: a report may come from 0.0.0.0 (an unnumbered upstream).
-        rereport::igmp_reports(ifindex, source.unwrap_or(Ipv4Addr::UNSPECIFIED), joined)
+        rereport::igmp_reports(
+            ifindex,
+            source.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            joined.iter(),
+        )
     }
 }
 
@@ -229,10 +232,12 @@ impl Afi for Ipv6Addr {
     fn rereport_actions(
         ifindex: IfIndex,
         source: Option<Self>,
-        joined: &BTreeMap<Self, Membership<Self>>,
+        joined: &JoinedGroups<Self>,
     ) -> Vec<Action> {
         // RFC 9777 §5: MLD is sent from a link-local address; without one, nothing can be sent.
-        source.map_or_else(Vec::new, |s| rereport::mld_reports(ifindex, s, joined))
+        source.map_or_else(Vec::new, |s| {
+            rereport::mld_reports(ifindex, s, joined.iter())
+        })
     }
 }
 

@@ -47,6 +47,7 @@ mod engine;
 mod family;
 mod input;
 mod interfaces;
+mod joined;
 mod link;
 mod merge;
 mod policy;

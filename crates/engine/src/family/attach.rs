@@ -5,10 +5,10 @@ use super::{Downstream, FamilyState, Upstream};
 use crate::action::{Action, FilterMode};
 use crate::afi::Afi;
 use crate::event::{IfIndex, InterfaceInfo};
+use crate::joined::JoinedGroups;
 use crate::link::LinkNets;
 use mrproxy_config::{InterfaceSettings, Role};
 use mrproxy_membership::{Output, Port, PortConfig, Timestamp};
-use std::collections::BTreeMap;
 
 /// What an interface should be in this family (computed by the engine from the configuration
 /// and the link flags); the family only acts on it.
@@ -77,7 +77,7 @@ impl<A: Afi> FamilyState<A> {
                 name: info.name.clone(),
                 settings: desired.settings,
                 link,
-                joined: BTreeMap::new(),
+                joined: JoinedGroups::default(),
                 address: A::query_source(info),
             })),
             Role::Downstream => Attachment::Downstream(Box::new(Downstream {
@@ -226,7 +226,7 @@ impl<A: Afi> FamilyState<A> {
         } else if let Some(mut u) = self.upstreams.remove(&ifindex) {
             self.rereport_deadlines.set(ifindex, None);
             if how == Teardown::Final {
-                for (group, _) in std::mem::take(&mut u.joined) {
+                for group in std::mem::take(&mut u.joined).groups() {
                     actions.push(Action::SetUpstreamMembership {
                         ifindex,
                         group: group.into_ip(),

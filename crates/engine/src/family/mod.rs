@@ -19,8 +19,8 @@ pub use attach::Desired;
 use crate::action::{Action, RejectReason};
 use crate::afi::Afi;
 use crate::event::IfIndex;
+use crate::joined::JoinedGroups;
 use crate::link::LinkNets;
-use crate::merge::Membership;
 use crate::routes::RouteTable;
 use crate::timers::DeadlineIndex;
 use mrproxy_config::{InterfaceSettings, Role};
@@ -43,7 +43,7 @@ pub struct Upstream<A: Afi> {
     pub settings: InterfaceSettings,
     pub link: LinkNets,
     /// The membership last requested per group (absent = not a member).
-    pub joined: BTreeMap<A, Membership<A>>,
+    pub joined: JoinedGroups<A>,
     /// The link's address, source of `rereport` keep-alives (`None`: unnumbered).
     pub address: Option<A>,
 }
@@ -259,7 +259,7 @@ impl<A: Afi> FamilyState<A> {
             groups.extend(d.port.groups());
         }
         for u in self.upstreams.values() {
-            groups.extend(u.joined.keys().copied());
+            groups.extend(u.joined.groups());
         }
         groups
     }

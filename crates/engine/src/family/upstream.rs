@@ -41,9 +41,9 @@ impl<A: Afi> FamilyState<A> {
                 sources,
             });
             match desired {
-                Some(m) => upstream.joined.insert(group, m.clone()),
+                Some(m) => upstream.joined.insert(group, m),
                 None => upstream.joined.remove(&group),
-            };
+            }
         }
     }
 
