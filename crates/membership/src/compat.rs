@@ -3,11 +3,24 @@
 //! timer runs, and decides how v3 records are translated.
 
 use crate::{Mode, RecordKind, Timestamp};
+use std::num::NonZeroU64;
 
+/// The Host Present timers, in milliseconds that are never 0 so that "not running" costs no
+/// extra word (this state exists once per (link, group)). A timer is set to now + the Older
+/// Host Present Interval, which is at least 1 ms (RV >= 1, QI >= 1 ms), so its deadline is
+/// never 0; were it 0, it would be stored as 1 ms.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct OlderHosts {
-    v1_until: Option<Timestamp>,
-    v2_until: Option<Timestamp>,
+    v1_until: Option<NonZeroU64>,
+    v2_until: Option<NonZeroU64>,
+}
+
+fn deadline(until: Timestamp) -> Option<NonZeroU64> {
+    NonZeroU64::new(until.as_millis().max(1))
+}
+
+fn timestamp(until: NonZeroU64) -> Timestamp {
+    Timestamp(until.get())
 }
 
 impl OlderHosts {
@@ -29,25 +42,26 @@ impl OlderHosts {
     /// Present Interval from now). A v3 report changes nothing here.
     pub(crate) fn heard(&mut self, version: Mode, until: Timestamp) {
         match version {
-            Mode::V1 => self.v1_until = Some(until),
-            Mode::V2 => self.v2_until = Some(until),
+            Mode::V1 => self.v1_until = deadline(until),
+            Mode::V2 => self.v2_until = deadline(until),
             Mode::V3 => {}
         }
     }
 
     pub(crate) fn deadline(&self) -> Option<Timestamp> {
         match (self.v1_until, self.v2_until) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+            (Some(a), Some(b)) => Some(timestamp(a.min(b))),
+            (a, b) => a.or(b).map(timestamp),
         }
     }
 
     /// Stops the timers due at or before `at`; the group falls back to a higher mode.
     pub(crate) fn expire(&mut self, at: Timestamp) {
-        if self.v1_until.is_some_and(|t| t <= at) {
+        let due = |until: Option<NonZeroU64>| until.is_some_and(|t| timestamp(t) <= at);
+        if due(self.v1_until) {
             self.v1_until = None;
         }
-        if self.v2_until.is_some_and(|t| t <= at) {
+        if due(self.v2_until) {
             self.v2_until = None;
         }
     }

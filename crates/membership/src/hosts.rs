@@ -8,7 +8,7 @@
 //! unspecified address form one anonymous host that only ever widens its interest and so
 //! blocks fast leave until it expires.
 
-use crate::source_timers::reserve_one;
+use crate::few::Few;
 use crate::{Address, RecordKind, Timestamp};
 use std::collections::BTreeSet;
 
@@ -107,18 +107,20 @@ struct TrackedHost<A> {
     expires: Timestamp,
 }
 
-/// The tracked hosts of one group, sorted by address. A group has one or a few hosts, so a
-/// sorted vector is both the smallest form (one allocation of exactly the hosts, where a map
-/// allocates a whole node for one entry) and the fastest; the earliest expiry is found by a
-/// scan of the group's hosts, never of the link's.
+/// The tracked hosts of one group, sorted by address. A group nearly always has one host, held
+/// inline without an allocation (a map would allocate a whole node for it), and rarely more
+/// than a few: lookups are binary searches, and the earliest expiry is found by a scan of the
+/// group's hosts, never of the link's.
 #[derive(Clone, Debug)]
 pub(crate) struct HostTable<A: Address> {
-    hosts: Vec<TrackedHost<A>>,
+    hosts: Few<TrackedHost<A>>,
 }
 
 impl<A: Address> Default for HostTable<A> {
     fn default() -> Self {
-        HostTable { hosts: Vec::new() }
+        HostTable {
+            hosts: Few::default(),
+        }
     }
 }
 
@@ -126,6 +128,7 @@ impl<A: Address> HostTable<A> {
     /// `Ok(index)` of `host`, or `Err(index)` where it would be inserted.
     fn position(&self, host: &A) -> Result<usize, usize> {
         self.hosts
+            .as_slice()
             .binary_search_by(|tracked| tracked.address.cmp(host))
     }
 
@@ -153,7 +156,7 @@ impl<A: Address> HostTable<A> {
         // allocates nothing, holds its place) and written back or removed below.
         let current = position
             .ok()
-            .and_then(|index| self.hosts.get_mut(index))
+            .and_then(|index| self.hosts.as_mut_slice().get_mut(index))
             .map(|tracked| {
                 std::mem::replace(&mut tracked.filter, HostFilter::Include(BTreeSet::new()))
             });
@@ -164,7 +167,9 @@ impl<A: Address> HostTable<A> {
                 (Some(old), Some(new)) => Some(old.union(new)),
                 (Some(old), None) => {
                     // Nothing asked for: keep the old interest, without refreshing it.
-                    if let Some(tracked) = position.ok().and_then(|index| self.hosts.get_mut(index))
+                    if let Some(tracked) = position
+                        .ok()
+                        .and_then(|index| self.hosts.as_mut_slice().get_mut(index))
                     {
                         tracked.filter = old;
                     }
@@ -178,7 +183,7 @@ impl<A: Address> HostTable<A> {
         match (position, next) {
             (Ok(index), Some(mut filter)) => {
                 filter.truncate(cap);
-                if let Some(tracked) = self.hosts.get_mut(index) {
+                if let Some(tracked) = self.hosts.as_mut_slice().get_mut(index) {
                     tracked.filter = filter;
                     tracked.expires = expires;
                 }
@@ -191,7 +196,6 @@ impl<A: Address> HostTable<A> {
                     filter,
                     expires,
                 };
-                reserve_one(&mut self.hosts);
                 self.hosts.insert(index, tracked);
                 HostChange::Joined
             }
@@ -225,6 +229,7 @@ impl<A: Address> HostTable<A> {
     /// Does any tracked host want traffic from `source`?
     pub(crate) fn wants_source(&self, source: &A) -> bool {
         self.hosts
+            .as_slice()
             .iter()
             .any(|tracked| tracked.filter.wants_source(source))
     }
@@ -232,13 +237,18 @@ impl<A: Address> HostTable<A> {
     /// Does any tracked host want the group in EXCLUDE mode (sources nobody listed)?
     pub(crate) fn any_exclude(&self) -> bool {
         self.hosts
+            .as_slice()
             .iter()
             .any(|tracked| matches!(tracked.filter, HostFilter::Exclude(_)))
     }
 
     /// The earliest expiry of a tracked host.
     pub(crate) fn deadline(&self) -> Option<Timestamp> {
-        self.hosts.iter().map(|tracked| tracked.expires).min()
+        self.hosts
+            .as_slice()
+            .iter()
+            .map(|tracked| tracked.expires)
+            .min()
     }
 
     /// Forgets hosts silent since their expiry; returns them.
@@ -256,15 +266,14 @@ impl<A: Address> HostTable<A> {
 
     /// Hosts in address order.
     pub(crate) fn hosts(&self) -> impl Iterator<Item = A> + '_ {
-        self.hosts.iter().map(|tracked| tracked.address)
+        self.hosts.as_slice().iter().map(|tracked| tracked.address)
     }
 
     /// Forgets every host (the group is deleted); returns them.
     pub(crate) fn drain(&mut self) -> Vec<A> {
-        self.hosts
-            .drain(..)
-            .map(|tracked| tracked.address)
-            .collect()
+        let gone = self.hosts().collect();
+        self.hosts = Few::default();
+        gone
     }
 }
 

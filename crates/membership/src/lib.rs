@@ -47,6 +47,7 @@
 mod address;
 mod compat;
 mod deadlines;
+mod few;
 mod group;
 mod hosts;
 mod message;

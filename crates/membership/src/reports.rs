@@ -236,7 +236,7 @@ fn send_specific_queries<A: Address>(
     if fast_leave && group.older_hosts.mode(timing.version) == Mode::V3 {
         for source in &sources {
             if !group.hosts.wants_source(source) {
-                match group.mode {
+                match group.mode() {
                     FilterMode::Include => group.delete_source(source, fx),
                     FilterMode::Exclude => group.exclude_source(*source, usize::MAX, fx),
                 }

@@ -21,15 +21,12 @@ pub(crate) fn port_snapshot<A: Address>(port: &Port<A>, now: Timestamp) -> PortS
             sources.sort_unstable();
             GroupSnapshot {
                 group: *address,
-                filter_mode: match group.mode {
+                filter_mode: match group.mode() {
                     FilterMode::Include => "include",
                     FilterMode::Exclude => "exclude",
                 },
                 compat: group.older_hosts.mode(version),
-                group_timer_ms: match group.mode {
-                    FilterMode::Include => None,
-                    FilterMode::Exclude => group.group_timer.map(remaining),
-                },
+                group_timer_ms: group.group_timer().map(remaining),
                 sources,
                 hosts: group.hosts.hosts().collect(),
             }

@@ -5,6 +5,7 @@
 //! never of the link's groups.
 
 use crate::Timestamp;
+use crate::few::reserve_one;
 
 #[derive(Clone, Debug)]
 pub(crate) struct SourceTimers<K> {
@@ -91,18 +92,6 @@ impl<K: Ord + Copy> SourceTimers<K> {
     }
 }
 
-/// Room for one more element: exactly one while the vector is small (a `Vec` would otherwise
-/// start at four, and most groups hold one host or a few sources for hours), amortised
-/// doubling beyond so that long lists are not reallocated on every insertion.
-pub(crate) fn reserve_one<T>(items: &mut Vec<T>) {
-    const EXACT_UP_TO: usize = 4;
-    if items.len() < EXACT_UP_TO {
-        items.reserve_exact(1);
-    } else {
-        items.reserve(1);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,21 +113,5 @@ mod tests {
         assert_eq!(timers.remove(&1), None);
         assert!(timers.is_empty() && !timers.contains(&1));
         assert_eq!(timers.earliest(), None);
-    }
-
-    #[test]
-    fn small_vectors_hold_exactly_their_entries() {
-        let mut items: Vec<u64> = Vec::new();
-        reserve_one(&mut items);
-        items.push(1);
-        assert_eq!(items.capacity(), 1, "one entry, one slot");
-        for i in 2..=64 {
-            reserve_one(&mut items);
-            items.push(i);
-        }
-        assert!(
-            items.capacity() < 128,
-            "amortised growth beyond the small sizes"
-        );
     }
 }

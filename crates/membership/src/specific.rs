@@ -2,7 +2,7 @@
 //! the per-group retransmission state and the building of each round's queries with the
 //! "Suppress Router-Side Processing" flag.
 
-use crate::group::{FilterMode, Group};
+use crate::group::Group;
 use crate::timing::Timing;
 use crate::{Address, Mode, Outgoing, Query, Timestamp};
 use std::collections::BTreeMap;
@@ -122,9 +122,8 @@ pub(crate) fn round_queries<A: Address>(
         query: specific_query(group_address, suppress, sources, timing),
     };
     if round.group {
-        let suppress = timing.version == Mode::V3
-            && group.mode == FilterMode::Exclude
-            && group.group_timer.is_some_and(|gt| gt > above_lmqt);
+        let suppress =
+            timing.version == Mode::V3 && group.group_timer().is_some_and(|gt| gt > above_lmqt);
         queries.push(query(suppress, Vec::new()));
     }
     if timing.version == Mode::V3 && !round.sources.is_empty() {

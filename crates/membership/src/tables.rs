@@ -27,7 +27,7 @@ impl<A: Address> Group<A> {
     ) {
         use RecordKind::*;
         let RecordContext { gmi, max_sources } = ctx;
-        match (self.mode, kind) {
+        match (self.mode(), kind) {
             // §6.4.1 INCLUDE(A) IS_IN(B) → INCLUDE(A+B); (B)=GMI
             // §6.4.2 INCLUDE(A) ALLOW(B) → INCLUDE(A+B); (B)=GMI
             // §6.4.1 EXCLUDE(X,Y) IS_IN(A) → EXCLUDE(X+A, Y-A); (A)=GMI
@@ -92,12 +92,12 @@ impl<A: Address> Group<A> {
                         self.set_source_timer(*source, gmi, max_sources, fx);
                     }
                 }
-                self.group_timer = Some(gmi);
+                self.set_group_timer(gmi);
             }
             // §6.4.2 EXCLUDE(X,Y) TO_EX(A) → EXCLUDE(A-Y, Y*A); (A-X-Y)=GT; Delete(X-A);
             // Delete(Y-A); Send Q(G,A-Y); GT=GMI
             (FilterMode::Exclude, ToExclude) => {
-                let group_timer = self.group_timer.unwrap_or(gmi);
+                let group_timer = self.group_timer().unwrap_or(gmi);
                 let a_minus_y: Vec<A> = sources
                     .iter()
                     .copied()
@@ -110,11 +110,11 @@ impl<A: Address> Group<A> {
                     }
                 }
                 fx.query_sources.extend(a_minus_y);
-                self.group_timer = Some(gmi);
+                self.set_group_timer(gmi);
             }
             // §6.4.2 EXCLUDE(X,Y) BLOCK(A) → EXCLUDE(X+(A-Y), Y); (A-X-Y)=GT; Send Q(G,A-Y)
             (FilterMode::Exclude, Block) => {
-                let group_timer = self.group_timer.unwrap_or(gmi);
+                let group_timer = self.group_timer().unwrap_or(gmi);
                 let a_minus_y: Vec<A> = sources
                     .iter()
                     .copied()
