@@ -5,6 +5,7 @@
 mod convert;
 mod kernel;
 mod names;
+mod order;
 mod report;
 
 use crate::cli::RunOptions;
@@ -95,8 +96,8 @@ impl Daemon {
         Timestamp::from_millis(u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX))
     }
 
-    /// Feeds the events to the engine in order, then executes all the resulting actions,
-    /// feeding answers (route counters) back until none are left.
+    /// Feeds the events to the engine in order, then executes all the resulting actions in
+    /// [`order::execution_order`], feeding answers (route counters) back until none are left.
     fn dispatch(&mut self, events: Vec<Event>) {
         let mut removed = Vec::new();
         let mut actions = Vec::new();
@@ -111,7 +112,7 @@ impl Daemon {
         }
         while !actions.is_empty() {
             let mut answers = Vec::new();
-            for action in actions {
+            for action in order::execution_order(actions) {
                 self.reporter.action(&action, &self.names);
                 answers.extend(self.kernel.apply(&action, &self.names));
             }
