@@ -67,6 +67,49 @@ fn fifty_groups_on_one_interface_spread_over_sockets() {
 }
 
 #[test]
+fn a_raised_igmp_max_memberships_still_puts_at_most_256_groups_on_a_socket() {
+    if !Lab::require_root() {
+        return;
+    }
+    let t = Topology::new("lx-memb600");
+    // As igmpproxy users are told to do; the pool reads it when it starts.
+    t.rtr
+        .sysctl("net/ipv4/igmp_max_memberships", "100000")
+        .unwrap();
+    let up0 = t.ifindex("up0");
+    let groups: Vec<IpAddr> = (0..600u32)
+        .map(|i| IpAddr::V4(Ipv4Addr::from(u32::from(Ipv4Addr::new(239, 3, 0, 0)) + i)))
+        .collect();
+    run_in(&t.rtr, || async {
+        let mut m = UpstreamMembership::new();
+        for &g in &groups {
+            m.set(up0, g, FilterMode::Exclude, &[]).unwrap();
+        }
+        // 256 + 256 + 88: the kernel's per-socket list stays short.
+        assert_eq!(m.socket_count(), 3);
+        assert_eq!(
+            groups_on(&t, "up0")
+                .iter()
+                .filter(|g| g.octets().starts_with(&[239, 3]))
+                .count(),
+            600
+        );
+        // A slot freed on the first socket is taken again before any new socket is opened:
+        // after one leave and one join, the third socket still has room for exactly 168.
+        m.set(up0, groups[0], FilterMode::Include, &[]).unwrap();
+        let late = IpAddr::V4(Ipv4Addr::new(239, 4, 0, 1));
+        m.set(up0, late, FilterMode::Exclude, &[]).unwrap();
+        let more = |i: u32| IpAddr::V4(Ipv4Addr::from(u32::from(Ipv4Addr::new(239, 3, 0, 0)) + i));
+        for i in 600..768 {
+            m.set(up0, more(i), FilterMode::Exclude, &[]).unwrap();
+        }
+        assert_eq!(m.socket_count(), 3);
+        m.set(up0, more(768), FilterMode::Exclude, &[]).unwrap();
+        assert_eq!(m.socket_count(), 4);
+    });
+}
+
+#[test]
 fn source_filters_are_applied_whole_and_kept_on_error() {
     if !Lab::require_root() {
         return;
