@@ -251,6 +251,7 @@ impl<A: Address> Group<A> {
         }
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::Group;
