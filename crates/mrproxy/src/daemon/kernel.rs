@@ -192,13 +192,17 @@ impl Kernel {
                     FilterMode::Include => mrproxy_linux::FilterMode::Include,
                     FilterMode::Exclude => mrproxy_linux::FilterMode::Exclude,
                 };
-                let iface = names.of(*ifindex);
+                // `names.of` allocates: only in the macros, which skip it below their level.
                 match self.upstream.set(ifindex.0, *group, mode_l, sources) {
                     Ok(()) if *mode == FilterMode::Include && sources.is_empty() => {
-                        info!(%iface, %group, "left upstream")
+                        info!(iface = %names.of(*ifindex), %group, "left upstream")
                     }
-                    Ok(()) => info!(%iface, %group, ?mode, ?sources, "upstream membership"),
-                    Err(e) => warn!(%iface, %group, "cannot change upstream membership: {e}"),
+                    Ok(()) => info!(
+                        iface = %names.of(*ifindex), %group, ?mode, ?sources, "upstream membership"
+                    ),
+                    Err(e) => warn!(
+                        iface = %names.of(*ifindex), %group, "cannot change upstream membership: {e}"
+                    ),
                 }
             }
             Action::Rejected { .. } | Action::QuerierChanged { .. } => {}
