@@ -44,22 +44,30 @@ pub fn receive<A: Afi>(
         })
     };
 
-    // Our own queries come back through multicast loopback.
-    if own_addresses.is_own(ifindex, source.into_ip()) {
-        return reject(RejectReason::OwnPacket);
-    }
+    let is_query = matches!(message, Message::Query(_));
+    let own = own_addresses.is_own(ifindex, source.into_ip());
     let (Some(role), Some(settings), Some(link)) = (
         family.role_of(ifindex),
         family.settings_of(ifindex),
         family.link_of(ifindex),
     ) else {
-        return reject(RejectReason::NotDownstream);
+        return reject(if own {
+            RejectReason::OwnPacket
+        } else {
+            RejectReason::NotDownstream
+        });
     };
+    // Our own queries come back through multicast loopback (the sender loops them so that the
+    // router's own host part hears them). Our own reports on a downstream come from a receiver
+    // on the router itself, a udpxy joined on that LAN: they count like any host's
+    // (igmpproxy.md D34). Elsewhere (the kernel's reports for our upstream joins) they are ours.
+    if own && (is_query || role != Role::Downstream) {
+        return reject(RejectReason::OwnPacket);
+    }
     // RFC 9776 §4 / RFC 9777 §5: IGMP and MLD are link-local, sent with TTL / hop limit 1.
     if ttl != 1 {
         return reject(RejectReason::BadTtl(ttl));
     }
-    let is_query = matches!(message, Message::Query(_));
     if let Err(reason) = source.check_source(is_query, link) {
         return reject(reason);
     }

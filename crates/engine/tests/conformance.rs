@@ -34,6 +34,7 @@ scenarios! {
     querier_election_against_lower_address,
     quickleave_keeps_remaining_v3_viewer,
     quickleave_single_viewer_leaves_upstream_at_once,
+    receivers_on_the_router_itself,
     report_sources_and_receive_interface,
     router_alert_policy_for_queries,
     source_without_listeners_and_idle_expiry,

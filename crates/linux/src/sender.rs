@@ -42,8 +42,10 @@ impl IgmpSender {
         socket
             .set_multicast_ttl_v4(1)
             .map_err(io("IP_MULTICAST_TTL"))?;
+        // Looped back, our queries reach the router's own host part, which answers them for
+        // receivers on the router itself (igmpproxy.md D34); the receive path knows them as ours.
         socket
-            .set_multicast_loop_v4(false)
+            .set_multicast_loop_v4(true)
             .map_err(io("IP_MULTICAST_LOOP"))?;
         socket.set_tos_v4(IGMP_TOS).map_err(io("IP_TOS"))?;
         sys::setsockopt_bytes(
@@ -97,8 +99,9 @@ impl MldSender {
         socket
             .set_multicast_hops_v6(1)
             .map_err(io("IPV6_MULTICAST_HOPS"))?;
+        // As for IGMP: the router's own MLD host part hears and answers our queries (D34).
         socket
-            .set_multicast_loop_v6(false)
+            .set_multicast_loop_v6(true)
             .map_err(io("IPV6_MULTICAST_LOOP"))?;
         // Sticky Hop-by-Hop options need CAP_NET_RAW (linux.md §5): set before any drop.
         sys::setsockopt_bytes(

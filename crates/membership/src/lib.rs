@@ -32,7 +32,8 @@
 //!   S clear lowers our timers (RFC 9776 §6.6.1) to its Max Resp × its QRV (or our LMQC).
 //! * With `fast_leave`, after a fast leave the group may wait, without any forwarding state, for
 //!   its last queries to go out; it counts towards `max_groups` until then (at most LMQT).
-//! * A report from our own address is ignored (the router is never one of its hosts).
+//! * A report from our own address counts like any host's: it comes from a receiver on the
+//!   router itself, joined on this link (igmpproxy.md D34). Our own queries are ignored.
 //! * Group-and-source-specific queries carry at most [`Address::MAX_QUERY_SOURCES`] sources;
 //!   longer lists are split over several queries.
 //!

@@ -69,13 +69,8 @@ impl<A: Address> Port<A> {
         self.timeout(now, out);
         match message {
             Message::Query(query) => self.receive_query(now, from, query, out),
-            // Our own report looped back: the router is never one of its hosts (D7).
-            _ if Some(from) == self.querier.address() => {
-                out.events.push(PortEvent::Ignored {
-                    from,
-                    reason: "report from our own address",
-                });
-            }
+            // A report from our own address is a receiver on the router itself (a udpxy joined
+            // on this LAN): it is a host of this link like any other (igmpproxy.md D34).
             Message::ReportV1 { group } => {
                 self.counters.reports_received += 1;
                 self.older_report(now, from, group, Mode::V1, out);
