@@ -5,6 +5,7 @@
 //! - [`IgmpSender`] / [`MldSender`]: queries out of an exact interface from an exact source.
 //! - [`UpstreamMembership`]: the router's host-side membership, kept by the kernel.
 //! - [`LinkMonitor`]: interfaces and addresses from rtnetlink.
+//! - [`Notifier`]: readiness notifications to systemd (`$NOTIFY_SOCKET`, sd_notify(3)).
 //!
 //! Everything acts on the calling thread's network namespace. Sockets that are polled
 //! ([`Mroute4`], [`Mroute6`], [`LinkMonitor`]) must be created inside a tokio runtime.
@@ -18,6 +19,7 @@ mod membership;
 mod mroute4;
 mod mroute6;
 mod netlink;
+mod notify;
 pub mod packet;
 mod process;
 mod sender;
@@ -29,6 +31,7 @@ pub use membership::{FilterMode, UpstreamMembership};
 pub use mroute4::{IGMP_REPORT_GROUPS, Mroute4, Received4, Upcall};
 pub use mroute6::{MLD_REPORT_GROUPS, MLD_TYPES, Mroute6, Received6};
 pub use netlink::{InterfaceAddress, Link, LinkEvent, LinkFlags, LinkMonitor};
+pub use notify::{Notifier, monotonic_usec};
 pub use packet::{Ipv4Header, UpcallKind};
 pub use process::daemonize;
 pub use sender::{IgmpSender, MldSender};

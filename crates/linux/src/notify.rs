@@ -1,0 +1,107 @@
+//! systemd's readiness protocol (sd_notify(3)) without libsystemd: when the service manager set
+//! `$NOTIFY_SOCKET`, state lines such as `READY=1` go to it as one datagram each. The socket is
+//! a path, or an abstract name when it starts with `@` (what systemd uses since v254).
+//! Without `$NOTIFY_SOCKET` (started by hand, by a SysV script, by the tests) nothing is sent.
+
+use std::io;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
+
+/// Where readiness notifications go, if anywhere.
+#[derive(Debug)]
+pub struct Notifier {
+    target: Option<(UnixDatagram, SocketAddr)>,
+}
+
+impl Notifier {
+    /// From `$NOTIFY_SOCKET`; `Ok` with no target when it is unset or empty.
+    pub fn from_env() -> io::Result<Notifier> {
+        match std::env::var_os("NOTIFY_SOCKET") {
+            Some(path) if !path.is_empty() => Notifier::to(&path.to_string_lossy()),
+            _ => Ok(Notifier { target: None }),
+        }
+    }
+
+    /// To the socket `path` (`@name` for an abstract name).
+    pub fn to(path: &str) -> io::Result<Notifier> {
+        let address = match path.strip_prefix('@') {
+            Some(name) => {
+                use std::os::linux::net::SocketAddrExt;
+                SocketAddr::from_abstract_name(name.as_bytes())?
+            }
+            None => SocketAddr::from_pathname(path)?,
+        };
+        let socket = UnixDatagram::unbound()?;
+        // A stalled service manager must never block the daemon's loop.
+        socket.set_nonblocking(true)?;
+        Ok(Notifier {
+            target: Some((socket, address)),
+        })
+    }
+
+    /// Whether there is a service manager to tell.
+    pub fn is_enabled(&self) -> bool {
+        self.target.is_some()
+    }
+
+    /// Sends `state` (newline-separated `KEY=value` lines) as one datagram; a no-op without a
+    /// target.
+    pub fn notify(&self, state: &str) -> io::Result<()> {
+        match &self.target {
+            Some((socket, address)) => socket.send_to_addr(state.as_bytes(), address).map(|_| ()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `MONOTONIC_USEC=…`, the CLOCK_MONOTONIC time in microseconds that systemd (≥ 253) wants
+/// beside `RELOADING=1` for `Type=notify-reload`.
+pub fn monotonic_usec() -> io::Result<u64> {
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)?;
+    let secs = u64::try_from(t.tv_sec()).map_err(io::Error::other)?;
+    let nanos = u64::try_from(t.tv_nsec()).map_err(io::Error::other)?;
+    Ok(secs * 1_000_000 + nanos / 1_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receive(socket: &UnixDatagram) -> String {
+        let mut buf = [0u8; 256];
+        let n = socket.recv(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
+    #[test]
+    fn sends_to_a_path_socket() {
+        let dir = std::env::temp_dir().join(format!("mrproxy-notify-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("notify.sock");
+        let _ = std::fs::remove_file(&path);
+        let rx = UnixDatagram::bind(&path).unwrap();
+        let n = Notifier::to(path.to_str().unwrap()).unwrap();
+        assert!(n.is_enabled());
+        n.notify("READY=1").unwrap();
+        assert_eq!(receive(&rx), "READY=1");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn sends_to_an_abstract_socket() {
+        use std::os::linux::net::SocketAddrExt;
+        let name = format!("mrproxy-notify-test-{}", std::process::id());
+        let rx = UnixDatagram::bind_addr(&SocketAddr::from_abstract_name(name.as_bytes()).unwrap())
+            .unwrap();
+        let n = Notifier::to(&format!("@{name}")).unwrap();
+        n.notify("STOPPING=1").unwrap();
+        assert_eq!(receive(&rx), "STOPPING=1");
+    }
+
+    #[test]
+    fn nothing_to_do_without_a_target() {
+        let n = Notifier { target: None };
+        assert!(!n.is_enabled());
+        n.notify("READY=1").unwrap();
+        assert!(monotonic_usec().unwrap() > 0);
+    }
+}
