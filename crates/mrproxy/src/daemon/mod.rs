@@ -12,14 +12,14 @@ use crate::cli::RunOptions;
 use crate::control::{self, ControlSocket};
 use kernel::Kernel;
 use mrproxy_engine::{Engine, Event, Timestamp};
-use mrproxy_linux::LinkMonitor;
+use mrproxy_linux::{LinkMonitor, Notifier};
 use names::Names;
 use report::Reporter;
 use std::future::pending;
 use std::process::ExitCode;
 use std::time::Instant;
 use tokio::signal::unix::{SignalKind, signal};
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 pub fn run(opts: RunOptions) -> ExitCode {
     // Configuration errors are fatal at start only, and said before going to the background.
@@ -68,6 +68,39 @@ pub fn run(opts: RunOptions) -> ExitCode {
 /// burst of reports in few rounds of the event loop, small enough that timers, signals and the
 /// other sockets are still served during a long burst.
 const RECEIVE_BATCH: usize = 256;
+
+/// Tells systemd (`Type=notify`, `$NOTIFY_SOCKET`) what the daemon is doing; failures are
+/// logged at debug level and otherwise ignored, as sd_notify(3) callers do.
+struct Readiness(Option<Notifier>);
+
+impl Readiness {
+    fn from_env() -> Readiness {
+        match Notifier::from_env() {
+            Ok(n) => Readiness(n.is_enabled().then_some(n)),
+            Err(e) => {
+                debug!("NOTIFY_SOCKET unusable, no readiness notifications: {e}");
+                Readiness(None)
+            }
+        }
+    }
+
+    fn say(&self, state: &str) {
+        if let Some(n) = &self.0 {
+            match n.notify(state) {
+                Ok(()) => debug!(state, "told the service manager"),
+                Err(e) => debug!(state, "cannot notify the service manager: {e}"),
+            }
+        }
+    }
+
+    /// `RELOADING=1` with the `MONOTONIC_USEC` that systemd ≥ 253 wants for `Type=notify-reload`.
+    fn reloading(&self) {
+        match mrproxy_linux::monotonic_usec() {
+            Ok(usec) => self.say(&format!("RELOADING=1\nMONOTONIC_USEC={usec}")),
+            Err(_) => self.say("RELOADING=1"),
+        }
+    }
+}
 
 /// What woke the loop.
 enum Input {
@@ -189,6 +222,9 @@ async fn serve(opts: RunOptions, config: mrproxy_config::Config) -> Result<(), S
     let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let mut sighup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     info!(config = %opts.config.display(), "mrproxy {} running", env!("CARGO_PKG_VERSION"));
+    // The mroute sockets, VIFs and the status socket are set up and the loop runs next.
+    let readiness = Readiness::from_env();
+    readiness.say("READY=1");
 
     let mut buf4 = vec![0u8; 65_536];
     let mut buf6 = vec![0u8; 65_536];
@@ -250,16 +286,21 @@ async fn serve(opts: RunOptions, config: mrproxy_config::Config) -> Result<(), S
             Input::Received4(first) => daemon.receive4(first, &mut buf4),
             Input::Received6(first) => daemon.receive6(first, &mut buf6),
             Input::Nothing => {}
-            Input::Reload => match crate::check::load(&opts.config) {
-                Ok(config) => {
-                    for w in &config.warnings {
-                        warn!("{w}");
+            Input::Reload => {
+                readiness.reloading();
+                match crate::check::load(&opts.config) {
+                    Ok(config) => {
+                        for w in &config.warnings {
+                            warn!("{w}");
+                        }
+                        info!(config = %opts.config.display(), "SIGHUP: configuration reloaded");
+                        daemon.dispatch(vec![Event::ConfigReplaced(Box::new(config))]);
                     }
-                    info!(config = %opts.config.display(), "SIGHUP: configuration reloaded");
-                    daemon.dispatch(vec![Event::ConfigReplaced(Box::new(config))]);
+                    Err(e) => error!("SIGHUP: {e}; keeping the running configuration"),
                 }
-                Err(e) => error!("SIGHUP: {e}; keeping the running configuration"),
-            },
+                // Ready again, with the new configuration or the one kept.
+                readiness.say("READY=1");
+            }
             Input::Status(stream) => {
                 let status = daemon.engine.status(daemon.now());
                 let body = serde_json::to_string_pretty(&status)
@@ -267,6 +308,7 @@ async fn serve(opts: RunOptions, config: mrproxy_config::Config) -> Result<(), S
                 control::reply(stream, &body).await;
             }
             Input::Stop(signal) => {
+                readiness.say("STOPPING=1");
                 info!("{signal}: removing forwarding entries and VIFs, leaving upstream groups");
                 daemon.kernel.shutdown();
                 return Ok(());
