@@ -32,18 +32,40 @@ impl Proxy {
 
     /// Like [`Proxy::start`] with file names based on `name` (several daemons, or a restart).
     pub fn start_named(lab: &Lab, ns: &Netns, config: &str, name: &str) -> Proxy {
+        Self::start_wrapped(
+            lab,
+            ns,
+            config,
+            name,
+            &[],
+            lab.path(&format!("{name}.sock")),
+        )
+    }
+
+    /// Like [`Proxy::start_named`], with the daemon exec'd by `wrapper` (a command that execs its
+    /// arguments in the same process, such as `env NAME=VALUE` or `setpriv …`; empty: none) and
+    /// its status socket at `control`.
+    pub fn start_wrapped(
+        lab: &Lab,
+        ns: &Netns,
+        config: &str,
+        name: &str,
+        wrapper: &[&str],
+        control: PathBuf,
+    ) -> Proxy {
         let config_path = lab.path(&format!("{name}.conf"));
         std::fs::write(&config_path, config).expect("write config");
-        let control = lab.path(&format!("{name}.sock"));
-        let args = [
+        let mut command: Vec<&str> = wrapper.to_vec();
+        command.extend([
+            binary(),
             "-d",
             "-vv",
             "--control",
             control.to_str().unwrap(),
             config_path.to_str().unwrap(),
-        ];
+        ]);
         let child = lab
-            .spawn(ns, binary(), &args, format!("{name}.log"))
+            .spawn(ns, command[0], &command[1..], format!("{name}.log"))
             .expect("spawn mrproxy");
         let proxy = Proxy {
             child,

@@ -1,0 +1,202 @@
+//! The daemon as a system service (igmpproxy.md D37): readiness notifications to systemd over
+//! `$NOTIFY_SOCKET` (sd_notify(3)), and a full run without root, as an unprivileged user with
+//! only CAP_NET_ADMIN and CAP_NET_RAW (what contrib/mrproxy.service grants).
+
+mod common;
+use common::*;
+use netlab::{Lab, Receiver};
+use nix::sys::signal::Signal;
+use std::os::unix::net::UnixDatagram;
+use std::time::{Duration, Instant};
+
+/// The next notification datagram, or `None` after `timeout`.
+fn next_notification(socket: &UnixDatagram, timeout: Duration) -> Option<String> {
+    socket.set_read_timeout(Some(timeout)).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = socket.recv(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+/// D37: started by a service manager (`Type=notify`), the daemon says READY=1 once it serves,
+/// RELOADING=1 with MONOTONIC_USEC (systemd ≥ 253, `Type=notify-reload`) and READY=1 again
+/// around a SIGHUP reload, and STOPPING=1 on SIGTERM before it exits cleanly.
+#[test]
+fn d37_notifies_systemd_ready_reloading_and_stopping() {
+    if !Lab::require_root() {
+        return;
+    }
+    let t = Basic::new("d37notify");
+    let socket_path = t.lab.path("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).expect("bind the notify socket");
+    let env = format!("NOTIFY_SOCKET={}", socket_path.display());
+    let proxy = Proxy::start_wrapped(
+        &t.lab,
+        &t.rtr,
+        &Basic::config(FAST_TIMERS),
+        "mrproxy",
+        &["env", &env],
+        t.lab.path("mrproxy.sock"),
+    );
+    assert_eq!(
+        next_notification(&socket, WAIT).as_deref(),
+        Some("READY=1"),
+        "no READY=1:\n{}",
+        proxy.log()
+    );
+    // READY=1 comes after the VIFs are set up: all three interfaces have one.
+    assert_eq!(netlab::vifs_v4(&t.rtr).unwrap().len(), 3, "{}", proxy.log());
+
+    let before_reload = monotonic_usec_now();
+    proxy.child.signal(Signal::SIGHUP).unwrap();
+    let reloading = next_notification(&socket, WAIT).unwrap_or_default();
+    let mut lines = reloading.lines();
+    assert_eq!(lines.next(), Some("RELOADING=1"), "{reloading:?}");
+    let usec: u64 = lines
+        .next()
+        .and_then(|l| l.strip_prefix("MONOTONIC_USEC="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no MONOTONIC_USEC in {reloading:?}"));
+    assert!(
+        usec >= before_reload && usec <= monotonic_usec_now(),
+        "MONOTONIC_USEC={usec} is not CLOCK_MONOTONIC now"
+    );
+    assert_eq!(
+        next_notification(&socket, WAIT).as_deref(),
+        Some("READY=1"),
+        "no READY=1 after the reload:\n{}",
+        proxy.log()
+    );
+
+    proxy.child.signal(Signal::SIGTERM).unwrap();
+    assert_eq!(
+        next_notification(&socket, WAIT).as_deref(),
+        Some("STOPPING=1"),
+        "no STOPPING=1:\n{}",
+        proxy.log()
+    );
+    let status = proxy.child.wait_timeout(WAIT).unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", proxy.log());
+    assert!(netlab::vifs_v4(&t.rtr).unwrap().is_empty());
+}
+
+/// CLOCK_MONOTONIC in microseconds, as the daemon reports it.
+fn monotonic_usec_now() -> u64 {
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).unwrap();
+    u64::try_from(t.tv_sec()).unwrap() * 1_000_000 + u64::try_from(t.tv_nsec()).unwrap() / 1_000
+}
+
+/// The unprivileged user the test runs the daemon as (nobody/nogroup).
+const NOBODY: u32 = 65_534;
+/// CAP_NET_ADMIN (12) and CAP_NET_RAW (13), as /proc/PID/status prints capability sets.
+const NET_ADMIN_AND_RAW: u64 = (1 << 12) | (1 << 13);
+
+/// `Uid:`/`Gid:` (real, effective, saved, fs) and `CapEff:`/`CapPrm:` of a process.
+fn proc_status_field(pid: u32, field: &str) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(field))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// D37: igmpproxy insists on uid 0. mrproxy runs as uid/gid 65534 with CAP_NET_ADMIN and
+/// CAP_NET_RAW only (no other capability in any set, no supplementary groups), exactly what
+/// contrib/mrproxy.service grants, and does everything: IPv4 and IPv6 mroute sockets, VIFs,
+/// queries, a kernel host's join, the stream forwarded to it, the status socket, a clean exit.
+#[test]
+fn d37_runs_unprivileged_with_two_capabilities() {
+    if !Lab::require_root() {
+        return;
+    }
+    let t = Basic::new("d37nobody");
+    // The status socket's directory belongs to the daemon's user (RuntimeDirectory= in the unit).
+    let run = t.lab.path("run");
+    std::fs::create_dir(&run).unwrap();
+    std::os::unix::fs::chown(&run, Some(NOBODY), Some(NOBODY)).unwrap();
+    let id = NOBODY.to_string();
+    let caps = "-all,+net_admin,+net_raw";
+    let (reuid, regid) = (format!("--reuid={id}"), format!("--regid={id}"));
+    let (inh, ambient, bounding) = (
+        format!("--inh-caps={caps}"),
+        format!("--ambient-caps={caps}"),
+        format!("--bounding-set={caps}"),
+    );
+    let proxy = Proxy::start_wrapped(
+        &t.lab,
+        &t.rtr,
+        &Basic::config(FAST_TIMERS),
+        "mrproxy",
+        &[
+            "setpriv",
+            &reuid,
+            &regid,
+            "--clear-groups",
+            &inh,
+            &ambient,
+            &bounding,
+        ],
+        run.join("mrproxy.sock"),
+    );
+
+    // It really runs unprivileged: every uid and gid is 65534, and the effective, permitted and
+    // bounding sets hold the two capabilities and nothing else.
+    let pid = proxy.child.pid();
+    let nobody4 = format!("{id}\t{id}\t{id}\t{id}");
+    assert_eq!(proc_status_field(pid, "Uid:"), nobody4);
+    assert_eq!(proc_status_field(pid, "Gid:"), nobody4);
+    assert_eq!(proc_status_field(pid, "Groups:"), "");
+    for set in ["CapEff:", "CapPrm:", "CapBnd:"] {
+        let value = u64::from_str_radix(&proc_status_field(pid, set), 16).unwrap();
+        assert_eq!(value, NET_ADMIN_AND_RAW, "{set} {value:#x}");
+    }
+
+    // A kernel host joins on dn1: the stream reaches it and the status shows the group.
+    let rx = Receiver::join(&t.h1, "e0", ip(GROUP), 5000).unwrap();
+    let _src = stream(&t, GROUP, 5000, 10);
+    assert!(
+        rx.wait_for_packets(20, WAIT),
+        "no stream at h1 with the daemon unprivileged:\n{}",
+        proxy.log()
+    );
+    assert_eq!(
+        route_oifs(&t.rtr, SOURCE, GROUP),
+        Some(vec!["dn1".to_owned()])
+    );
+    let deadline = Instant::now() + WAIT;
+    while !port_groups(&proxy.status(), "dn1").contains(&GROUP.to_owned()) {
+        assert!(
+            Instant::now() < deadline,
+            "the status does not show {GROUP} on dn1: {}",
+            proxy.status()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        upstream_request(&proxy.status(), "up0", GROUP),
+        Some(("Exclude".to_owned(), vec![]))
+    );
+
+    // Nothing was refused for want of privilege: IPv6 (MLD) is on, no warning or error at all.
+    let log = proxy.log();
+    for bad in [
+        " WARN ",
+        " ERROR ",
+        "CAP_",
+        "ermission",
+        "EPERM",
+        "IPv6 (MLD) disabled",
+    ] {
+        assert!(!log.contains(bad), "{bad:?} in the log:\n{log}");
+    }
+    assert!(
+        netlab::vifs_v6(&t.rtr).map(|v| v.len()).unwrap_or(0) == 3,
+        "no IPv6 MIFs: {:?}\n{log}",
+        netlab::vifs_v6(&t.rtr)
+    );
+
+    // SIGTERM: clean exit, VIFs and forwarding entries removed, the status socket file too.
+    assert_eq!(proxy.stop(), Some(0), "{}", proxy.log());
+    assert!(netlab::vifs_v4(&t.rtr).unwrap().is_empty());
+    assert!(netlab::mfc_v4(&t.rtr).unwrap().is_empty());
+    assert!(!run.join("mrproxy.sock").exists());
+}
