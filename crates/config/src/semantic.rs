@@ -7,7 +7,9 @@
 
 use crate::extensions::Extension;
 use crate::grammar::{Draft, Spanned};
-use crate::model::{Config, ConfigError, Diagnostic, Interface, InterfaceSettings, Position, Role};
+use crate::model::{
+    Config, ConfigError, Diagnostic, Interface, InterfaceSettings, MAX_VIFS, Position, Role,
+};
 use crate::phyint::Block;
 use crate::values::show_seconds;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -72,6 +74,8 @@ pub(crate) fn resolve(draft: Draft) -> Result<Config, ConfigError> {
         interfaces.push(interface(block, &defaults, &globals, &mut warnings)?);
     }
 
+    vif_limit(&interfaces)?;
+
     let ssm_ranges = match ssm_ranges {
         None => default_ssm_ranges(),
         Some(Spanned { value, position }) => {
@@ -105,6 +109,35 @@ pub(crate) fn resolve(draft: Draft) -> Result<Config, ConfigError> {
         ssm_ranges,
         warnings: unique,
     })
+}
+
+/// igmpproxy.md D11: every upstream or downstream phyint of a family needs one of the kernel's
+/// [`MAX_VIFS`] VIFs (IPv4) or MIFs (IPv6). A file that names more can never work as written:
+/// refused at the first phyint over the limit. Interfaces without a block (`defaultdown`) are
+/// only known at run time; the engine refuses those when the slots are taken.
+fn vif_limit(interfaces: &[Interface]) -> Result<(), ConfigError> {
+    let families: [(&str, &str, fn(&InterfaceSettings) -> bool); 2] = [
+        ("IPv4", "VIFs (MAXVIFS)", |s| s.ipv4),
+        ("IPv6", "MIFs (MAXMIFS)", |s| s.ipv6),
+    ];
+    for (family, slots, uses) in families {
+        let mut used = interfaces
+            .iter()
+            .filter(|i| i.role != Role::Disabled && uses(&i.settings));
+        if let Some(over) = used.nth(MAX_VIFS) {
+            return Err(ConfigError {
+                position: over.position.clone(),
+                message: format!(
+                    "interface '{}' needs one of the Linux kernel's {MAX_VIFS} {family} {slots}, \
+                     but the upstream and downstream interfaces before it take them all; make \
+                     some interfaces disabled (or set `{} off` on them)",
+                    over.name,
+                    family.to_lowercase()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn interface(
