@@ -113,6 +113,13 @@ pub enum RejectReason {
     Limit(String),
     /// A lower-version querier is on the link (RFC 9776 §7.3.1): set the interface version.
     OlderQuerier { from: IpAddr, version: u8 },
+    /// The interface is not used in `family`: all `limit` VIFs/MIFs of the kernel are taken by
+    /// other interfaces (igmpproxy.md D11). It gets one when another interface leaves.
+    NoFreeVif {
+        family: Family,
+        name: String,
+        limit: usize,
+    },
 }
 
 impl RejectReason {
@@ -133,6 +140,7 @@ impl RejectReason {
             RejectReason::SourceNotAccepted { .. } => "SourceNotAccepted",
             RejectReason::Limit(_) => "Limit",
             RejectReason::OlderQuerier { .. } => "OlderQuerier",
+            RejectReason::NoFreeVif { .. } => "NoFreeVif",
         }
     }
 }

@@ -7,10 +7,16 @@ use crate::family::FamilyState;
 use crate::input::{self, Received};
 use crate::interfaces::{self, InterfaceTable, OwnAddresses};
 use crate::status::{self, InterfaceStatus, Status};
-use mrproxy_config::Config;
+use mrproxy_config::{Config, MAX_VIFS};
 use mrproxy_membership::{Port, Timestamp};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Whether an event can change which interfaces the families use.
+enum EventKind {
+    Interfaces,
+    Other,
+}
 
 /// The RFC 4605 proxy as a pure state machine; see the crate documentation.
 pub struct Engine {
@@ -45,6 +51,12 @@ impl Engine {
     /// Processes one event and returns what to do, in order.
     pub fn handle(&mut self, now: Timestamp, event: Event) -> Vec<Action> {
         let mut actions = Vec::new();
+        let event_kind = match event {
+            Event::InterfaceChanged(_)
+            | Event::InterfaceRemoved { .. }
+            | Event::ConfigReplaced(_) => EventKind::Interfaces,
+            _ => EventKind::Other,
+        };
         match event {
             Event::InterfaceChanged(info) => self.interface_changed(now, info, &mut actions),
             Event::InterfaceRemoved { ifindex } => self.interface_removed(ifindex, &mut actions),
@@ -129,6 +141,9 @@ impl Engine {
                 self.v6.timeout(now, &mut actions);
             }
             Event::ConfigReplaced(config) => self.replace_config(now, *config, &mut actions),
+        }
+        if matches!(event_kind, EventKind::Interfaces) {
+            self.attach_waiting(now, &mut actions);
         }
         self.v4.flush(&mut actions);
         self.v6.flush(&mut actions);
@@ -224,6 +239,23 @@ impl Engine {
         self.v6.remove_interface(ifindex, actions);
         self.interfaces.remove(&ifindex);
         self.own_addresses = OwnAddresses::new(self.interfaces.values());
+    }
+
+    /// Interfaces refused for want of a VIF/MIF (`RejectReason::NoFreeVif`) take the slots
+    /// that other interfaces freed, in ifindex order.
+    fn attach_waiting(&mut self, now: Timestamp, actions: &mut Vec<Action>) {
+        for info in self.interfaces.values() {
+            if self.v4.attached() < MAX_VIFS && self.v4.role_of(info.ifindex).is_none() {
+                if let Some(d) = interfaces::desired::<Ipv4Addr>(&self.config, info) {
+                    self.v4.sync_interface(now, info, Some(d), actions);
+                }
+            }
+            if self.v6.attached() < MAX_VIFS && self.v6.role_of(info.ifindex).is_none() {
+                if let Some(d) = interfaces::desired::<Ipv6Addr>(&self.config, info) {
+                    self.v6.sync_interface(now, info, Some(d), actions);
+                }
+            }
+        }
     }
 
     /// A reload: every interface is brought to what the new configuration says. Interfaces

@@ -2,12 +2,12 @@
 //! life cycle, and the clean-up that igmpproxy lacked (D3, D14, D19).
 
 use super::{Downstream, FamilyState, Upstream};
-use crate::action::{Action, FilterMode};
+use crate::action::{Action, FilterMode, RejectReason};
 use crate::afi::Afi;
 use crate::event::{IfIndex, InterfaceInfo};
 use crate::joined::JoinedGroups;
 use crate::link::LinkNets;
-use mrproxy_config::{InterfaceSettings, Role};
+use mrproxy_config::{InterfaceSettings, MAX_VIFS, Role};
 use mrproxy_membership::{Output, Port, PortConfig, Timestamp};
 
 /// What an interface should be in this family (computed by the engine from the configuration
@@ -71,6 +71,23 @@ impl<A: Afi> FamilyState<A> {
         desired: Desired,
         actions: &mut Vec<Action>,
     ) {
+        if desired.role == Role::Disabled {
+            return;
+        }
+        // igmpproxy.md D11: the kernel has MAX_VIFS slots per family; the interface waits for
+        // one (Engine::attach_waiting) instead of being half-attached with no VIF.
+        if self.attached() >= MAX_VIFS {
+            actions.push(Action::Rejected {
+                ifindex: Some(info.ifindex),
+                from: None,
+                reason: RejectReason::NoFreeVif {
+                    family: A::FAMILY,
+                    name: info.name.clone(),
+                    limit: MAX_VIFS,
+                },
+            });
+            return;
+        }
         let link = LinkNets::new(A::link_networks(info), &desired.settings.altnets);
         let attachment = match desired.role {
             Role::Upstream => Attachment::Upstream(Box::new(Upstream {

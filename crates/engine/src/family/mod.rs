@@ -89,6 +89,11 @@ impl<A: Afi> Default for FamilyState<A> {
 }
 
 impl<A: Afi> FamilyState<A> {
+    /// How many interfaces have a VIF/MIF in this family.
+    pub fn attached(&self) -> usize {
+        self.downstreams.len() + self.upstreams.len()
+    }
+
     pub fn role_of(&self, ifindex: IfIndex) -> Option<Role> {
         if self.downstreams.contains_key(&ifindex) {
             Some(Role::Downstream)

@@ -4,7 +4,7 @@
 //! the log (igmpproxy.md D33).
 
 use super::names::Names;
-use mrproxy_engine::{Action, RejectReason};
+use mrproxy_engine::{Action, Family, RejectReason};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tracing::{debug, info, trace, warn};
@@ -47,6 +47,18 @@ impl Reporter {
                              version (RFC 9776 §7.3.1)"
                         ),
                     ),
+                    // Once per interface event, never a flood: not rate-limited.
+                    RejectReason::NoFreeVif { family, name, limit } => {
+                        let (family, slots) = match family {
+                            Family::V4 => ("IPv4", "VIFs (MAXVIFS)"),
+                            Family::V6 => ("IPv6", "MIFs (MAXMIFS)"),
+                        };
+                        warn!(
+                            "interface {name} not used for {family}: the kernel's {limit} {family} \
+                             {slots} are all taken by other interfaces; it gets one when another \
+                             goes, or disable some with `phyint IF disabled`"
+                        )
+                    }
                     RejectReason::Limit(what) => {
                         self.warn(reason.kind(), format!("limit reached on {iface} (from {from}): {what}"))
                     }
