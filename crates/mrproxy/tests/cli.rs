@@ -140,3 +140,53 @@ fn a_busy_mroute_socket_is_one_line_naming_the_cause() {
         "{log}"
     );
 }
+
+/// D11: igmpproxy documents one upstream, takes 7 and dies on the 8th. mrproxy takes eight (and
+/// more) upstreams; the only limit is the kernel's 32 VIFs per family, shared with the
+/// downstreams, and a file that needs more is refused at load time in one line naming the
+/// interface and the limit (not a crash, not a half-working daemon).
+#[test]
+fn d11_eight_upstreams_load_and_the_33rd_interface_is_one_clear_line() {
+    let mut eight = String::from("quickleave\n");
+    for u in 0..8 {
+        eight.push_str(&format!(
+            "phyint up{u} upstream ratelimit 0 threshold 1\n  altnet 198.51.100.0/24\n"
+        ));
+    }
+    eight.push_str("phyint lan0 downstream ratelimit 0 threshold 1\n");
+    let p = write("d11-eight.conf", &eight);
+    let o = mrproxy(&["--check", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for u in 0..8 {
+        assert!(out.contains(&format!("up{u}: Upstream")), "{out}");
+    }
+
+    // 8 upstreams + 24 downstreams fill the 32 VIFs of each family: one downstream with IPv6
+    // off and one with IPv4 off share a slot number, a disabled phyint takes none; the next
+    // downstream (line 44) is one too many.
+    let mut full = eight.replace("phyint lan0 downstream ratelimit 0 threshold 1\n", "");
+    for l in 0..23 {
+        full.push_str(&format!("phyint lan{l} downstream\n"));
+    }
+    full.push_str("phyint v4only downstream ipv6 off\nphyint v6only downstream ipv4 off\n");
+    full.push_str("phyint spare disabled\n");
+    let p = write("d11-full.conf", &full);
+    let o = mrproxy(&["--check", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    full.push_str("phyint lan23 downstream\n");
+    let p = write("d11-over.conf", &full);
+    for args in [vec!["--check"], vec!["-n"]] {
+        let mut args = args;
+        args.push(p.to_str().unwrap());
+        let o = mrproxy(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let e = stderr(&o);
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(
+            e.contains("d11-over.conf:44:1: interface 'lan23' needs one of the Linux kernel's 32 IPv4 VIFs (MAXVIFS)"),
+            "{e}"
+        );
+    }
+}
