@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite (README: "Run the tests"). Run as root: the kernel-integration and
 # end-to-end tests build their own network namespaces (and always delete them).
-#   1. unit, property, conformance, kernel and namespace end-to-end tests (cargo test)
-#   2. a short smoke run of every fuzz target (scripts/fuzz-smoke.sh)
+#   1. unit, property and conformance tests of the pure layers (no kernel involved)
+#   2. kernel and namespace end-to-end tests (scripts/kernel-tests.sh: natively where the kernel
+#      has multicast routing, else in a QEMU guest that boots a kernel with it)
+#   3. a short smoke run of every fuzz target (scripts/fuzz-smoke.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-cargo test --workspace --locked --release
+cargo test --locked --release -p mrproxy-wire -p mrproxy-config -p mrproxy-membership -p mrproxy-engine
+./scripts/kernel-tests.sh -p mrproxy-linux -p netlab -p mrproxy -p mrproxy-lab -p bench
 if [ "${MRPROXY_SKIP_FUZZ:-0}" != 1 ]; then
   ./scripts/fuzz-smoke.sh "${MRPROXY_FUZZ_SECONDS:-10}"
 fi
