@@ -33,5 +33,7 @@ pub use mroute6::{MLD_REPORT_GROUPS, MLD_TYPES, Mroute6, Received6};
 pub use netlink::{InterfaceAddress, Link, LinkEvent, LinkFlags, LinkMonitor};
 pub use notify::{Notifier, monotonic_usec};
 pub use packet::{Ipv4Header, UpcallKind};
-pub use process::daemonize;
+pub use process::{
+    Account, SwitchError, daemonize, enter_chroot, lookup_user, runs_as, switch_user,
+};
 pub use sender::{IgmpSender, MldSender};

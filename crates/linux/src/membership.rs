@@ -32,6 +32,14 @@ impl UpstreamMembership {
         UpstreamMembership::default()
     }
 
+    /// Sizes both families' pools now (they read `net.ipv4.igmp_max_memberships` from /proc),
+    /// instead of at the first join: after a `chroot` /proc is out of reach and the pool would
+    /// fall back to the kernel's default of 20 groups per socket. Opens no socket.
+    pub fn prepare(&mut self) {
+        self.pool(Family::V4);
+        self.pool(Family::V6);
+    }
+
     /// Makes the membership of `group` on `ifindex` exactly (mode, sources). INCLUDE with no
     /// sources leaves the group. On error the previous state is kept.
     pub fn set(

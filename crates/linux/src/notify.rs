@@ -10,6 +10,8 @@ use std::os::unix::net::{SocketAddr, UnixDatagram};
 #[derive(Debug)]
 pub struct Notifier {
     target: Option<(UnixDatagram, SocketAddr)>,
+    /// The socket is connected to the target ([`Notifier::pin`]).
+    pinned: bool,
 }
 
 impl Notifier {
@@ -17,7 +19,10 @@ impl Notifier {
     pub fn from_env() -> io::Result<Notifier> {
         match std::env::var_os("NOTIFY_SOCKET") {
             Some(path) if !path.is_empty() => Notifier::to(&path.to_string_lossy()),
-            _ => Ok(Notifier { target: None }),
+            _ => Ok(Notifier {
+                target: None,
+                pinned: false,
+            }),
         }
     }
 
@@ -35,7 +40,19 @@ impl Notifier {
         socket.set_nonblocking(true)?;
         Ok(Notifier {
             target: Some((socket, address)),
+            pinned: false,
         })
+    }
+
+    /// Connects the socket to the target now, so that notifications still reach it after a
+    /// `chroot` (a path would then be resolved inside the new root) or a switch to a user who
+    /// could not connect to it. A no-op without a target.
+    pub fn pin(&mut self) -> io::Result<()> {
+        if let Some((socket, address)) = &self.target {
+            socket.connect_addr(address)?;
+            self.pinned = true;
+        }
+        Ok(())
     }
 
     /// Whether there is a service manager to tell.
@@ -47,6 +64,8 @@ impl Notifier {
     /// target.
     pub fn notify(&self, state: &str) -> io::Result<()> {
         match &self.target {
+            // Once pinned (connected), plain send: the address may no longer resolve.
+            Some((socket, _)) if self.pinned => socket.send(state.as_bytes()).map(|_| ()),
             Some((socket, address)) => socket.send_to_addr(state.as_bytes(), address).map(|_| ()),
             None => Ok(()),
         }
@@ -87,6 +106,22 @@ mod tests {
     }
 
     #[test]
+    fn a_pinned_notifier_still_reaches_a_path_that_no_longer_resolves() {
+        // As after a chroot: the socket's path is gone from where the daemon now looks.
+        let dir = std::env::temp_dir().join(format!("mrproxy-notify-pin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("notify.sock");
+        let _ = std::fs::remove_file(&path);
+        let rx = UnixDatagram::bind(&path).unwrap();
+        let mut n = Notifier::to(path.to_str().unwrap()).unwrap();
+        n.pin().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        n.notify("STOPPING=1").unwrap();
+        assert_eq!(receive(&rx), "STOPPING=1");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn sends_to_an_abstract_socket() {
         use std::os::linux::net::SocketAddrExt;
         let name = format!("mrproxy-notify-test-{}", std::process::id());
@@ -99,7 +134,10 @@ mod tests {
 
     #[test]
     fn nothing_to_do_without_a_target() {
-        let n = Notifier { target: None };
+        let n = Notifier {
+            target: None,
+            pinned: false,
+        };
         assert!(!n.is_enabled());
         n.notify("READY=1").unwrap();
         assert!(monotonic_usec().unwrap() > 0);

@@ -1,10 +1,110 @@
-//! Process-level kernel interaction for the daemon: going to the background.
+//! Process-level kernel interaction for the daemon: going to the background, and giving up
+//! root after start-up (`chroot DIR`, `user NAME`; igmpproxy.md §3).
 
 use crate::error::Error;
+use nix::unistd::{Gid, Uid, User};
+use std::ffi::CString;
+use std::io;
+use std::path::Path;
 
 /// Detach from the terminal like a classic daemon (fork, setsid, stdio to /dev/null), keeping
 /// the working directory. Must be called before any thread (the tokio runtime) is started.
 pub fn daemonize() -> Result<(), Error> {
     nix::unistd::daemon(true, false)
         .map_err(|e| Error::io("going to the background (daemon(3))".to_string(), e.into()))
+}
+
+/// A user to run as, from the password and group databases (NSS).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub name: String,
+    pub uid: u32,
+    /// The primary group (the password entry's).
+    pub gid: u32,
+    /// Every group the user is in, the primary one included (getgrouplist(3)).
+    pub groups: Vec<u32>,
+}
+
+/// Looks `name` up (getpwnam_r, getgrouplist); `Ok(None)` when there is no such user. Must run
+/// before [`enter_chroot`]: /etc/passwd and the NSS modules are outside the new root.
+pub fn lookup_user(name: &str) -> io::Result<Option<Account>> {
+    let Some(user) = User::from_name(name)? else {
+        return Ok(None);
+    };
+    let cname = CString::new(name).map_err(io::Error::other)?;
+    let groups = nix::unistd::getgrouplist(&cname, user.gid)?;
+    Ok(Some(Account {
+        name: name.to_owned(),
+        uid: user.uid.as_raw(),
+        gid: user.gid.as_raw(),
+        groups: groups.into_iter().map(Gid::as_raw).collect(),
+    }))
+}
+
+/// `chroot(dir)` then `chdir("/")`, so that no directory outside the new root stays reachable
+/// through the working directory. Needs CAP_SYS_CHROOT (EPERM otherwise).
+pub fn enter_chroot(dir: &Path) -> io::Result<()> {
+    nix::unistd::chroot(dir)?;
+    nix::unistd::chdir("/")?;
+    Ok(())
+}
+
+/// Which step of [`switch_user`] failed.
+#[derive(Debug)]
+pub struct SwitchError {
+    pub step: &'static str,
+    pub error: io::Error,
+}
+
+/// Whether the process already runs as `account` (real and effective uid and gid), so that
+/// there is nothing to give up: a daemon started by a service manager as that user with a few
+/// capabilities cannot call setgroups(2), and does not need to.
+pub fn runs_as(account: &Account) -> bool {
+    let (uid, gid) = (Uid::from_raw(account.uid), Gid::from_raw(account.gid));
+    Uid::current() == uid
+        && Uid::effective() == uid
+        && Gid::current() == gid
+        && Gid::effective() == gid
+}
+
+/// setgroups, setgid, setuid, in that order (each later step needs the privilege the previous
+/// one keeps). setuid(2) from uid 0 to another uid sets the real, effective and saved uids and,
+/// without PR_SET_KEEPCAPS, clears the permitted and effective capability sets (and with them
+/// the ambient set): the process keeps no privilege at all. A last check makes sure root cannot
+/// be regained.
+pub fn switch_user(account: &Account) -> Result<(), SwitchError> {
+    let step = |step: &'static str| {
+        move |e: nix::Error| SwitchError {
+            step,
+            error: e.into(),
+        }
+    };
+    let groups: Vec<Gid> = account.groups.iter().copied().map(Gid::from_raw).collect();
+    nix::unistd::setgroups(&groups).map_err(step("setgroups"))?;
+    nix::unistd::setgid(Gid::from_raw(account.gid)).map_err(step("setgid"))?;
+    nix::unistd::setuid(Uid::from_raw(account.uid)).map_err(step("setuid"))?;
+    if account.uid != 0 && nix::unistd::setuid(Uid::from_raw(0)).is_ok() {
+        return Err(SwitchError {
+            step: "setuid (root could be regained)",
+            error: io::Error::from_raw_os_error(libc::EPERM),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_is_found_with_uid_and_gid_0() {
+        let root = lookup_user("root").unwrap().expect("a root entry");
+        assert_eq!((root.uid, root.gid), (0, 0));
+        assert!(root.groups.contains(&0));
+    }
+
+    #[test]
+    fn an_unknown_user_is_none() {
+        assert_eq!(lookup_user("mrproxy-no-such-user").unwrap(), None);
+    }
 }
