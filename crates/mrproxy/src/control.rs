@@ -23,7 +23,8 @@ const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 pub struct ControlSocket {
     requests: mpsc::Receiver<(UnixStream, String)>,
     acceptor: JoinHandle<()>,
-    path: PathBuf,
+    /// The file to remove on drop; `None` when it is out of reach (outside a chroot).
+    path: Option<PathBuf>,
 }
 
 impl ControlSocket {
@@ -46,8 +47,15 @@ impl ControlSocket {
         Ok(ControlSocket {
             requests,
             acceptor,
-            path: path.to_owned(),
+            path: Some(path.to_owned()),
         })
+    }
+
+    /// After a chroot the socket keeps working (it is bound and listening), but its file has
+    /// another name from inside the new root, or none (`None`: outside it). A file that cannot
+    /// be named is not removed at exit; it stays behind and the next start replaces it as stale.
+    pub fn rename_file(&mut self, path: Option<PathBuf>) {
+        self.path = path;
     }
 
     /// The next client with its request line (empty if it sent none in time). Cancel-safe.
@@ -91,7 +99,9 @@ async fn accept_clients(listener: UnixListener, requests: mpsc::Sender<(UnixStre
 impl Drop for ControlSocket {
     fn drop(&mut self) {
         self.acceptor.abort();
-        let _ = std::fs::remove_file(&self.path);
+        if let Some(path) = &self.path {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 

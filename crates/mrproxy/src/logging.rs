@@ -29,9 +29,11 @@ pub fn to_stderr(verbosity: u8) {
 
 pub fn to_syslog(verbosity: u8) {
     let identity = c"mrproxy";
+    // LOG_NDELAY: connect to /dev/log now, not at the first message, which may come after a
+    // `chroot` that hides /dev/log.
     let writer = syslog_tracing::Syslog::new(
         identity,
-        syslog_tracing::Options::LOG_PID,
+        syslog_tracing::Options::LOG_PID | syslog_tracing::Options::LOG_NDELAY,
         syslog_tracing::Facility::Daemon,
     );
     match writer {

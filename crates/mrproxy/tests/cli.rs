@@ -92,6 +92,42 @@ fn missing_config_file_is_one_clear_line() {
     );
 }
 
+/// `user NAME` naming nobody known: the daemon stops at start, before going to the background
+/// and before opening any socket (so this needs neither root nor multicast routing), with one
+/// line that names the user, the cause and the fix. Likewise a `chroot` directory that is not
+/// there.
+#[test]
+fn an_unknown_user_or_a_missing_chroot_is_one_line_at_start() {
+    let p = write(
+        "nouser.conf",
+        "user mrproxy-no-such-user\nphyint eth0 upstream\nphyint eth1 downstream\n",
+    );
+    let o = mrproxy(&["-n", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let expected = format!(
+        "mrproxy: user mrproxy-no-such-user: no such user (getent passwd mrproxy-no-such-user \
+         finds nothing); create it (useradd --system --no-create-home mrproxy-no-such-user) or \
+         change the 'user' line in {}\n",
+        p.display()
+    );
+    assert_eq!(stderr(&o), expected);
+
+    let p = write(
+        "nochroot.conf",
+        "chroot /nonexistent/mrproxy-root\nphyint eth0 upstream\n",
+    );
+    let o = mrproxy(&["-d", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "mrproxy: chroot /nonexistent/mrproxy-root: no such directory; create it (an empty \
+             one will do) or remove the 'chroot' line from {}\n",
+            p.display()
+        )
+    );
+}
+
 #[test]
 fn status_without_a_daemon_says_how_to_fix_it() {
     let o = mrproxy(&["status", "--control", "/nonexistent/mrproxy.sock"]);

@@ -29,12 +29,15 @@ impl Kernel {
                 (None, None)
             }
         };
+        let mut upstream = UpstreamMembership::new();
+        // Its per-socket limit comes from /proc, which a `chroot` hides later.
+        upstream.prepare();
         Ok(Kernel {
             v4,
             v6,
             igmp,
             mld,
-            upstream: UpstreamMembership::new(),
+            upstream,
         })
     }
 

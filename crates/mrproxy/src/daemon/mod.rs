@@ -6,6 +6,7 @@ mod convert;
 mod kernel;
 mod names;
 mod order;
+mod privileges;
 mod report;
 
 use crate::cli::RunOptions;
@@ -25,6 +26,15 @@ pub fn run(opts: RunOptions) -> ExitCode {
     // Configuration errors are fatal at start only, and said before going to the background.
     let config = match crate::check::load(&opts.config) {
         Ok(c) => c,
+        Err(e) => {
+            eprintln!("mrproxy: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    // `chroot` and `user` are resolved now (the user database is outside the new root) and
+    // applied once every socket is open; a missing directory or user is said on the terminal.
+    let plan = match privileges::Plan::resolve(&config, &opts.config) {
+        Ok(p) => p,
         Err(e) => {
             eprintln!("mrproxy: {e}");
             return ExitCode::from(1);
@@ -54,7 +64,7 @@ pub fn run(opts: RunOptions) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(serve(opts, config)) {
+    match runtime.block_on(serve(opts, config, plan)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // Logged once: on stderr in the foreground, in syslog in the background.
@@ -80,6 +90,19 @@ impl Readiness {
             Err(e) => {
                 debug!("NOTIFY_SOCKET unusable, no readiness notifications: {e}");
                 Readiness(None)
+            }
+        }
+    }
+
+    /// Connects to the service manager's socket now, while its path still resolves (before a
+    /// chroot); a failure only costs the notifications.
+    fn pin(&mut self) {
+        if let Some(n) = self.0.as_mut() {
+            if let Err(e) = n.pin() {
+                warn!(
+                    "cannot connect to NOTIFY_SOCKET before chroot, no readiness notifications: {e}"
+                );
+                self.0 = None;
             }
         }
     }
@@ -197,7 +220,11 @@ impl Daemon {
     }
 }
 
-async fn serve(opts: RunOptions, config: mrproxy_config::Config) -> Result<(), String> {
+async fn serve(
+    opts: RunOptions,
+    config: mrproxy_config::Config,
+    plan: privileges::Plan,
+) -> Result<(), String> {
     let kernel = Kernel::open()?;
     let mut links = LinkMonitor::new().map_err(|e| e.to_string())?;
     let mut control = match ControlSocket::bind(&opts.control).await {
@@ -208,6 +235,8 @@ async fn serve(opts: RunOptions, config: mrproxy_config::Config) -> Result<(), S
         }
     };
     let start = Instant::now();
+    // `chroot` and `user` apply at start only; a reload that changes them is told so.
+    let started_with = (config.chroot.clone(), config.user.clone());
     let mut daemon = Daemon {
         engine: Engine::new(config, Timestamp::ZERO),
         kernel,
@@ -223,7 +252,28 @@ async fn serve(opts: RunOptions, config: mrproxy_config::Config) -> Result<(), S
     let mut sighup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     info!(config = %opts.config.display(), "mrproxy {} running", env!("CARGO_PKG_VERSION"));
     // The mroute sockets, VIFs and the status socket are set up and the loop runs next.
-    let readiness = Readiness::from_env();
+    let mut readiness = Readiness::from_env();
+    if !plan.is_empty() {
+        // Everything the loop needs is open: give up the root directory and root itself.
+        readiness.pin();
+        // The status socket's file as named from inside the new root (before: canonicalize).
+        let socket_file = plan
+            .chroot
+            .as_ref()
+            .map(|dir| (dir, privileges::inside(dir, &opts.control)));
+        plan.apply()?;
+        if let (Some((dir, inside)), Some(c)) = (socket_file, control.as_mut()) {
+            if inside.is_none() {
+                info!(
+                    "the status socket {} is outside the chroot {}: its file stays behind at exit",
+                    opts.control.display(),
+                    dir.display()
+                );
+            }
+            c.rename_file(inside);
+        }
+        info!("privileges dropped: {}", plan.describe());
+    }
     readiness.say("READY=1");
 
     let mut buf4 = vec![0u8; 65_536];
@@ -293,10 +343,25 @@ async fn serve(opts: RunOptions, config: mrproxy_config::Config) -> Result<(), S
                         for w in &config.warnings {
                             warn!("{w}");
                         }
+                        if (&config.chroot, &config.user) != (&started_with.0, &started_with.1) {
+                            warn!(
+                                "SIGHUP: 'chroot' and 'user' apply at start only; restart \
+                                 mrproxy to change them"
+                            );
+                        }
                         info!(config = %opts.config.display(), "SIGHUP: configuration reloaded");
                         daemon.dispatch(vec![Event::ConfigReplaced(Box::new(config))]);
                     }
-                    Err(e) => error!("SIGHUP: {e}; keeping the running configuration"),
+                    Err(e) => match &plan.chroot {
+                        Some(dir) => error!(
+                            "SIGHUP: {e} (read inside the chroot {}: put the file at {}{} to \
+                             reload it); keeping the running configuration",
+                            dir.display(),
+                            dir.display(),
+                            opts.config.display()
+                        ),
+                        None => error!("SIGHUP: {e}; keeping the running configuration"),
+                    },
                 }
                 // Ready again, with the new configuration or the one kept.
                 readiness.say("READY=1");
