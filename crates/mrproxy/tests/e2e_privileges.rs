@@ -14,23 +14,6 @@ use std::time::Duration;
 /// nobody/nogroup on Debian.
 const NOBODY: u32 = 65_534;
 
-/// A field of /proc/PID/status (`Uid:`, `CapEff:`, …), trimmed.
-fn proc_status_field(pid: u32, field: &str) -> String {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(field))
-        .map(|v| v.trim().to_owned())
-        .unwrap_or_default()
-}
-
-/// The next notification datagram, or `None` after `timeout`.
-fn next_notification(socket: &UnixDatagram, timeout: Duration) -> Option<String> {
-    socket.set_read_timeout(Some(timeout)).unwrap();
-    let mut buf = [0u8; 4096];
-    let n = socket.recv(&mut buf).ok()?;
-    Some(String::from_utf8_lossy(&buf[..n]).into_owned())
-}
-
 /// `chroot <empty dir>` and `user nobody`: the daemon runs as uid/gid 65534 with no capability
 /// in its permitted or effective set, inside the empty directory, and a host joins and gets the
 /// stream; a LAN interface created after the drop gets its VIF and MIF and its host gets the

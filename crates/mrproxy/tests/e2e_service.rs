@@ -9,14 +9,6 @@ use nix::sys::signal::Signal;
 use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant};
 
-/// The next notification datagram, or `None` after `timeout`.
-fn next_notification(socket: &UnixDatagram, timeout: Duration) -> Option<String> {
-    socket.set_read_timeout(Some(timeout)).unwrap();
-    let mut buf = [0u8; 4096];
-    let n = socket.recv(&mut buf).ok()?;
-    Some(String::from_utf8_lossy(&buf[..n]).into_owned())
-}
-
 /// D37: started by a service manager (`Type=notify`), the daemon says READY=1 once it serves,
 /// RELOADING=1 with MONOTONIC_USEC (systemd ≥ 253, `Type=notify-reload`) and READY=1 again
 /// around a SIGHUP reload, and STOPPING=1 on SIGTERM before it exits cleanly.
@@ -89,15 +81,6 @@ fn monotonic_usec_now() -> u64 {
 const NOBODY: u32 = 65_534;
 /// CAP_NET_ADMIN (12) and CAP_NET_RAW (13), as /proc/PID/status prints capability sets.
 const NET_ADMIN_AND_RAW: u64 = (1 << 12) | (1 << 13);
-
-/// `Uid:`/`Gid:` (real, effective, saved, fs) and `CapEff:`/`CapPrm:` of a process.
-fn proc_status_field(pid: u32, field: &str) -> String {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(field))
-        .map(|v| v.trim().to_owned())
-        .unwrap_or_default()
-}
 
 /// D37: igmpproxy insists on uid 0. mrproxy runs as uid/gid 65534 with CAP_NET_ADMIN and
 /// CAP_NET_RAW only (no other capability in any set, no supplementary groups), exactly what

@@ -616,3 +616,24 @@ pub fn stream(t: &Basic, group: &str, port: u16, seconds: u64) -> netlab::Source
 pub fn udp_to(group: &str) -> netlab::CaptureFilter {
     netlab::CaptureFilter::Udp { group: ip(group) }
 }
+
+/// The next systemd notification datagram on `socket`, or `None` after `timeout`.
+pub fn next_notification(
+    socket: &std::os::unix::net::UnixDatagram,
+    timeout: Duration,
+) -> Option<String> {
+    socket.set_read_timeout(Some(timeout)).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = socket.recv(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+/// A field of /proc/PID/status (`Uid:`/`Gid:`: real, effective, saved, fs; `CapEff:`, …),
+/// trimmed.
+pub fn proc_status_field(pid: u32, field: &str) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(field))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_default()
+}
