@@ -60,8 +60,28 @@ impl Base {
     pub fn allow_memberships(ns: &Netns, n: usize) -> io::Result<()> {
         ns.sysctl("net.ipv4.igmp_max_memberships", &n.to_string())?;
         let optmem = (n * OPTMEM_PER_MEMBERSHIP).max(DEFAULT_OPTMEM);
-        ns.sysctl("net.core.optmem_max", &optmem.to_string())
+        match ns.sysctl("net.core.optmem_max", &optmem.to_string()) {
+            // Before Linux 6.9 optmem_max is one value for the whole system, absent from other
+            // namespaces (Debian 12's 6.1, the kernel of scripts/kernel-vm.sh's guest).
+            Err(e) if e.kind() == io::ErrorKind::NotFound => raise_global_optmem(optmem),
+            other => other,
+        }
     }
+}
+
+/// Raises the system-wide `net.core.optmem_max` (this process runs in the initial namespace) to
+/// at least `value`, saying so, since it outlives the benchmark.
+fn raise_global_optmem(value: usize) -> io::Result<()> {
+    const PATH: &str = "/proc/sys/net/core/optmem_max";
+    let current: usize = std::fs::read_to_string(PATH)?.trim().parse().unwrap_or(0);
+    if current < value {
+        eprintln!(
+            "bench: net.core.optmem_max is system-wide on this kernel (before 6.9): raised from \
+             {current} to {value}"
+        );
+        std::fs::write(PATH, format!("{value}\n"))?;
+    }
+    Ok(())
 }
 
 /// A host-side socket whose memberships make the namespace's kernel report and leave, like an
