@@ -20,10 +20,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use netlab::Netns;
-use nix::errno::Errno;
-use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrIn, sendmmsg};
 use netlab::packet::igmp_packet;
 use netlab::payload::monotonic_ns;
+use nix::errno::Errno;
+use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrIn, sendmmsg};
 use serde::Serialize;
 use socket2::{Domain, Protocol, Socket, Type};
 
