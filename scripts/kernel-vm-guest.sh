@@ -11,8 +11,10 @@ mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-mount -t tmpfs -o mode=1777 tmpfs /tmp
-mount -t tmpfs -o mode=755 tmpfs /run
+# A private /tmp and /run, unless the repository lives there (a clone in /tmp must stay visible;
+# the guest then shares the host's /tmp over 9p, only slower).
+case "$workdir/" in /tmp/*) ;; *) mount -t tmpfs -o mode=1777 tmpfs /tmp ;; esac
+case "$workdir/" in /run/*) ;; *) mount -t tmpfs -o mode=755 tmpfs /run ;; esac
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 ip link set lo up
