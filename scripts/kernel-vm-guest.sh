@@ -11,10 +11,19 @@ mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-# A private /tmp and /run, unless the repository lives there (a clone in /tmp must stay visible;
-# the guest then shares the host's /tmp over 9p, only slower).
-case "$workdir/" in /tmp/*) ;; *) mount -t tmpfs -o mode=1777 tmpfs /tmp ;; esac
-case "$workdir/" in /run/*) ;; *) mount -t tmpfs -o mode=755 tmpfs /run ;; esac
+# A private /tmp and /run (tmpfs: Unix sockets cannot live on 9p). A repository under one of
+# them (a clone in /tmp) stays visible at its path: bind-mounted back from the host's copy.
+for dir in /tmp /run; do
+  case "$workdir/" in
+    "$dir"/*)
+      keep="/dev/.host${dir//\//-}"
+      mkdir -p "$keep" && mount --bind "$dir" "$keep"
+      mount -t tmpfs -o mode=1777 tmpfs "$dir"
+      mkdir -p "$workdir" && mount --bind "$keep/${workdir#"$dir"/}" "$workdir"
+      ;;
+    *) mount -t tmpfs -o mode=1777 tmpfs "$dir" ;;
+  esac
+done
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 ip link set lo up
