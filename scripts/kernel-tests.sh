@@ -7,7 +7,7 @@
 # kernel with both (scripts/kernel-vm.sh), each in its crate's folder as cargo would.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "${MRPROXY_VM:-auto}" != always ] && [ -e /proc/net/ip_mr_vif ] && [ -e /proc/net/ip6_mr_vif ]; then
+if ! ./scripts/kernel-vm.sh --needed; then
   exec cargo test --locked --release "$@"
 fi
 list=target/kernel-vm/tests.list

@@ -2,6 +2,7 @@
 # Runs a command where the kernel has multicast routing (CONFIG_IP_MROUTE, CONFIG_IPV6_MROUTE).
 #
 #   scripts/kernel-vm.sh COMMAND [ARG…]
+#   scripts/kernel-vm.sh --needed       exit 0 if commands would run in the guest, 1 if here
 #
 # On a kernel with the mroute API the command simply runs here. On one without it (some machines
 # of this kind boot a kernel built without CONFIG_IP_MROUTE: /proc/net/ip_mr_vif is missing) the
@@ -21,8 +22,10 @@ have_mroute() { [ -e /proc/net/ip_mr_vif ] && [ -e /proc/net/ip6_mr_vif ]; }
 
 mode="${MRPROXY_VM:-auto}"
 if [ "$mode" != always ] && have_mroute; then
+  [ "${1:-}" = --needed ] && exit 1
   exec "$@"
 fi
+[ "${1:-}" = --needed ] && exit 0
 if [ "$mode" = never ]; then
   echo "kernel-vm: this kernel ($(uname -r)) has no multicast routing (CONFIG_IP_MROUTE/CONFIG_IPV6_MROUTE) and MRPROXY_VM=never" >&2
   exit 2
@@ -45,27 +48,23 @@ kernel=/boot/vmlinuz-$kver
 repo=$(cd "$(dirname "$0")/.." && pwd)
 state="$repo/target/kernel-vm"
 mkdir -p "$state"
-job="$state/job.sh"
-rcfile="$state/rc"
-rm -f "$rcfile"
+# Per run, so that two guests started from one checkout do not share them.
+run=$(mktemp -d "$state/run.XXXXXX")
+trap 'rm -rf "$run"' EXIT
+job="$run/job.sh"
+rcfile="$run/rc"
 
 # The initramfs: busybox, the modules that mount the host's root over virtio 9p, and an init
 # that mounts it and hands over to scripts/kernel-vm-guest.sh.
 initrd="$state/initrd-$kver.cpio.gz"
 if [ ! -s "$initrd" ] || [ "$initrd" -ot "$0" ]; then
-  tree=$(mktemp -d)
-  trap 'rm -rf "$tree"' EXIT
+  tree=$(mktemp -d "$run/initrd.XXXXXX")
   mkdir -p "$tree"/{bin,dev,proc,sys,newroot,mods}
   cp /bin/busybox "$tree/bin/busybox"
   for tool in sh mount insmod switch_root cat poweroff sleep echo; do ln -s busybox "$tree/bin/$tool"; done
   for module in virtio_pci 9pnet_virtio 9p; do modprobe -S "$kver" --show-depends "$module"; done \
-    | awk '$1 == "insmod" { print $2 }' | awk '!seen[$0]++' > "$tree/mods.list.full"
-  : > "$tree/mods.list"
-  while read -r ko; do
-    cp "$ko" "$tree/mods/"
-    basename "$ko" >> "$tree/mods.list"
-  done < "$tree/mods.list.full"
-  rm "$tree/mods.list.full"
+    | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' \
+    | while read -r ko; do cp "$ko" "$tree/mods/"; basename "$ko"; done > "$tree/mods.list"
   cat > "$tree/init" <<'EOF'
 #!/bin/sh
 mount -t proc proc /proc
@@ -85,8 +84,6 @@ EOF
   chmod +x "$tree/init"
   (cd "$tree" && find . | cpio -o -H newc --quiet | gzip -1) > "$initrd.tmp"
   mv "$initrd.tmp" "$initrd"
-  rm -rf "$tree"
-  trap - EXIT
 fi
 
 # The job: the guest side (scripts/kernel-vm-guest.sh) with this environment and command.
@@ -96,7 +93,6 @@ fi
              MRPROXY_SKIP_FUZZ MRPROXY_FUZZ_SECONDS MRPROXY_BLESS; do
     if [ -n "${!var+x}" ]; then printf 'export %s=%q\n' "$var" "${!var}"; fi
   done
-  printf 'export MRPROXY_IN_VM=1\n'
   printf 'exec %q %q %q' "$repo/scripts/kernel-vm-guest.sh" "$rcfile" "$PWD"
   printf ' %q' "$@"
   echo
@@ -104,8 +100,8 @@ fi
 chmod +x "$job"
 
 cpus="${MRPROXY_VM_CPUS:-$(nproc)}"
-# KVM is the fast way, but nested KVM in this kind of machine (a Firecracker guest) hangs in the
-# guest kernel's real-mode setup; QEMU's multi-threaded TCG boots the guest in about 6 s and runs
+# KVM is the fast way, but this kind of machine's /dev/kvm is PVM (CONFIG_KVM_PVM, no KVM_AMD or
+# KVM_INTEL), which runs only PVM-enabled guests: Debian's kernel hangs in its early setup; QEMU's multi-threaded TCG boots the guest in about 6 s and runs
 # it about 16 times slower than native, which the timer-driven tests tolerate.
 case "${MRPROXY_VM_ACCEL:-tcg}" in
   kvm) accel=(-enable-kvm -cpu host,-arch-capabilities) ;;

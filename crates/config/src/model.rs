@@ -271,6 +271,15 @@ impl std::fmt::Display for Diagnostic {
 /// upstream). Upstreams and downstreams share the slots; there is no other limit on upstreams.
 pub const MAX_VIFS: usize = 32;
 
+/// How operator messages name a family and its kernel slots: ("IPv4", "VIFs (MAXVIFS)").
+pub fn vif_slots(ipv6: bool) -> (&'static str, &'static str) {
+    if ipv6 {
+        ("IPv6", "MIFs (MAXMIFS)")
+    } else {
+        ("IPv4", "VIFs (MAXVIFS)")
+    }
+}
+
 /// A configuration that cannot be used: where, and what was expected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error("{position}: {message}")]

@@ -9,6 +9,7 @@ use crate::extensions::Extension;
 use crate::grammar::{Draft, Spanned};
 use crate::model::{
     Config, ConfigError, Diagnostic, Interface, InterfaceSettings, MAX_VIFS, Position, Role,
+    vif_slots,
 };
 use crate::phyint::Block;
 use crate::values::show_seconds;
@@ -116,11 +117,10 @@ pub(crate) fn resolve(draft: Draft) -> Result<Config, ConfigError> {
 /// refused at the first phyint over the limit. Interfaces without a block (`defaultdown`) are
 /// only known at run time; the engine refuses those when the slots are taken.
 fn vif_limit(interfaces: &[Interface]) -> Result<(), ConfigError> {
-    let families: [(&str, &str, fn(&InterfaceSettings) -> bool); 2] = [
-        ("IPv4", "VIFs (MAXVIFS)", |s| s.ipv4),
-        ("IPv6", "MIFs (MAXMIFS)", |s| s.ipv6),
-    ];
-    for (family, slots, uses) in families {
+    let families: [(bool, fn(&InterfaceSettings) -> bool); 2] =
+        [(false, |s| s.ipv4), (true, |s| s.ipv6)];
+    for (ipv6, uses) in families {
+        let (family, slots) = vif_slots(ipv6);
         let mut used = interfaces
             .iter()
             .filter(|i| i.role != Role::Disabled && uses(&i.settings));

@@ -1,6 +1,7 @@
 //! The engine: one [`FamilyState`] per address family, fed by [`Event`]s.
 
 use crate::action::{Action, RejectReason};
+use crate::afi::Afi;
 use crate::convert;
 use crate::event::{Event, IfIndex, InterfaceInfo};
 use crate::family::FamilyState;
@@ -11,12 +12,6 @@ use mrproxy_config::{Config, MAX_VIFS};
 use mrproxy_membership::{Port, Timestamp};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-/// Whether an event can change which interfaces the families use.
-enum EventKind {
-    Interfaces,
-    Other,
-}
 
 /// The RFC 4605 proxy as a pure state machine; see the crate documentation.
 pub struct Engine {
@@ -51,15 +46,15 @@ impl Engine {
     /// Processes one event and returns what to do, in order.
     pub fn handle(&mut self, now: Timestamp, event: Event) -> Vec<Action> {
         let mut actions = Vec::new();
-        let event_kind = match event {
-            Event::InterfaceChanged(_)
-            | Event::InterfaceRemoved { .. }
-            | Event::ConfigReplaced(_) => EventKind::Interfaces,
-            _ => EventKind::Other,
-        };
         match event {
-            Event::InterfaceChanged(info) => self.interface_changed(now, info, &mut actions),
-            Event::InterfaceRemoved { ifindex } => self.interface_removed(ifindex, &mut actions),
+            Event::InterfaceChanged(info) => {
+                self.interface_changed(now, info, &mut actions);
+                self.attach_waiting(now, &mut actions);
+            }
+            Event::InterfaceRemoved { ifindex } => {
+                self.interface_removed(ifindex, &mut actions);
+                self.attach_waiting(now, &mut actions);
+            }
             Event::Igmp {
                 ifindex,
                 source,
@@ -140,10 +135,10 @@ impl Engine {
                 self.v4.timeout(now, &mut actions);
                 self.v6.timeout(now, &mut actions);
             }
-            Event::ConfigReplaced(config) => self.replace_config(now, *config, &mut actions),
-        }
-        if matches!(event_kind, EventKind::Interfaces) {
-            self.attach_waiting(now, &mut actions);
+            Event::ConfigReplaced(config) => {
+                self.replace_config(now, *config, &mut actions);
+                self.attach_waiting(now, &mut actions);
+            }
         }
         self.v4.flush(&mut actions);
         self.v6.flush(&mut actions);
@@ -244,18 +239,8 @@ impl Engine {
     /// Interfaces refused for want of a VIF/MIF (`RejectReason::NoFreeVif`) take the slots
     /// that other interfaces freed, in ifindex order.
     fn attach_waiting(&mut self, now: Timestamp, actions: &mut Vec<Action>) {
-        for info in self.interfaces.values() {
-            if self.v4.attached() < MAX_VIFS && self.v4.role_of(info.ifindex).is_none() {
-                if let Some(d) = interfaces::desired::<Ipv4Addr>(&self.config, info) {
-                    self.v4.sync_interface(now, info, Some(d), actions);
-                }
-            }
-            if self.v6.attached() < MAX_VIFS && self.v6.role_of(info.ifindex).is_none() {
-                if let Some(d) = interfaces::desired::<Ipv6Addr>(&self.config, info) {
-                    self.v6.sync_interface(now, info, Some(d), actions);
-                }
-            }
-        }
+        attach_waiting(&mut self.v4, &self.config, &self.interfaces, now, actions);
+        attach_waiting(&mut self.v6, &self.config, &self.interfaces, now, actions);
     }
 
     /// A reload: every interface is brought to what the new configuration says. Interfaces
@@ -275,6 +260,27 @@ impl Engine {
                 interfaces::desired::<Ipv6Addr>(&self.config, info),
                 actions,
             );
+        }
+    }
+}
+
+/// [`Engine::attach_waiting`] in one family: interfaces without a VIF/MIF that should have one,
+/// while slots are free.
+fn attach_waiting<A: Afi>(
+    family: &mut FamilyState<A>,
+    config: &Config,
+    known: &InterfaceTable,
+    now: Timestamp,
+    actions: &mut Vec<Action>,
+) {
+    for info in known.values() {
+        if family.attached() >= MAX_VIFS {
+            return;
+        }
+        if family.role_of(info.ifindex).is_none() {
+            if let Some(desired) = interfaces::desired::<A>(config, info) {
+                family.sync_interface(now, info, Some(desired), actions);
+            }
         }
     }
 }

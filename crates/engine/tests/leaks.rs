@@ -4,13 +4,14 @@
 //! listeners), with simulated time run past every timer; afterwards it must hold nothing but
 //! the periodic general query: no group, host, upstream membership, forwarding entry or timer.
 
-use mrproxy_engine::{
-    Action, Engine, Event, FilterMode, IfIndex, InterfaceInfo, LinkFlags, Timestamp, V4Address,
-};
+mod support;
+
+use mrproxy_engine::{Action, Engine, Event, FilterMode, IfIndex, Timestamp};
 use mrproxy_wire::RecordType;
 use mrproxy_wire::igmp::{GroupRecord, Repr};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
+use support::v4_interface;
 
 const UP0: IfIndex = IfIndex(1);
 /// IGMPv2 LAN (`igmpversion 2`), hosts 192.0.2.10–13.
@@ -28,26 +29,6 @@ const QI_MS: u64 = 125_000;
 
 const CONFIG: &str = "ipv6 off\nmaxgroups 2000\nmaxgroupsperhost 2000\n\
     phyint up0 upstream\nphyint dn1 downstream igmpversion 2\nphyint dn2 downstream\n";
-
-fn interface(ifindex: IfIndex, name: &str, address: [u8; 4]) -> Event {
-    Event::InterfaceChanged(InterfaceInfo {
-        ifindex,
-        name: name.into(),
-        flags: LinkFlags {
-            up: true,
-            running: true,
-            multicast: true,
-            loopback: false,
-            point_to_point: false,
-        },
-        ipv4: vec![V4Address {
-            address: Ipv4Addr::from(address),
-            prefix_len: 24,
-            peer: None,
-        }],
-        ipv6: Vec::new(),
-    })
-}
 
 fn group(round: u32, i: u32) -> Ipv4Addr {
     let [_, _, hi, lo] = i.to_be_bytes();
@@ -207,9 +188,18 @@ fn d15_thousands_of_joins_leaves_and_expiries_leave_no_state_behind() {
         general_queries: Vec::new(),
         other_sends: 0,
     };
-    w.handle(ms(0), interface(UP0, "up0", [198, 51, 100, 1]));
-    w.handle(ms(0), interface(DN1, "dn1", [192, 0, 2, 1]));
-    w.handle(ms(0), interface(DN2, "dn2", [203, 0, 113, 1]));
+    w.handle(
+        ms(0),
+        v4_interface(UP0, "up0", Ipv4Addr::new(198, 51, 100, 1), 24),
+    );
+    w.handle(
+        ms(0),
+        v4_interface(DN1, "dn1", Ipv4Addr::new(192, 0, 2, 1), 24),
+    );
+    w.handle(
+        ms(0),
+        v4_interface(DN2, "dn2", Ipv4Addr::new(203, 0, 113, 1), 24),
+    );
 
     for round in 0..ROUNDS {
         let start = w.now.0 + 1_000;

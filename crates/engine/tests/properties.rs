@@ -11,13 +11,15 @@
 //! 4. the routes the actions installed are the routes the engine reports.
 
 mod prop_model;
+mod support;
 
-use mrproxy_engine::{Engine, Event, IfIndex, InterfaceInfo, LinkFlags, Timestamp, V4Address};
+use mrproxy_engine::{Engine, Event, Timestamp};
 use mrproxy_wire::{RecordType, igmp};
 use prop_model::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
+use support::v4_interface;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -66,26 +68,6 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(from_lan, source, group)| Op::Upcall { from_lan, source, group }),
         3 => prop_oneof![0u64..3_000, 0u64..300_000].prop_map(|ms| Op::Wait { ms }),
     ]
-}
-
-fn interface(ifindex: IfIndex, name: &str, address: Ipv4Addr, prefix_len: u8) -> Event {
-    Event::InterfaceChanged(InterfaceInfo {
-        ifindex,
-        name: name.into(),
-        flags: LinkFlags {
-            up: true,
-            running: true,
-            multicast: true,
-            loopback: false,
-            point_to_point: false,
-        },
-        ipv4: vec![V4Address {
-            address,
-            prefix_len,
-            peer: None,
-        }],
-        ipv6: vec![],
-    })
 }
 
 fn igmp(lan: usize, from: Ipv4Addr, message: igmp::Repr) -> Event {
@@ -155,9 +137,9 @@ fn run(quickleave: bool, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut engine = Engine::new(config, Timestamp(0));
     let mut world = World::default();
     for event in [
-        interface(UP, "up0", Ipv4Addr::new(192, 0, 2, 1), 24),
-        interface(LANS[0], "dn0", lan_address(0), 25),
-        interface(LANS[1], "dn1", lan_address(1), 25),
+        v4_interface(UP, "up0", Ipv4Addr::new(192, 0, 2, 1), 24),
+        v4_interface(LANS[0], "dn0", lan_address(0), 25),
+        v4_interface(LANS[1], "dn1", lan_address(1), 25),
     ] {
         let actions = engine.handle(Timestamp(0), event);
         world.apply(&mut engine, actions);

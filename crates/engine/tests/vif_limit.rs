@@ -3,38 +3,16 @@
 //! family, shared by upstreams and downstreams. Interfaces over it are refused with a reason that
 //! names them and the limit, and take a slot when another interface goes.
 
+mod support;
+
 use mrproxy_config::{MAX_VIFS, Role};
-use mrproxy_engine::{
-    Action, Engine, Event, Family, FilterMode, IfIndex, InterfaceInfo, LinkFlags, RejectReason,
-    Timestamp, V4Address,
-};
+use mrproxy_engine::{Action, Engine, Event, Family, FilterMode, IfIndex, RejectReason, Timestamp};
 use mrproxy_wire::igmp;
 use std::net::{IpAddr, Ipv4Addr};
-
-const UP: LinkFlags = LinkFlags {
-    up: true,
-    running: true,
-    multicast: true,
-    loopback: false,
-    point_to_point: false,
-};
+use support::v4_interface;
 
 const UPSTREAMS: u32 = 8;
 const LANS: u32 = 30;
-
-fn interface(ifindex: u32, name: &str, address: Ipv4Addr) -> Event {
-    Event::InterfaceChanged(InterfaceInfo {
-        ifindex: IfIndex(ifindex),
-        name: name.into(),
-        flags: UP,
-        ipv4: vec![V4Address {
-            address,
-            prefix_len: 24,
-            peer: None,
-        }],
-        ipv6: Vec::new(),
-    })
-}
 
 /// up0..up7 are ifindex 1..=8 on 198.51.100.0/24 … ; lan0..lan29 are ifindex 9..=38.
 fn lan_ifindex(lan: u32) -> u32 {
@@ -92,13 +70,16 @@ fn d11_eight_upstreams_each_join_and_interfaces_over_the_kernel_vif_limit_wait_f
     let mut actions = Vec::new();
     for u in 0..UPSTREAMS {
         let address = Ipv4Addr::new(198, 51, 100, u8::try_from(u + 1).unwrap());
-        actions.extend(engine.handle(Timestamp(0), interface(u + 1, &format!("up{u}"), address)));
+        actions.extend(engine.handle(
+            Timestamp(0),
+            v4_interface(IfIndex(u + 1), &format!("up{u}"), address, 24),
+        ));
     }
     for lan in 0..LANS {
         let address = Ipv4Addr::new(203, 0, 113, u8::try_from(lan + 1).unwrap());
         actions.extend(engine.handle(
             Timestamp(0),
-            interface(lan_ifindex(lan), &format!("lan{lan}"), address),
+            v4_interface(IfIndex(lan_ifindex(lan)), &format!("lan{lan}"), address, 24),
         ));
     }
 

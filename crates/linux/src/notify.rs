@@ -6,23 +6,21 @@
 use std::io;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 
-/// Where readiness notifications go, if anywhere.
+/// A connection to the service manager's notification socket.
+///
+/// Connected once, at construction: notifications then still arrive after a `chroot` (where a
+/// path would be resolved inside the new root) or a switch to a user who could not connect.
 #[derive(Debug)]
 pub struct Notifier {
-    target: Option<(UnixDatagram, SocketAddr)>,
-    /// The socket is connected to the target ([`Notifier::pin`]).
-    pinned: bool,
+    socket: UnixDatagram,
 }
 
 impl Notifier {
-    /// From `$NOTIFY_SOCKET`; `Ok` with no target when it is unset or empty.
-    pub fn from_env() -> io::Result<Notifier> {
+    /// From `$NOTIFY_SOCKET`; `Ok(None)` when it is unset or empty (started by hand).
+    pub fn from_env() -> io::Result<Option<Notifier>> {
         match std::env::var_os("NOTIFY_SOCKET") {
-            Some(path) if !path.is_empty() => Notifier::to(&path.to_string_lossy()),
-            _ => Ok(Notifier {
-                target: None,
-                pinned: false,
-            }),
+            Some(path) if !path.is_empty() => Notifier::to(&path.to_string_lossy()).map(Some),
+            _ => Ok(None),
         }
     }
 
@@ -38,37 +36,13 @@ impl Notifier {
         let socket = UnixDatagram::unbound()?;
         // A stalled service manager must never block the daemon's loop.
         socket.set_nonblocking(true)?;
-        Ok(Notifier {
-            target: Some((socket, address)),
-            pinned: false,
-        })
+        socket.connect_addr(&address)?;
+        Ok(Notifier { socket })
     }
 
-    /// Connects the socket to the target now, so that notifications still reach it after a
-    /// `chroot` (a path would then be resolved inside the new root) or a switch to a user who
-    /// could not connect to it. A no-op without a target.
-    pub fn pin(&mut self) -> io::Result<()> {
-        if let Some((socket, address)) = &self.target {
-            socket.connect_addr(address)?;
-            self.pinned = true;
-        }
-        Ok(())
-    }
-
-    /// Whether there is a service manager to tell.
-    pub fn is_enabled(&self) -> bool {
-        self.target.is_some()
-    }
-
-    /// Sends `state` (newline-separated `KEY=value` lines) as one datagram; a no-op without a
-    /// target.
+    /// Sends `state` (newline-separated `KEY=value` lines) as one datagram.
     pub fn notify(&self, state: &str) -> io::Result<()> {
-        match &self.target {
-            // Once pinned (connected), plain send: the address may no longer resolve.
-            Some((socket, _)) if self.pinned => socket.send(state.as_bytes()).map(|_| ()),
-            Some((socket, address)) => socket.send_to_addr(state.as_bytes(), address).map(|_| ()),
-            None => Ok(()),
-        }
+        self.socket.send(state.as_bytes()).map(|_| ())
     }
 }
 
@@ -99,22 +73,20 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         let rx = UnixDatagram::bind(&path).unwrap();
         let n = Notifier::to(path.to_str().unwrap()).unwrap();
-        assert!(n.is_enabled());
         n.notify("READY=1").unwrap();
         assert_eq!(receive(&rx), "READY=1");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
-    fn a_pinned_notifier_still_reaches_a_path_that_no_longer_resolves() {
+    fn a_notifier_still_reaches_a_path_that_no_longer_resolves() {
         // As after a chroot: the socket's path is gone from where the daemon now looks.
         let dir = std::env::temp_dir().join(format!("mrproxy-notify-pin-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("notify.sock");
         let _ = std::fs::remove_file(&path);
         let rx = UnixDatagram::bind(&path).unwrap();
-        let mut n = Notifier::to(path.to_str().unwrap()).unwrap();
-        n.pin().unwrap();
+        let n = Notifier::to(path.to_str().unwrap()).unwrap();
         std::fs::remove_file(&path).unwrap();
         n.notify("STOPPING=1").unwrap();
         assert_eq!(receive(&rx), "STOPPING=1");
@@ -133,13 +105,8 @@ mod tests {
     }
 
     #[test]
-    fn nothing_to_do_without_a_target() {
-        let n = Notifier {
-            target: None,
-            pinned: false,
-        };
-        assert!(!n.is_enabled());
-        n.notify("READY=1").unwrap();
-        assert!(monotonic_usec().unwrap() > 0);
+    fn the_monotonic_clock_in_microseconds() {
+        let (a, b) = (monotonic_usec().unwrap(), monotonic_usec().unwrap());
+        assert!(a > 0 && b >= a);
     }
 }

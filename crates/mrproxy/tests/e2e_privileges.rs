@@ -8,7 +8,6 @@ mod common;
 use common::*;
 use netlab::{Lab, Receiver};
 use nix::sys::signal::Signal;
-use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
 /// nobody/nogroup on Debian.
@@ -29,9 +28,7 @@ fn chroot_and_user_nobody_after_start_and_everything_still_works() {
     let root = t.lab.path("empty-root");
     std::fs::create_dir(&root).unwrap();
     let root = std::fs::canonicalize(&root).unwrap();
-    let notify_path = t.lab.path("notify.sock");
-    let notify = UnixDatagram::bind(&notify_path).expect("bind the notify socket");
-    let env = format!("NOTIFY_SOCKET={}", notify_path.display());
+    let (notify, env) = notify_socket(&t.lab);
     let config = Basic::config(&format!(
         "{FAST_TIMERS}\nchroot {}\nuser nobody",
         root.display()

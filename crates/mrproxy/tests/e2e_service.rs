@@ -6,7 +6,6 @@ mod common;
 use common::*;
 use netlab::{Lab, Receiver};
 use nix::sys::signal::Signal;
-use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant};
 
 /// D37: started by a service manager (`Type=notify`), the daemon says READY=1 once it serves,
@@ -18,9 +17,7 @@ fn d37_notifies_systemd_ready_reloading_and_stopping() {
         return;
     }
     let t = Basic::new("d37notify");
-    let socket_path = t.lab.path("notify.sock");
-    let socket = UnixDatagram::bind(&socket_path).expect("bind the notify socket");
-    let env = format!("NOTIFY_SOCKET={}", socket_path.display());
+    let (socket, env) = notify_socket(&t.lab);
     let proxy = Proxy::start_wrapped(
         &t.lab,
         &t.rtr,

@@ -84,25 +84,13 @@ const RECEIVE_BATCH: usize = 256;
 struct Readiness(Option<Notifier>);
 
 impl Readiness {
+    /// Connects to `$NOTIFY_SOCKET` now: before a chroot, while its path still resolves.
     fn from_env() -> Readiness {
         match Notifier::from_env() {
-            Ok(n) => Readiness(n.is_enabled().then_some(n)),
+            Ok(n) => Readiness(n),
             Err(e) => {
-                debug!("NOTIFY_SOCKET unusable, no readiness notifications: {e}");
+                warn!("NOTIFY_SOCKET unusable, no readiness notifications: {e}");
                 Readiness(None)
-            }
-        }
-    }
-
-    /// Connects to the service manager's socket now, while its path still resolves (before a
-    /// chroot); a failure only costs the notifications.
-    fn pin(&mut self) {
-        if let Some(n) = self.0.as_mut() {
-            if let Err(e) = n.pin() {
-                warn!(
-                    "cannot connect to NOTIFY_SOCKET before chroot, no readiness notifications: {e}"
-                );
-                self.0 = None;
             }
         }
     }
@@ -184,6 +172,35 @@ impl Daemon {
         }
     }
 
+    /// SIGHUP: reads `file` again and applies it, or keeps the running configuration with one
+    /// error saying why (inside a chroot the path resolves in the new root).
+    fn reload(&mut self, file: &std::path::Path, plan: &privileges::Plan) {
+        match crate::check::load(file) {
+            Ok(config) => {
+                for w in &config.warnings {
+                    warn!("{w}");
+                }
+                if !plan.made_from(&config) {
+                    warn!(
+                        "SIGHUP: 'chroot' and 'user' apply at start only; restart mrproxy to change them"
+                    );
+                }
+                info!(config = %file.display(), "SIGHUP: configuration reloaded");
+                self.dispatch(vec![Event::ConfigReplaced(Box::new(config))]);
+            }
+            Err(e) => match &plan.chroot {
+                Some(dir) => error!(
+                    "SIGHUP: {e} (read inside the chroot {}: put the file at {}{} to reload it); \
+                     keeping the running configuration",
+                    dir.display(),
+                    dir.display(),
+                    file.display()
+                ),
+                None => error!("SIGHUP: {e}; keeping the running configuration"),
+            },
+        }
+    }
+
     /// `first` and whatever else is queued on the IPv4 mroute socket, up to `RECEIVE_BATCH`
     /// datagrams, go to the engine in one batch (one event-loop round per burst, not per packet).
     fn receive4(&mut self, first: Option<Event>, buf: &mut [u8]) {
@@ -235,8 +252,6 @@ async fn serve(
         }
     };
     let start = Instant::now();
-    // `chroot` and `user` apply at start only; a reload that changes them is told so.
-    let started_with = (config.chroot.clone(), config.user.clone());
     let mut daemon = Daemon {
         engine: Engine::new(config, Timestamp::ZERO),
         kernel,
@@ -252,28 +267,10 @@ async fn serve(
     let mut sighup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     info!(config = %opts.config.display(), "mrproxy {} running", env!("CARGO_PKG_VERSION"));
     // The mroute sockets, VIFs and the status socket are set up and the loop runs next.
-    let mut readiness = Readiness::from_env();
-    if !plan.is_empty() {
-        // Everything the loop needs is open: give up the root directory and root itself.
-        readiness.pin();
-        // The status socket's file as named from inside the new root (before: canonicalize).
-        let socket_file = plan
-            .chroot
-            .as_ref()
-            .map(|dir| (dir, privileges::inside(dir, &opts.control)));
-        plan.apply()?;
-        if let (Some((dir, inside)), Some(c)) = (socket_file, control.as_mut()) {
-            if inside.is_none() {
-                info!(
-                    "the status socket {} is outside the chroot {}: its file stays behind at exit",
-                    opts.control.display(),
-                    dir.display()
-                );
-            }
-            c.rename_file(inside);
-        }
-        info!("privileges dropped: {}", plan.describe());
-    }
+    let readiness = Readiness::from_env();
+    // Everything the loop needs is open (the notification socket too): give up the root
+    // directory and root itself.
+    plan.apply(&opts.control, control.as_mut())?;
     readiness.say("READY=1");
 
     let mut buf4 = vec![0u8; 65_536];
@@ -338,31 +335,7 @@ async fn serve(
             Input::Nothing => {}
             Input::Reload => {
                 readiness.reloading();
-                match crate::check::load(&opts.config) {
-                    Ok(config) => {
-                        for w in &config.warnings {
-                            warn!("{w}");
-                        }
-                        if (&config.chroot, &config.user) != (&started_with.0, &started_with.1) {
-                            warn!(
-                                "SIGHUP: 'chroot' and 'user' apply at start only; restart \
-                                 mrproxy to change them"
-                            );
-                        }
-                        info!(config = %opts.config.display(), "SIGHUP: configuration reloaded");
-                        daemon.dispatch(vec![Event::ConfigReplaced(Box::new(config))]);
-                    }
-                    Err(e) => match &plan.chroot {
-                        Some(dir) => error!(
-                            "SIGHUP: {e} (read inside the chroot {}: put the file at {}{} to \
-                             reload it); keeping the running configuration",
-                            dir.display(),
-                            dir.display(),
-                            opts.config.display()
-                        ),
-                        None => error!("SIGHUP: {e}; keeping the running configuration"),
-                    },
-                }
+                daemon.reload(&opts.config, &plan);
                 // Ready again, with the new configuration or the one kept.
                 readiness.say("READY=1");
             }

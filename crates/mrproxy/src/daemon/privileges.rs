@@ -21,11 +21,12 @@
 //! - The rtnetlink socket is open and subscribed; dumps need nothing.
 //!
 //! What does not survive a chroot, and is handled: /proc (the membership limit is read before,
-//! `UpstreamMembership::prepare`), the systemd notification socket (connected before,
-//! `Notifier::pin`), syslog's /dev/log (opened at start, LOG_NDELAY), the status socket's file
-//! (removed at exit only if it lies inside the new root). The configuration file is read again
+//! `UpstreamMembership::prepare`), the systemd notification socket (`Notifier` connects at
+//! start), syslog's /dev/log (opened at start, LOG_NDELAY), the status socket's file (removed
+//! at exit only if it lies inside the new root). The configuration file is read again
 //! on SIGHUP by the same path, which then resolves inside the new root, as in igmpproxy.
 
+use crate::control::ControlSocket;
 use mrproxy_config::Config;
 use mrproxy_linux::Account;
 use std::path::{Path, PathBuf};
@@ -94,9 +95,42 @@ impl Plan {
         self.chroot.is_none() && self.user.is_none()
     }
 
-    /// chroot(DIR) and chdir("/"), then setgroups, setgid, setuid. An error is one line naming
-    /// the cause and the fix; the caller stops the daemon with it.
-    pub fn apply(&self) -> Result<(), String> {
+    /// Whether `config` asks for this plan (a reload cannot change it: both apply at start).
+    pub fn made_from(&self, config: &Config) -> bool {
+        config.chroot == self.chroot
+            && config.user.as_deref() == self.user.as_ref().map(|a| a.name.as_str())
+    }
+
+    /// Gives everything up, once every socket is open. The status socket keeps working; its
+    /// file (`control_path`) is renamed to what it is called inside the new root, or left
+    /// behind at exit when it lies outside. An error is one line naming the cause and the fix;
+    /// the caller stops the daemon with it.
+    pub fn apply(
+        &self,
+        control_path: &Path,
+        control: Option<&mut ControlSocket>,
+    ) -> Result<(), String> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        // Named before the chroot, while the old root's paths still resolve.
+        let socket_file = self.chroot.as_ref().map(|dir| inside(dir, control_path));
+        self.give_up()?;
+        if let (Some(inside), Some(control)) = (socket_file, control) {
+            if inside.is_none() {
+                tracing::info!(
+                    "the status socket {} is outside the chroot: its file stays behind at exit",
+                    control_path.display()
+                );
+            }
+            control.rename_file(inside);
+        }
+        tracing::info!("privileges dropped: {}", self.describe());
+        Ok(())
+    }
+
+    /// chroot(DIR) and chdir("/"), then setgroups, setgid, setuid.
+    fn give_up(&self) -> Result<(), String> {
         if let Some(dir) = &self.chroot {
             mrproxy_linux::enter_chroot(dir).map_err(|e| {
                 let fix = if is_permission(&e) {
@@ -131,7 +165,7 @@ impl Plan {
     }
 
     /// One line saying what was given up.
-    pub fn describe(&self) -> String {
+    fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some(dir) = &self.chroot {
             parts.push(format!("chroot {}", dir.display()));
@@ -153,7 +187,7 @@ fn is_permission(e: &std::io::Error) -> bool {
 
 /// A path of the old root as seen from inside `root` after chroot, if it lies inside it
 /// (`/srv/mrproxy/run/mrproxy.sock` in `/srv/mrproxy` is `/run/mrproxy.sock`).
-pub fn inside(root: &Path, path: &Path) -> Option<PathBuf> {
+fn inside(root: &Path, path: &Path) -> Option<PathBuf> {
     let root = std::fs::canonicalize(root).ok()?;
     let parent = std::fs::canonicalize(path.parent()?).ok()?;
     let rest = parent.strip_prefix(&root).ok()?;

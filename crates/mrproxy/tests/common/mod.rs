@@ -617,6 +617,14 @@ pub fn udp_to(group: &str) -> netlab::CaptureFilter {
     netlab::CaptureFilter::Udp { group: ip(group) }
 }
 
+/// A stand-in for systemd's notification socket, in the lab's folder: the bound socket, and the
+/// `NOTIFY_SOCKET=…` assignment that points the daemon at it (run it under `env`).
+pub fn notify_socket(lab: &Lab) -> (std::os::unix::net::UnixDatagram, String) {
+    let path = lab.path("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&path).expect("bind the notify socket");
+    (socket, format!("NOTIFY_SOCKET={}", path.display()))
+}
+
 /// The next systemd notification datagram on `socket`, or `None` after `timeout`.
 pub fn next_notification(
     socket: &std::os::unix::net::UnixDatagram,
