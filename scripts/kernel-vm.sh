@@ -108,6 +108,13 @@ case "${MRPROXY_VM_ACCEL:-tcg}" in
   *) accel=(-accel tcg,thread=multi -cpu max) ;;
 esac
 memory="${MRPROXY_VM_MEMORY:-6144}"
+# One guest at a time on this machine: two emulated guests on two cores make the timing tests
+# flaky. A second run waits here for the first to finish.
+exec 9>"${MRPROXY_VM_LOCK:-/tmp/mrproxy-kernel-vm.lock}"
+if ! flock -n 9; then
+  echo "kernel-vm: another guest is running; waiting for it"
+  flock 9
+fi
 echo "kernel-vm: $(uname -r) has no multicast routing; running in a QEMU guest with Debian's $kver ($cpus CPUs, $memory MiB)"
 qemu-system-x86_64 \
   "${accel[@]}" -smp "$cpus" -m "$memory" \
