@@ -32,6 +32,13 @@ pub(crate) enum Extension {
     RequireRouterAlert(bool),
     Rereport(Option<Duration>),
     QueryOnUpstreamQuery(bool),
+    QuerierAlways(bool),
+    ForwardNonQuerier(bool),
+    MaxHosts(usize),
+    MaxSourcesPerHost(usize),
+    MaxRecords(usize),
+    MaxRoutes(usize),
+    UpcallRate(u32),
 }
 
 /// Every extension keyword, in documentation order.
@@ -54,6 +61,13 @@ pub(crate) const KEYWORDS: &[&str] = &[
     "routeralert",
     "rereport",
     "queryonupstreamquery",
+    "querier",
+    "forwardnonquerier",
+    "maxhosts",
+    "maxsourcesperhost",
+    "maxrecords",
+    "maxroutes",
+    "upcallrate",
 ];
 
 pub(crate) fn is_keyword(word: &str) -> bool {
@@ -135,6 +149,15 @@ pub(crate) fn read(
             )?),
         }),
         "queryonupstreamquery" => Extension::QueryOnUpstreamQuery(arg.switch()?),
+        "querier" => Extension::QuerierAlways(arg.choice(&[("auto", false), ("always", true)])?),
+        "forwardnonquerier" => Extension::ForwardNonQuerier(arg.switch()?),
+        "maxhosts" => Extension::MaxHosts(arg.limit()?),
+        "maxsourcesperhost" => Extension::MaxSourcesPerHost(arg.limit()?),
+        "maxrecords" => Extension::MaxRecords(arg.limit()?),
+        "maxroutes" => Extension::MaxRoutes(arg.limit()?),
+        "upcallrate" => Extension::UpcallRate(
+            u32::try_from(arg.limit()?).map_err(|_| arg.expected("a number"))?,
+        ),
         other => {
             return Err(src.error(
                 keyword,
@@ -295,6 +318,13 @@ impl Extension {
             Extension::RequireRouterAlert(on) => s.require_router_alert = on,
             Extension::Rereport(d) => s.rereport = d,
             Extension::QueryOnUpstreamQuery(on) => s.query_on_upstream_query = on,
+            Extension::QuerierAlways(on) => s.querier_always = on,
+            Extension::ForwardNonQuerier(on) => s.forward_non_querier = on,
+            Extension::MaxHosts(n) => s.max_hosts = n,
+            Extension::MaxSourcesPerHost(n) => s.max_sources_per_host = n,
+            Extension::MaxRecords(n) => s.max_records = n,
+            Extension::MaxRoutes(n) => s.max_routes = n,
+            Extension::UpcallRate(n) => s.upcall_rate = n,
         }
     }
 }

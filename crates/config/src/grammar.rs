@@ -3,7 +3,7 @@
 //! ```text
 //! config = { global | phyint | extension | "ssmrange" PREFIX } ;
 //! global = "quickleave" | "hashtablesize" INT | "defaultdown" | "rescanvif"
-//!        | "chroot" TOKEN | "user" TOKEN ;
+//!        | "chroot" TOKEN | "user" TOKEN | "maxtotalroutes" INT ;
 //! phyint = "phyint" IFNAME { option | extension } ;     (see `phyint.rs`)
 //! ```
 //!
@@ -30,6 +30,7 @@ pub(crate) const GLOBAL_KEYWORDS: &[&str] = &[
     "rescanvif",
     "chroot",
     "user",
+    "maxtotalroutes",
 ];
 
 /// hashtablesize bounds, as igmpproxy checks them (bytes of quickleave's host bitmap).
@@ -52,6 +53,8 @@ pub(crate) struct Draft {
     pub rescanvif: bool,
     pub chroot: Option<PathBuf>,
     pub user: Option<String>,
+    /// `maxtotalroutes N` (mrproxy extension, top level only).
+    pub max_total_routes: Option<usize>,
     /// `defaultdown` appeared anywhere (igmpproxy applies it to unlisted interfaces at the end).
     pub defaultdown: bool,
     /// Extension keywords given at top level, in file order.
@@ -144,6 +147,23 @@ impl<'t, 's> Parser<'t, 's> {
                 self.draft.user = Some(user.text.to_owned());
             }
             "ssmrange" => self.ssmrange(&token)?,
+            "maxtotalroutes" => {
+                let value = self.argument(&token, "a number")?;
+                let n = crate::values::strict_integer(value.text)
+                    .filter(|n| (1..=u64::from(u32::MAX)).contains(n))
+                    .and_then(|n| usize::try_from(n).ok());
+                let Some(n) = n else {
+                    return Err(self.src.error(
+                        &value,
+                        format!(
+                            "maxtotalroutes must be a number from 1 to {}, found '{}'",
+                            u32::MAX,
+                            show(value.text)
+                        ),
+                    ));
+                };
+                self.draft.max_total_routes = Some(n);
+            }
             word if extensions::is_keyword(word) => {
                 let value = self.bump();
                 let extension =

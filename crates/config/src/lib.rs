@@ -20,7 +20,7 @@ mod semantic;
 mod values;
 
 pub use model::*;
-pub use semantic::default_ssm_ranges;
+pub use semantic::{DEFAULT_MAX_TOTAL_ROUTES, default_ssm_ranges};
 
 use std::path::{Path, PathBuf};
 

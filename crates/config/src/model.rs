@@ -23,6 +23,9 @@ pub struct Config {
     /// Settings applied to interfaces without a `phyint` block (defaultdown) and the base for
     /// every block; extension keywords given at top level change these defaults.
     pub defaults: InterfaceSettings,
+    /// `maxtotalroutes N` (top level): forwarding entries per address family, all input
+    /// interfaces together.
+    pub max_total_routes: usize,
     /// `phyint` blocks in file order; names are unique (a later duplicate is dropped with a
     /// warning, as igmpproxy uses the first).
     pub interfaces: Vec<Interface>,
@@ -80,10 +83,27 @@ pub struct InterfaceSettings {
     pub timers: Timers,
     /// `fastleave on|off` (default: on when `quickleave`, else off).
     pub fast_leave: Option<bool>,
-    /// `maxgroups N`, `maxsources N` (per group), `maxgroupsperhost N`.
+    /// `maxgroups N`, `maxsources N` (per group), `maxgroupsperhost N`: bounds of the router
+    /// tables; a report past them is dropped (one host cannot take every group slot).
     pub max_groups: usize,
     pub max_sources: usize,
     pub max_groups_per_host: usize,
+    /// `maxhosts N`, `maxsourcesperhost N`: bounds of explicit host tracking. Past them a report
+    /// still counts; its host is an untracked listener and fast leave waits for it.
+    pub max_hosts: usize,
+    pub max_sources_per_host: usize,
+    /// `maxrecords N`: group records read from one IGMPv3/MLDv2 report.
+    pub max_records: usize,
+    /// `maxroutes N`: forwarding entries whose input is this interface.
+    pub max_routes: usize,
+    /// `upcallrate N`: new-source notifications from the kernel (upcalls) handled per second
+    /// for traffic arriving on this interface.
+    pub upcall_rate: u32,
+    /// `querier auto|always`: `always` never yields the querier role (as igmpproxy).
+    pub querier_always: bool,
+    /// `forwardnonquerier on|off`: keep forwarding onto this link while another router is the
+    /// elected querier (RFC 4605 §4.2 has only the querier forward; on risks duplicates).
+    pub forward_non_querier: bool,
     /// `routeralert require|optional` (default optional: RTL8373 switches omit it).
     pub require_router_alert: bool,
     /// `rereport S` on an upstream: re-send the upstream membership every S seconds (for ISPs that
@@ -136,8 +156,15 @@ impl Default for InterfaceSettings {
             timers: Timers::default(),
             fast_leave: None,
             max_groups: 4096,
-            max_sources: 1024,
-            max_groups_per_host: 1024,
+            max_sources: 256,
+            max_groups_per_host: 256,
+            max_hosts: 1024,
+            max_sources_per_host: 64,
+            max_records: 256,
+            max_routes: 1024,
+            upcall_rate: 100,
+            querier_always: false,
+            forward_non_querier: false,
             require_router_alert: false,
             rereport: None,
             query_on_upstream_query: false,

@@ -32,6 +32,10 @@ pub fn default_ssm_ranges() -> Vec<IpNet> {
     ranges
 }
 
+/// Forwarding entries per address family unless `maxtotalroutes` says otherwise: 16 times the
+/// per-interface default, about 3 MiB of engine state and as much kernel cache.
+pub const DEFAULT_MAX_TOTAL_ROUTES: usize = 16_384;
+
 pub(crate) fn resolve(draft: Draft) -> Result<Config, ConfigError> {
     let Draft {
         file,
@@ -40,6 +44,7 @@ pub(crate) fn resolve(draft: Draft) -> Result<Config, ConfigError> {
         rescanvif,
         chroot,
         user,
+        max_total_routes,
         defaultdown,
         globals,
         ssm_ranges,
@@ -106,6 +111,7 @@ pub(crate) fn resolve(draft: Draft) -> Result<Config, ConfigError> {
             Role::Disabled
         },
         defaults,
+        max_total_routes: max_total_routes.unwrap_or(DEFAULT_MAX_TOTAL_ROUTES),
         interfaces,
         ssm_ranges,
         warnings: unique,

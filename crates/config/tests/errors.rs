@@ -179,6 +179,14 @@ fn extension_values() {
             "rereport never",
             "rereport 86401",
             "queryonupstreamquery enabled",
+            "querier never",
+            "forwardnonquerier yes",
+            "maxhosts 0",
+            "maxrecords x",
+            "upcallrate 0",
+            "maxroutes 4294967296",
+            "maxtotalroutes 0",
+            "maxtotalroutes many",
         ])
     );
 }

@@ -98,6 +98,8 @@ phyint eth0 downstream
   startupqueryinterval 15 startupquerycount 5
   fastleave on maxgroups 100 maxsources 10 maxgroupsperhost 20
   routeralert require rereport 30 queryonupstreamquery on
+  querier always forwardnonquerier on maxhosts 50 maxsourcesperhost 5
+  maxrecords 40 maxroutes 300 upcallrate 25
 ";
 
 #[test]
@@ -125,6 +127,13 @@ fn every_extension_keyword_in_a_block() {
         require_router_alert: true,
         rereport: Some(Duration::from_secs(30)),
         query_on_upstream_query: true,
+        querier_always: true,
+        forward_non_querier: true,
+        max_hosts: 50,
+        max_sources_per_host: 5,
+        max_records: 40,
+        max_routes: 300,
+        upcall_rate: 25,
         ..InterfaceSettings::default()
     };
     assert_eq!(s, &expected);
@@ -153,8 +162,12 @@ mldversion 1
 rereport off
 fastleave off
 routeralert optional
+querier always
+maxtotalroutes 5000
 ";
     let c = ok(text);
+    assert_eq!(c.max_total_routes, 5000);
+    assert!(c.interface("eth1").1.querier_always);
     // Top-level keywords apply regardless of their place, also to blocks before them.
     let (_, eth0) = c.interface("eth0");
     assert_eq!(eth0.timers.query_interval, Duration::from_secs(30));

@@ -97,6 +97,25 @@ pub enum RejectReason {
     BadSource,
     /// A report from an off-link IPv4 source (RFC 9776 §9; 0.0.0.0 is accepted).
     OffLinkSource,
+    /// A query on a downstream from a source outside the link's own subnets (and point-to-point
+    /// peer prefix): only a router on the link can be its querier (RFC 9776 §6.6.2).
+    OffLinkQuerier,
+    /// A group record listing a source that cannot send multicast: a multicast, unspecified,
+    /// loopback or broadcast address, or one of ours. The whole record is dropped.
+    BadRecordSource { group: IpAddr, source: IpAddr },
+    /// More upcalls from one input interface than its `upcallrate` per second: ignored.
+    UpcallRate {
+        source: IpAddr,
+        group: IpAddr,
+        per_second: u32,
+    },
+    /// Every forwarding entry of the family (`maxtotalroutes`) is in use and forwards traffic:
+    /// no entry for this (S,G).
+    RouteLimit {
+        source: IpAddr,
+        group: IpAddr,
+        limit: usize,
+    },
     /// Our own packet looped back.
     OwnPacket,
     /// Link-local scope groups are never proxied (224.0.0.0/24, ff0x::/16 scopes 0–2).
@@ -132,6 +151,10 @@ impl RejectReason {
             RejectReason::MissingRouterAlert => "MissingRouterAlert",
             RejectReason::BadSource => "BadSource",
             RejectReason::OffLinkSource => "OffLinkSource",
+            RejectReason::OffLinkQuerier => "OffLinkQuerier",
+            RejectReason::BadRecordSource { .. } => "BadRecordSource",
+            RejectReason::UpcallRate { .. } => "UpcallRate",
+            RejectReason::RouteLimit { .. } => "RouteLimit",
             RejectReason::OwnPacket => "OwnPacket",
             RejectReason::LinkLocalGroup(_) => "LinkLocalGroup",
             RejectReason::NotMulticast(_) => "NotMulticast",

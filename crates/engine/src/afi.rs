@@ -39,6 +39,12 @@ pub trait Afi: Address {
 
     /// Source rules for a message received on a link (before any protocol processing).
     fn check_source(&self, is_query: bool, link: &LinkNets) -> Result<(), RejectReason>;
+    /// The stricter rule for a query on a downstream, where it takes part in the querier
+    /// election: only a router on the link may become its querier.
+    fn check_querier(&self, link: &LinkNets) -> Result<(), RejectReason>;
+    /// Whether `self` can be the source of multicast traffic named in a group record (a
+    /// unicast address; the caller also refuses our own).
+    fn is_unicast_source(&self) -> bool;
     /// Whether traffic from `self` arriving on an upstream with these networks is accepted.
     fn upstream_source_accepted(&self, link: &LinkNets) -> bool;
 
@@ -128,6 +134,24 @@ impl Afi for Ipv4Addr {
             Err(RejectReason::OffLinkSource)
         }
     }
+    fn check_querier(&self, link: &LinkNets) -> Result<(), RejectReason> {
+        // 0.0.0.0/8 is "this network" (RFC 1122 §3.2.1.3): never a router's source address.
+        if self.octets()[0] == 0 {
+            return Err(RejectReason::BadSource);
+        }
+        // A link without IPv4 subnets cannot tell an on-link router from a forged source.
+        if link.on_link(IpAddr::V4(*self)) {
+            Ok(())
+        } else {
+            Err(RejectReason::OffLinkQuerier)
+        }
+    }
+    fn is_unicast_source(&self) -> bool {
+        // RFC 1122 §3.2.1.3 (0/8, 127/8), RFC 1112 §4 (224/4), RFC 1112 §7 and RFC 919 (240/4
+        // reserved, 255.255.255.255 broadcast).
+        let first = self.octets()[0];
+        first != 0 && first != 127 && first < 224
+    }
     fn upstream_source_accepted(&self, link: &LinkNets) -> bool {
         link.covers(IpAddr::V4(*self))
     }
@@ -214,6 +238,15 @@ impl Afi for Ipv6Addr {
         } else {
             Err(RejectReason::BadSource)
         }
+    }
+    fn check_querier(&self, _link: &LinkNets) -> Result<(), RejectReason> {
+        // RFC 9777 §5: a query from a non-link-local source is dropped, which `check_source`
+        // already did; a link-local source is on the link by definition, and hop limit 1 and
+        // Router Alert are checked by the caller.
+        Ok(())
+    }
+    fn is_unicast_source(&self) -> bool {
+        !self.is_multicast() && !self.is_unspecified() && !self.is_loopback()
     }
     fn upstream_source_accepted(&self, link: &LinkNets) -> bool {
         // igmpproxy never had IPv6, so no existing configuration restricts IPv6 sources: an

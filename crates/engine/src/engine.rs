@@ -113,8 +113,14 @@ impl Engine {
                 reason: RejectReason::Malformed(reason),
             }),
             Event::NoCache { iif, source, group } => match (source, group) {
-                (IpAddr::V4(s), IpAddr::V4(g)) => self.v4.upcall(now, iif, s, g, &mut actions),
-                (IpAddr::V6(s), IpAddr::V6(g)) => self.v6.upcall(now, iif, s, g, &mut actions),
+                (IpAddr::V4(s), IpAddr::V4(g)) => {
+                    let limit = self.config.max_total_routes;
+                    self.v4.upcall(now, iif, s, g, limit, &mut actions)
+                }
+                (IpAddr::V6(s), IpAddr::V6(g)) => {
+                    let limit = self.config.max_total_routes;
+                    self.v6.upcall(now, iif, s, g, limit, &mut actions)
+                }
                 // A kernel upcall never mixes families; nothing sensible to install.
                 _ => {}
             },

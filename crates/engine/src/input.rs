@@ -85,13 +85,20 @@ pub fn receive<A: Afi>(
             }
             return;
         }
+        // On a downstream a query takes part in the querier election: a forged one from a
+        // host would silence us (RFC 9776 §6.6.2), so only on-link routers count.
+        if let Err(reason) = source.check_querier(link) {
+            return reject(reason);
+        }
         family.receive(now, ifindex, source, message, actions);
         return;
     }
     if role != Role::Downstream {
         return reject(RejectReason::NotDownstream);
     }
-    let (kept, rejected) = policy::filter_message(message, settings, &config.ssm_ranges);
+    let own_source = |s: &A| own_addresses.is_own(ifindex, s.into_ip());
+    let (kept, rejected) =
+        policy::filter_message(message, settings, &config.ssm_ranges, &own_source);
     for reason in rejected {
         reject(reason);
     }

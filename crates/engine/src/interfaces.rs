@@ -109,6 +109,7 @@ mod tests {
         Config {
             quickleave,
             hashtablesize: None,
+            max_total_routes: mrproxy_config::DEFAULT_MAX_TOTAL_ROUTES,
             rescanvif: false,
             chroot: None,
             user: None,

@@ -19,9 +19,10 @@
 //!   interface updates the routes using it, leaves its upstream joins (INCLUDE {}) and detaches
 //!   it; a changed `threshold`/`ratelimit` re-creates the VIF around unchanged protocol state.
 //! * **Input checks** (`input`, `policy`): own packets, the receive interface's role, TTL /
-//!   hop limit 1, source rules (on-link IPv4 reports or 0.0.0.0; link-local MLD; no queries from
-//!   0.0.0.0), Router Alert on queries when required, then per group record: multicast, never
-//!   link-local scope, the interface's white/blacklist, and no any-source requests in SSM ranges.
+//!   hop limit 1, source rules (on-link IPv4 reports or 0.0.0.0; link-local MLD; queries on a
+//!   downstream only from an on-link router), Router Alert on queries when required, then per
+//!   group record: multicast, never link-local scope, the interface's white/blacklist, no
+//!   any-source requests in SSM ranges, and only unicast sources that are not ours.
 //!   Each rejection is an [`Action::Rejected`] and is counted in [`Status::rejected`].
 //! * **Membership database** (`merge`, `family/upstream`): per group, the RFC 9776 §3.2 merge
 //!   of every downstream's subscription (after that downstream's filter), then per upstream
@@ -29,7 +30,8 @@
 //! * **Forwarding** (`family/forward`, `routes`): (S,G) entries on upcalls, always installed
 //!   (with no outputs when nobody listens or the source is not accepted), updated in place on
 //!   every change of membership, querier state, interfaces or configuration, and removed when
-//!   their packet counter stands still for [`ROUTE_SAMPLE_INTERVAL`]. Upstream sources must be
+//!   their packet counter stands still for [`ROUTE_SAMPLE_INTERVAL`]; bounded per input
+//!   interface (`maxroutes`, `upcallrate`) and per family (`maxtotalroutes`). Upstream sources must be
 //!   on the upstream's networks (for point-to-point links the peer prefix) or in its altnets;
 //!   IPv6 sources are accepted from an upstream without IPv6 altnets, because igmpproxy had
 //!   no IPv6 rule to stay compatible with.
@@ -55,6 +57,7 @@ mod rereport;
 mod routes;
 mod status;
 mod timers;
+mod upcalls;
 
 pub use action::{Action, Family, FilterMode, RejectReason};
 pub use engine::Engine;

@@ -29,6 +29,11 @@ impl LinkNets {
             .any(|net| net.contains(&ip))
     }
 
+    /// Inside one of the link's own prefixes (altnets not counted): on the link itself.
+    pub fn on_link(&self, ip: IpAddr) -> bool {
+        self.subnets.iter().any(|net| net.contains(&ip))
+    }
+
     pub fn has_subnets_of(&self, family: Family) -> bool {
         self.subnets.iter().any(|n| family_of(n) == family)
     }

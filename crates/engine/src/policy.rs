@@ -34,12 +34,30 @@ pub fn check_group<A: Afi>(
     Ok(())
 }
 
-/// Applies [`check_group`] to every group a message asks for. Returns the message with only
-/// the acceptable parts (None when nothing is left) and the rejections.
+/// The sources a group record lists must be able to send: unicast, and not one of our own
+/// addresses (`is_own`). A record naming another kind of address is not from a sane host, and
+/// is dropped whole: keeping the rest would change its meaning (TO_IN{bad} would become a leave).
+pub fn check_sources<A: Afi>(
+    group: A,
+    sources: &[A],
+    is_own: &dyn Fn(&A) -> bool,
+) -> Result<(), RejectReason> {
+    match sources.iter().find(|s| !s.is_unicast_source() || is_own(s)) {
+        Some(bad) => Err(RejectReason::BadRecordSource {
+            group: group.into_ip(),
+            source: bad.into_ip(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Applies [`check_group`] and [`check_sources`] to every group a message asks for. Returns the
+/// message with only the acceptable parts (None when nothing is left) and the rejections.
 pub fn filter_message<A: Afi>(
     message: Message<A>,
     settings: &InterfaceSettings,
     ssm_ranges: &[IpNet],
+    is_own: &dyn Fn(&A) -> bool,
 ) -> (Option<Message<A>>, Vec<RejectReason>) {
     let single = |group: A| check_group(group, true, settings, ssm_ranges);
     match message {
@@ -56,7 +74,9 @@ pub fn filter_message<A: Afi>(
                 .into_iter()
                 .filter(|r| {
                     let asm = matches!(r.kind, RecordKind::IsExclude | RecordKind::ToExclude);
-                    match check_group(r.group, asm, settings, ssm_ranges) {
+                    let checked = check_group(r.group, asm, settings, ssm_ranges)
+                        .and_then(|()| check_sources(r.group, &r.sources, is_own));
+                    match checked {
                         Ok(()) => true,
                         Err(reason) => {
                             rejected.push(reason);
@@ -170,7 +190,7 @@ mod tests {
                 rec(RecordKind::Allow, "232.1.1.1", vec![v4("192.0.2.9")]),
             ],
         };
-        let (kept, rejected) = filter_message(message, &s, &ssm());
+        let (kept, rejected) = filter_message(message, &s, &ssm(), &|_| false);
         assert_eq!(
             kept,
             Some(Message::ReportV3 {
@@ -200,7 +220,7 @@ mod tests {
                 group: v4("232.0.0.9"),
             },
         ] {
-            let (kept, rejected) = filter_message(message, &s, &ssm());
+            let (kept, rejected) = filter_message(message, &s, &ssm(), &|_| false);
             assert_eq!(kept, None);
             assert_eq!(
                 rejected,

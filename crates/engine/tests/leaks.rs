@@ -27,7 +27,7 @@ const HOSTS: u32 = 4;
 /// RFC 9776 default Query Interval.
 const QI_MS: u64 = 125_000;
 
-const CONFIG: &str = "ipv6 off\nmaxgroups 2000\nmaxgroupsperhost 2000\n\
+const CONFIG: &str = "ipv6 off\nmaxgroups 2000\nmaxgroupsperhost 2000\nupcallrate 1000\n\
     phyint up0 upstream\nphyint dn1 downstream igmpversion 2\nphyint dn2 downstream\n";
 
 fn group(round: u32, i: u32) -> Ipv4Addr {

@@ -256,6 +256,7 @@ impl<A: Afi> FamilyState<A> {
         } else {
             return None;
         };
+        self.upcalls.forget(ifindex);
         // Routes entering here are deleted; routes leaving here lose this output.
         for (group, source) in self.routes.keys() {
             let uses_it = self

@@ -10,19 +10,57 @@ use mrproxy_membership::Timestamp;
 
 impl<A: Afi> FamilyState<A> {
     /// A kernel upcall: traffic for (source, group) arrived on `iif` without an entry.
-    /// Every accepted upcall gets an entry, also with no outputs (igmpproxy's D35: no unresolved
-    /// queue, no repeated upcalls, no stale packets when a listener comes).
+    /// Every accepted upcall gets an entry, also with no outputs (no unresolved queue in the
+    /// kernel, no repeated upcalls, no stale packets when a listener comes), within the input
+    /// interface's upcall rate and the table's bounds (`routes.rs`).
     pub fn upcall(
         &mut self,
         now: Timestamp,
         iif: IfIndex,
         source: A,
         group: A,
+        max_total_routes: usize,
         actions: &mut Vec<Action>,
     ) {
-        if !group.is_multicast_group() || group.is_link_local_group() || self.role_of(iif).is_none()
-        {
+        if !group.is_multicast_group() || group.is_link_local_group() {
             return;
+        }
+        let Some(settings) = self.settings_of(iif) else {
+            return;
+        };
+        let (max_routes, upcall_rate) = (settings.max_routes, settings.upcall_rate);
+        let reject = |reason| Action::Rejected {
+            ifindex: Some(iif),
+            from: Some(source.into_ip()),
+            reason,
+        };
+        if !self.upcalls.take(iif, upcall_rate, now) {
+            actions.push(reject(RejectReason::UpcallRate {
+                source: source.into_ip(),
+                group: group.into_ip(),
+                per_second: upcall_rate,
+            }));
+            return;
+        }
+        // A repeated upcall replaces its own entry and needs no room.
+        let replacing = self.routes.get(group, source).is_some();
+        if !replacing && self.routes.count_from(iif) >= max_routes {
+            if let Some((g, s)) = self.routes.oldest_from(iif) {
+                self.evict(g, s, actions);
+            }
+        }
+        if !replacing && self.routes.len() >= max_total_routes {
+            match self.routes.oldest_idle() {
+                Some((g, s)) => self.evict(g, s, actions),
+                None => {
+                    actions.push(reject(RejectReason::RouteLimit {
+                        source: source.into_ip(),
+                        group: group.into_ip(),
+                        limit: max_total_routes,
+                    }));
+                    return;
+                }
+            }
         }
         let accepted = self.source_accepted(iif, source);
         let oifs = if accepted {
@@ -36,14 +74,10 @@ impl<A: Afi> FamilyState<A> {
             .get(group, source)
             .is_some_and(|r| !r.accepted && r.iif == iif);
         if !accepted && !already_rejected {
-            actions.push(Action::Rejected {
-                ifindex: Some(iif),
-                from: Some(source.into_ip()),
-                reason: RejectReason::SourceNotAccepted {
-                    source: source.into_ip(),
-                    group: group.into_ip(),
-                },
-            });
+            actions.push(reject(RejectReason::SourceNotAccepted {
+                source: source.into_ip(),
+                group: group.into_ip(),
+            }));
         }
         actions.push(Action::SetRoute {
             source: source.into_ip(),
@@ -64,6 +98,15 @@ impl<A: Afi> FamilyState<A> {
         );
     }
 
+    /// Removes an entry to make room for a new one (a kernel upcall follows if its traffic goes on).
+    fn evict(&mut self, group: A, source: A, actions: &mut Vec<Action>) {
+        self.routes.remove(group, source);
+        actions.push(Action::DeleteRoute {
+            source: source.into_ip(),
+            group: group.into_ip(),
+        });
+    }
+
     /// The answer to a SampleRoute: an entry whose counter did not move for a whole interval is
     /// removed (the kernel raises a new upcall when traffic returns).
     pub fn route_counters(&mut self, source: A, group: A, packets: u64, actions: &mut Vec<Action>) {
@@ -82,7 +125,7 @@ impl<A: Afi> FamilyState<A> {
         let Some(route) = self.routes.get(group, source) else {
             return;
         };
-        let iif = route.iif;
+        let (iif, was_accepted) = (route.iif, route.accepted);
         if self.role_of(iif).is_none() {
             self.routes.remove(group, source);
             actions.push(Action::DeleteRoute {
@@ -97,10 +140,7 @@ impl<A: Afi> FamilyState<A> {
         } else {
             Vec::new()
         };
-        let Some(route) = self.routes.get_mut(group, source) else {
-            return;
-        };
-        if !accepted && route.accepted {
+        if !accepted && was_accepted {
             actions.push(Action::Rejected {
                 ifindex: Some(iif),
                 from: Some(source.into_ip()),
@@ -110,15 +150,16 @@ impl<A: Afi> FamilyState<A> {
                 },
             });
         }
-        route.accepted = accepted;
-        if route.oifs != oifs {
+        if self
+            .routes
+            .set_outputs(group, source, accepted, oifs.clone())
+        {
             actions.push(Action::SetRoute {
                 source: source.into_ip(),
                 group: group.into_ip(),
                 iif,
-                oifs: oifs.clone(),
+                oifs,
             });
-            route.oifs = oifs;
         }
     }
 
@@ -132,7 +173,8 @@ impl<A: Afi> FamilyState<A> {
     }
 
     /// The outputs for (source, group) arriving on `iif`, sorted, never `iif` itself:
-    /// - every downstream where we are the querier, whose filter allows the group and whose
+    /// - every downstream where we are the querier (or that keeps forwarding as a non-querier,
+    ///   `forwardnonquerier`), whose filter allows the group and whose
     ///   router part wants (source, group) (RFC 9776 §6.3);
     /// - for traffic from a downstream sender also every upstream whose filter allows the group.
     pub(super) fn oifs_for(&self, iif: IfIndex, group: A, source: A) -> Vec<IfIndex> {
@@ -151,7 +193,7 @@ impl<A: Afi> FamilyState<A> {
                 .iter()
                 .filter(|(i, d)| {
                     **i != iif
-                        && d.port.is_querier()
+                        && (d.port.is_querier() || d.settings.forward_non_querier)
                         && d.settings.allows_group(ip)
                         && d.port.wants(&group, &source)
                 })

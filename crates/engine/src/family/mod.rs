@@ -23,6 +23,7 @@ use crate::joined::JoinedGroups;
 use crate::link::LinkNets;
 use crate::routes::RouteTable;
 use crate::timers::DeadlineIndex;
+use crate::upcalls::UpcallBudget;
 use mrproxy_config::{InterfaceSettings, Role};
 use mrproxy_membership::{Message, Output, Port, PortEvent, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
@@ -69,6 +70,8 @@ pub struct FamilyState<A: Afi> {
     pub downstreams: BTreeMap<IfIndex, Downstream<A>>,
     pub upstreams: BTreeMap<IfIndex, Upstream<A>>,
     pub routes: RouteTable<A>,
+    /// Each input interface's budget of kernel upcalls per second.
+    upcalls: UpcallBudget,
     port_deadlines: DeadlineIndex<IfIndex>,
     /// Upstreams with `rereport`: when the next keep-alive reports are due.
     rereport_deadlines: DeadlineIndex<IfIndex>,
@@ -81,6 +84,7 @@ impl<A: Afi> Default for FamilyState<A> {
             downstreams: BTreeMap::new(),
             upstreams: BTreeMap::new(),
             routes: RouteTable::default(),
+            upcalls: UpcallBudget::default(),
             port_deadlines: DeadlineIndex::default(),
             rereport_deadlines: DeadlineIndex::default(),
             dirty: Dirty::default(),
