@@ -156,7 +156,7 @@ impl Default for InterfaceSettings {
             timers: Timers::default(),
             fast_leave: None,
             max_groups: 4096,
-            max_sources: 256,
+            max_sources: 64,
             max_groups_per_host: 256,
             max_hosts: 1024,
             max_sources_per_host: 64,

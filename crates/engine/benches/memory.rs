@@ -19,10 +19,9 @@ use mrproxy_engine::{
     Action, Engine, Event, IfIndex, InterfaceInfo, LinkFlags, Timestamp, V4Address,
 };
 use mrproxy_wire::{RecordType, igmp};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 
 const LANS: u32 = 31;
 const GROUPS: u32 = 10_000;
@@ -36,75 +35,9 @@ const JOINS_AT_MS: u64 = 1_000;
 /// beyond the Group Membership Interval (260 s) of the first joins.
 const REST_AT_MS: u64 = 400_000;
 
-struct Counting;
-
-static REQUESTED: AtomicUsize = AtomicUsize::new(0);
-static CHUNKS: AtomicUsize = AtomicUsize::new(0);
-static BLOCKS: AtomicUsize = AtomicUsize::new(0);
-static PEAK_CHUNKS: AtomicUsize = AtomicUsize::new(0);
-
-/// glibc malloc on 64-bit Linux: size + 8-byte header, rounded up to 16, at least 32.
-fn chunk(size: usize) -> usize {
-    ((size + 8 + 15) & !15).max(32)
-}
-
-fn grew(size: usize) {
-    REQUESTED.fetch_add(size, Relaxed);
-    BLOCKS.fetch_add(1, Relaxed);
-    let now = CHUNKS.fetch_add(chunk(size), Relaxed) + chunk(size);
-    PEAK_CHUNKS.fetch_max(now, Relaxed);
-}
-
-fn shrank(size: usize) {
-    REQUESTED.fetch_sub(size, Relaxed);
-    BLOCKS.fetch_sub(1, Relaxed);
-    CHUNKS.fetch_sub(chunk(size), Relaxed);
-}
-
-// SAFETY: every call is forwarded to the system allocator unchanged; the counters only observe.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as the caller's.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) };
-        shrank(layout.size());
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: same contract as the caller's.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            shrank(layout.size());
-            grew(new_size);
-        }
-        p
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-#[derive(Clone, Copy)]
-struct Heap {
-    requested: usize,
-    chunks: usize,
-    blocks: usize,
-}
-
-fn heap() -> Heap {
-    Heap {
-        requested: REQUESTED.load(Relaxed),
-        chunks: CHUNKS.load(Relaxed),
-        blocks: BLOCKS.load(Relaxed),
-    }
-}
+#[path = "support/counting.rs"]
+mod counting;
+use counting::{Heap, PEAK_CHUNKS, heap};
 
 fn lan_ifindex(lan: u32) -> IfIndex {
     IfIndex(lan + 2)
