@@ -27,6 +27,11 @@
 //!   (leaves are ignored there and state times out), IGMPv2/MLDv1 links get no
 //!   group-and-source-specific queries (the "Send Q(G,X)" table action is skipped, sources time
 //!   out after GMI), IGMPv3/MLDv2 links get everything.
+//! * The QRV and QQI adopted from another querier (RFC 9776 §4.1.6, §4.1.7) never make RV × QI
+//!   longer than our configuration does (they are dropped when they would): a forged query
+//!   cannot keep us non-querier, nor groups alive, longer than our own intervals allow.
+//! * [`QuerierPolicy::Always`] never yields the querier role (RFC 4605 §4.2 trade-off: with a
+//!   second router on the LAN both query, and both proxies forward, see its documentation).
 //! * Only the querier performs "Send Q(..)" actions and sends their retransmissions; a port that
 //!   loses the role drops the remaining ones. Any specific query heard from another router with
 //!   S clear lowers our timers (RFC 9776 §6.6.1) to its Max Resp × its QRV (or our LMQC).
@@ -100,6 +105,8 @@ pub struct PortConfig {
     /// still sent so that an untracked listener can re-report). In `V1`/`V2` mode a leave always
     /// falls back to the last-member queries.
     pub fast_leave: bool,
+    /// Whether another router may take the querier role from us (see [`QuerierPolicy`]).
+    pub querier_policy: QuerierPolicy,
     /// Limits; a report that would exceed one is dropped (and reported as [`PortEvent::LimitHit`]).
     pub max_groups: usize,
     pub max_sources_per_group: usize,
@@ -120,6 +127,7 @@ impl PortConfig {
             last_member_query_interval: Duration::from_secs(1),
             last_member_query_count: 2,
             fast_leave: false,
+            querier_policy: QuerierPolicy::Auto,
             max_groups: 4096,
             max_sources_per_group: 1024,
             max_groups_per_host: 1024,
@@ -146,6 +154,25 @@ impl PortConfig {
         self.last_member_query_interval
             .saturating_mul(u32::from(self.last_member_query_count))
     }
+}
+
+/// Who queries the link.
+///
+/// RFC 4605 §4.2 has the proxy take part in the querier election, so that one router queries
+/// and, among proxies, only the querier forwards. `Always` keeps the querier role whatever
+/// other routers say (the C `igmpproxy`'s behaviour): on a LAN with one router it protects the
+/// role from a host that sends forged queries from a low address, but on a LAN with a second
+/// router or proxy both then query (hosts answer each general query, duplicate reports) and, for
+/// proxies, both forward the same streams onto the LAN (duplicate traffic).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub enum QuerierPolicy {
+    /// The RFC 9776 §6.6.2 / RFC 9777 §7.6.2 election: the lowest address queries.
+    #[default]
+    Auto,
+    /// Never yield the role. Queries from other routers are still counted, still lower group
+    /// and source timers (RFC 9776 §6.6.1) and still raise [`PortEvent::OlderQuerier`]; their
+    /// QRV and QQI are not adopted, since we remain the querier.
+    Always,
 }
 
 /// A group's state in the form the RFC 4605 merge needs (RFC 3376 §3.2 socket-state form):

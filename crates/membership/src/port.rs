@@ -53,10 +53,13 @@ impl<A: Address> Port<A> {
     /// Replace the configuration (reload), keeping the group state.
     ///
     /// New intervals take effect from the next timer set on; timers already running keep their
-    /// deadlines. A version change applies at once to the next message and query.
+    /// deadlines. A version change applies at once to the next message and query. A change to
+    /// [`QuerierPolicy::Always`](crate::QuerierPolicy::Always) takes the querier role at once.
     pub fn set_config(&mut self, config: PortConfig, now: Timestamp, out: &mut Output<A>) {
         self.timeout(now, out);
         self.config = config;
+        let step = self.querier.claim(now, &self.config);
+        self.apply_querier_step(step, out);
     }
 
     pub fn config(&self) -> &PortConfig {

@@ -268,7 +268,7 @@ proptest! {
 /// deadline is left in the past.
 mod robustness {
     use super::*;
-    use mrproxy_membership::{Output, Port, Timestamp};
+    use mrproxy_membership::{Output, Port, QuerierPolicy, Timestamp};
 
     fn any_duration() -> impl Strategy<Value = Duration> {
         prop_oneof![
@@ -288,7 +288,7 @@ mod robustness {
                 any_duration(),
                 any_duration(),
             ),
-            (any::<u8>(), any::<u8>(), any::<bool>()),
+            (any::<u8>(), any::<u8>(), any::<bool>(), any::<bool>()),
             (0usize..4, 0usize..4, 0usize..4),
         )
             .prop_map(
@@ -296,7 +296,7 @@ mod robustness {
                     version,
                     robustness,
                     (qi, qri, sqi, lmqi),
-                    (sqc, lmqc, fast_leave),
+                    (sqc, lmqc, fast_leave, always),
                     (g, s, h),
                 )| {
                     PortConfig {
@@ -309,6 +309,11 @@ mod robustness {
                         last_member_query_interval: lmqi,
                         last_member_query_count: lmqc,
                         fast_leave,
+                        querier_policy: if always {
+                            QuerierPolicy::Always
+                        } else {
+                            QuerierPolicy::Auto
+                        },
                         max_groups: g,
                         max_sources_per_group: s,
                         max_groups_per_host: h,
