@@ -46,7 +46,8 @@
 //! `port` (entry points, timer loop), `querier` (election, general-query schedule), `reports`
 //! (compatibility, limits, tracking, the querier's query actions), `tables` (RFC 9776 §6.4),
 //! `group` (per-group state, §6.3/§6.5 expiry), `specific` (§6.6.3 queries), `compat` (§7.3.2),
-//! `hosts` (explicit tracking), `timing` (§8 values), `deadlines` (the port's index of group
+//! `hosts` (explicit tracking: `host_filter` one host's filter, `host_index` the indexed form
+//! for groups with many hosts), `timing` (§8 values), `deadlines` (the port's index of group
 //! deadlines), `source_timers` (a group's running source timers), `few` (small per-group
 //! collections), `snapshot`.
 //!
@@ -55,7 +56,10 @@
 //! port's map, a group's usual single host is stored inline, its few source timers in a
 //! sorted vector, and what is rare (older-host timers, queries still owed) costs a word or
 //! less when unused. About 270 bytes per (link, group) at rest including the engine's share
-//! (`cargo bench -p mrproxy-engine --bench memory`).
+//! (`cargo bench -p mrproxy-engine --bench memory`). A group with more than a few hosts keeps
+//! them indexed (O(log n) per report and timer, `benches/hosts.rs`), and the limits bound every
+//! table: at most `max_hosts` hosts are tracked one by one, each in at most
+//! `max_groups_per_host` groups with at most `max_sources_per_host` sources.
 
 #![forbid(unsafe_code)]
 
@@ -64,6 +68,8 @@ mod compat;
 mod deadlines;
 mod few;
 mod group;
+mod host_filter;
+mod host_index;
 mod hosts;
 mod message;
 mod port;
@@ -107,15 +113,32 @@ pub struct PortConfig {
     pub fast_leave: bool,
     /// Whether another router may take the querier role from us (see [`QuerierPolicy`]).
     pub querier_policy: QuerierPolicy,
-    /// Limits; a report that would exceed one is dropped (and reported as [`PortEvent::LimitHit`]).
+    /// Limits, each reported as [`PortEvent::LimitHit`] when reached. Every table of the port is
+    /// bounded by them, whatever hosts send.
+    ///
+    /// Groups on the link: a report for a new group beyond it is dropped.
     pub max_groups: usize,
+    /// Sources in one group's table (requested and excluded): sources beyond it are dropped.
     pub max_sources_per_group: usize,
+    /// Groups one tracked host may be a member of: a report for a new group beyond it is
+    /// dropped. The anonymous host (reports from 0.0.0.0 / ::, and the hosts folded into it)
+    /// stands for many hosts and is exempt; `max_groups` bounds it.
     pub max_groups_per_host: usize,
+    /// Hosts tracked one by one on the link. A report from another host still counts for the
+    /// group tables (forwarding), but its interest is folded into the anonymous host, which
+    /// only ever widens and so keeps fast leave off for those groups until it expires.
+    pub max_hosts: usize,
+    /// Sources in one tracked host's filter for a group; a host that would hold more is folded
+    /// into the anonymous host for that group (its report still counts for the group tables).
+    pub max_sources_per_host: usize,
+    /// Group records processed from one IGMPv3/MLDv2 report; later records are ignored.
+    pub max_records: usize,
 }
 
 impl PortConfig {
     /// RFC defaults (RFC 9776 §8: RV 2, QI 125 s, QRI 10 s, LMQI 1 s, LMQC = RV, startup QI/4 × RV),
-    /// fast leave off, generous limits.
+    /// fast leave off, the RFC querier election, and limits that let a LAN of a thousand hosts
+    /// watch what it likes while keeping one link's state to a few megabytes at most.
     pub fn rfc_defaults(version: Mode) -> Self {
         PortConfig {
             version,
@@ -129,8 +152,11 @@ impl PortConfig {
             fast_leave: false,
             querier_policy: QuerierPolicy::Auto,
             max_groups: 4096,
-            max_sources_per_group: 1024,
-            max_groups_per_host: 1024,
+            max_sources_per_group: 256,
+            max_groups_per_host: 256,
+            max_hosts: 1024,
+            max_sources_per_host: 64,
+            max_records: 256,
         }
     }
 
@@ -194,7 +220,10 @@ pub struct Outgoing<A: Address> {
 /// Things worth logging or counting that are not queries or state changes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum PortEvent<A: Address> {
-    /// A report was (partly) dropped because a limit would be exceeded.
+    /// A limit was reached: a report was (partly) dropped ([`Limit::Groups`],
+    /// [`Limit::SourcesPerGroup`], [`Limit::GroupsPerHost`], [`Limit::Records`]) or a host's
+    /// interest was folded into the anonymous host ([`Limit::Hosts`], [`Limit::SourcesPerHost`]).
+    /// For `Records`, `group` is the first record not processed.
     LimitHit { limit: Limit, host: A, group: A },
     /// A query of a lower version than ours was heard (RFC 9776 §7.3.1): the operator should set
     /// this link's version to `heard`.
@@ -208,6 +237,9 @@ pub enum Limit {
     Groups,
     SourcesPerGroup,
     GroupsPerHost,
+    Hosts,
+    SourcesPerHost,
+    Records,
 }
 
 /// What one call produced. The caller drains it; calls only ever append.
@@ -245,6 +277,7 @@ pub struct Counters {
     pub queries_received: u64,
     pub reports_received: u64,
     pub leaves_received: u64,
+    /// Every [`PortEvent::LimitHit`], including the folds into the anonymous host.
     pub limit_drops: u64,
 }
 

@@ -22,7 +22,8 @@ pub struct Port<A: Address> {
     pub(crate) groups: BTreeMap<A, Box<Group<A>>>,
     /// Each group's next deadline, so that timers cost O(log n) (never a scan of all groups).
     pub(crate) schedule: DeadlineSet<A>,
-    /// How many groups each tracked host is a member of (for `max_groups_per_host`).
+    /// How many groups each tracked host is a member of (for `max_groups_per_host`); its keys
+    /// are the hosts tracked one by one (for `max_hosts`). The anonymous host is not in it.
     pub(crate) host_groups: HashMap<A, usize>,
     pub(crate) counters: Counters,
 }
@@ -88,9 +89,14 @@ impl<A: Address> Port<A> {
             }
             Message::ReportV3 { records } => {
                 self.counters.reports_received += 1;
-                for record in records {
+                let max = self.config.max_records;
+                let first_ignored = records.get(max).map(|record| record.group);
+                for record in records.into_iter().take(max) {
                     // In order: a group named twice in one report is processed twice.
                     self.record(now, from, record, out);
+                }
+                if let Some(group) = first_ignored {
+                    self.limit_hit(Limit::Records, from, group, out);
                 }
             }
         }

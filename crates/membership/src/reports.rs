@@ -3,7 +3,7 @@
 
 use crate::compat::translate;
 use crate::group::{Effects, FilterMode, Group};
-use crate::hosts::HostChange;
+use crate::hosts::{Applied, HostChange, HostLimits};
 use crate::port::{Port, release_host};
 use crate::specific::round_queries;
 use crate::tables::RecordContext;
@@ -78,32 +78,39 @@ impl<A: Address> Port<A> {
         if !self.admit(host, address, &input, &for_router, out) {
             return;
         }
+        let tracked = self.tracked_as(host, address, &input, out);
 
         let is_querier = self.querier.is_querier();
         let fast_leave = self.config.fast_leave;
         let max_sources = self.config.max_sources_per_group;
+        let limits = HostLimits {
+            per_host: self.config.max_sources_per_host,
+            per_group: max_sources,
+        };
         let group = self
             .groups
             .entry(address)
             .or_insert_with(|| Box::new(Group::new()));
 
         // Explicit tracking follows what the host itself asked for, before any translation.
-        let change = match &input {
+        let applied = match &input {
             Input::Older(version) => {
                 // RFC 9776 §7.3.2: that version's Host Present timer = Older Host Present Interval.
                 group
                     .older_hosts
                     .heard(*version, now + timing.older_host_present_interval());
-                group.hosts.join_any_source(host, gmi)
+                group.hosts.join_any_source(tracked, gmi, limits)
             }
-            Input::Leave => group.hosts.leave(host),
-            Input::Record(kind, sources) => {
-                group.hosts.apply(host, *kind, sources, gmi, max_sources)
-            }
+            Input::Leave => Applied {
+                change: group.hosts.leave(tracked),
+                folded: false,
+            },
+            Input::Record(kind, sources) => group.hosts.apply(tracked, *kind, sources, gmi, limits),
         };
-        match change {
-            HostChange::Joined => *self.host_groups.entry(host).or_insert(0) += 1,
-            HostChange::Left => release_host(&mut self.host_groups, host),
+        // The anonymous host is never counted: it reports `Unchanged`.
+        match applied.change {
+            HostChange::Joined => *self.host_groups.entry(tracked).or_insert(0) += 1,
+            HostChange::Left => release_host(&mut self.host_groups, tracked),
             HostChange::Unchanged => {}
         }
 
@@ -122,7 +129,32 @@ impl<A: Address> Port<A> {
         for query in queries {
             self.send(query, out);
         }
+        if applied.folded {
+            self.limit_hit(Limit::SourcesPerHost, host, address, out);
+        }
         self.finish_group(address, fx, host, out);
+    }
+
+    /// The host whose entry carries this item's interest: the host itself, or the anonymous
+    /// host when the port already tracks `max_hosts` other hosts. The report still counts for
+    /// the group tables; only fast leave is given up for what it asks, since the anonymous host
+    /// only ever widens. Nobody's tracked state is displaced.
+    fn tracked_as(&mut self, host: A, address: A, input: &Input<A>, out: &mut Output<A>) -> A {
+        if host.is_unspecified()
+            || self.host_groups.contains_key(&host)
+            || self.host_groups.len() < self.config.max_hosts
+        {
+            return host;
+        }
+        let asks = match input {
+            Input::Leave => false,
+            Input::Older(_) => true,
+            Input::Record(kind, sources) => kind_creates(*kind, sources),
+        };
+        if asks {
+            self.limit_hit(Limit::Hosts, host, address, out);
+        }
+        A::UNSPECIFIED
     }
 
     /// What the router tables get (RFC 9776 §7.3.2): a record kind and whether the sources are
@@ -146,8 +178,9 @@ impl<A: Address> Port<A> {
     }
 
     /// Limits (protocol.md §4.10): a new group beyond `max_groups` or a host beyond
-    /// `max_groups_per_host` drops the whole item. Also false when the item would leave no
-    /// trace (INCLUDE({}) stays INCLUDE({})).
+    /// `max_groups_per_host` drops the whole item; the anonymous host is exempt from the latter
+    /// (it stands for any number of hosts). Also false when the item would leave no trace
+    /// (INCLUDE({}) stays INCLUDE({})).
     fn admit(
         &mut self,
         host: A,
@@ -180,8 +213,10 @@ impl<A: Address> Port<A> {
                 return false;
             }
         }
-        let host_groups = self.host_groups.get(&host).copied().unwrap_or(0);
-        if host_joins && host_groups >= self.config.max_groups_per_host {
+        if host_joins
+            && !host.is_unspecified()
+            && self.host_groups.get(&host).copied().unwrap_or(0) >= self.config.max_groups_per_host
+        {
             self.limit_hit(Limit::GroupsPerHost, host, address, out);
             return false;
         }

@@ -289,7 +289,14 @@ mod robustness {
                 any_duration(),
             ),
             (any::<u8>(), any::<u8>(), any::<bool>(), any::<bool>()),
-            (0usize..4, 0usize..4, 0usize..4),
+            (
+                0usize..4,
+                0usize..4,
+                0usize..4,
+                0usize..4,
+                0usize..4,
+                0usize..4,
+            ),
         )
             .prop_map(
                 |(
@@ -297,7 +304,7 @@ mod robustness {
                     robustness,
                     (qi, qri, sqi, lmqi),
                     (sqc, lmqc, fast_leave, always),
-                    (g, s, h),
+                    (g, s, h, hosts, sh, records),
                 )| {
                     PortConfig {
                         version,
@@ -317,6 +324,9 @@ mod robustness {
                         max_groups: g,
                         max_sources_per_group: s,
                         max_groups_per_host: h,
+                        max_hosts: hosts,
+                        max_sources_per_host: sh,
+                        max_records: records,
                     }
                 },
             )

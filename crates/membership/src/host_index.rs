@@ -1,0 +1,185 @@
+//! The indexed form of a group's tracked hosts, used once a group has more than a few: every
+//! operation a report or a timer needs costs O(log n) in the number of hosts (or O(1)), so
+//! that thousands of hosts in one group (spoofed link-local sources, a large LAN) do not make
+//! each report scan them all.
+//!
+//! Beside the hosts themselves it keeps an index of their expiries (the earliest is the group's
+//! host deadline), and per source the number of INCLUDE-mode hosts naming it and of
+//! EXCLUDE-mode hosts excluding it, with the number of EXCLUDE-mode hosts: a source is wanted
+//! by some host when an INCLUDE-mode host names it or when not every EXCLUDE-mode host
+//! excludes it.
+
+use crate::host_filter::HostFilter;
+use crate::{Address, Timestamp};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+#[derive(Clone, Debug)]
+pub(crate) struct HostIndex<A: Address> {
+    hosts: HashMap<A, (HostFilter<A>, Timestamp)>,
+    expiry: BTreeSet<(Timestamp, A)>,
+    /// Source → number of INCLUDE-mode hosts naming it (entries are never 0).
+    included: BTreeMap<A, usize>,
+    /// Source → number of EXCLUDE-mode hosts excluding it (entries are never 0).
+    excluded: BTreeMap<A, usize>,
+    exclude_hosts: usize,
+}
+
+impl<A: Address> Default for HostIndex<A> {
+    fn default() -> Self {
+        HostIndex {
+            hosts: HashMap::new(),
+            expiry: BTreeSet::new(),
+            included: BTreeMap::new(),
+            excluded: BTreeMap::new(),
+            exclude_hosts: 0,
+        }
+    }
+}
+
+fn count_up<A: Ord + Copy>(counts: &mut BTreeMap<A, usize>, source: A) {
+    *counts.entry(source).or_insert(0) += 1;
+}
+
+fn count_down<A: Ord>(counts: &mut BTreeMap<A, usize>, source: &A) {
+    if let Some(count) = counts.get_mut(source) {
+        *count -= 1;
+        if *count == 0 {
+            counts.remove(source);
+        }
+    }
+}
+
+impl<A: Address> HostIndex<A> {
+    pub(crate) fn len(&self) -> usize {
+        self.hosts.len()
+    }
+
+    pub(crate) fn get(&self, host: &A) -> Option<&(HostFilter<A>, Timestamp)> {
+        self.hosts.get(host)
+    }
+
+    /// Adds `host` (replacing an entry it may have).
+    pub(crate) fn put(&mut self, host: A, filter: HostFilter<A>, expires: Timestamp) {
+        self.take(&host);
+        match &filter {
+            HostFilter::Include(sources) => {
+                for source in sources {
+                    count_up(&mut self.included, *source);
+                }
+            }
+            HostFilter::Exclude(sources) => {
+                self.exclude_hosts += 1;
+                for source in sources {
+                    count_up(&mut self.excluded, *source);
+                }
+            }
+        }
+        self.expiry.insert((expires, host));
+        self.hosts.insert(host, (filter, expires));
+    }
+
+    /// Removes `host`; returns its filter and expiry.
+    pub(crate) fn take(&mut self, host: &A) -> Option<(HostFilter<A>, Timestamp)> {
+        let (filter, expires) = self.hosts.remove(host)?;
+        self.expiry.remove(&(expires, *host));
+        match &filter {
+            HostFilter::Include(sources) => {
+                for source in sources {
+                    count_down(&mut self.included, source);
+                }
+            }
+            HostFilter::Exclude(sources) => {
+                self.exclude_hosts -= 1;
+                for source in sources {
+                    count_down(&mut self.excluded, source);
+                }
+            }
+        }
+        Some((filter, expires))
+    }
+
+    pub(crate) fn wants_source(&self, source: &A) -> bool {
+        self.included.contains_key(source)
+            || self.excluded.get(source).copied().unwrap_or(0) < self.exclude_hosts
+    }
+
+    pub(crate) fn any_exclude(&self) -> bool {
+        self.exclude_hosts > 0
+    }
+
+    pub(crate) fn deadline(&self) -> Option<Timestamp> {
+        self.expiry.first().map(|(at, _)| *at)
+    }
+
+    /// Forgets the hosts whose expiry is at or before `at`; returns them (earliest first).
+    pub(crate) fn expire(&mut self, at: Timestamp) -> Vec<A> {
+        let mut gone = Vec::new();
+        while let Some(&(expires, host)) = self.expiry.first() {
+            if expires > at {
+                break;
+            }
+            self.take(&host);
+            gone.push(host);
+        }
+        gone
+    }
+
+    /// Every host with its filter and expiry, in address order.
+    pub(crate) fn into_sorted(self) -> Vec<(A, HostFilter<A>, Timestamp)> {
+        let mut all: Vec<_> = self
+            .hosts
+            .into_iter()
+            .map(|(host, (filter, expires))| (host, filter, expires))
+            .collect();
+        all.sort_unstable_by_key(|(host, _, _)| *host);
+        all
+    }
+
+    /// The hosts in address order.
+    pub(crate) fn sorted_hosts(&self) -> Vec<A> {
+        let mut all: Vec<A> = self.hosts.keys().copied().collect();
+        all.sort_unstable();
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn a(last: u8) -> Ipv4Addr {
+        Ipv4Addr::new(192, 0, 2, last)
+    }
+    fn set(items: &[u8]) -> BTreeSet<Ipv4Addr> {
+        items.iter().map(|&i| a(i)).collect()
+    }
+
+    #[test]
+    fn counts_follow_every_host_change() {
+        let mut index = HostIndex::default();
+        index.put(a(10), HostFilter::Include(set(&[1, 2])), Timestamp(30));
+        index.put(a(11), HostFilter::Include(set(&[2])), Timestamp(20));
+        index.put(a(12), HostFilter::Exclude(set(&[3, 4])), Timestamp(40));
+        assert!(index.wants_source(&a(1)) && index.wants_source(&a(5)));
+        assert!(
+            !index.wants_source(&a(3)),
+            "excluded by the only EXCLUDE host"
+        );
+        index.put(a(13), HostFilter::Exclude(set(&[4])), Timestamp(50));
+        assert!(index.wants_source(&a(3)), "the second EXCLUDE host wants 3");
+        assert!(!index.wants_source(&a(4)));
+        // Replacing a host's filter moves its counts.
+        index.put(a(12), HostFilter::Include(set(&[3])), Timestamp(60));
+        assert!(!index.wants_source(&a(4)) && index.any_exclude());
+        assert_eq!(index.deadline(), Some(Timestamp(20)));
+        assert_eq!(index.expire(Timestamp(30)), vec![a(11), a(10)]);
+        assert!(!index.included.contains_key(&a(1)) && !index.included.contains_key(&a(2)));
+        assert_eq!(index.expire(Timestamp(50)), vec![a(13)]);
+        assert!(!index.any_exclude() && !index.wants_source(&a(5)));
+        assert_eq!(index.sorted_hosts(), vec![a(12)]);
+        assert!(index.take(&a(12)).is_some());
+        assert!(index.included.is_empty() && index.excluded.is_empty());
+        assert_eq!((index.len(), index.deadline()), (0, None));
+    }
+}
