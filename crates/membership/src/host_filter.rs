@@ -23,6 +23,11 @@ impl<A: Address> HostFilter<A> {
         }
     }
 
+    /// Does the filter name `source` in INCLUDE mode?
+    pub(crate) fn includes(&self, source: &A) -> bool {
+        matches!(self, HostFilter::Include(sources) if sources.contains(source))
+    }
+
     pub(crate) fn is_exclude(&self) -> bool {
         matches!(self, HostFilter::Exclude(_))
     }

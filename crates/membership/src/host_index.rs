@@ -107,6 +107,21 @@ impl<A: Address> HostIndex<A> {
         self.exclude_hosts > 0
     }
 
+    /// How many hosts name `source` in INCLUDE mode.
+    pub(crate) fn including(&self, source: &A) -> usize {
+        self.included.get(source).copied().unwrap_or(0)
+    }
+
+    /// Every source named by an INCLUDE-mode host, in order.
+    pub(crate) fn included_sources(&self) -> impl Iterator<Item = &A> + '_ {
+        self.included.keys()
+    }
+
+    /// How many distinct sources INCLUDE-mode hosts name.
+    pub(crate) fn included_count(&self) -> usize {
+        self.included.len()
+    }
+
     pub(crate) fn deadline(&self) -> Option<Timestamp> {
         self.expiry.first().map(|(at, _)| *at)
     }
@@ -166,6 +181,8 @@ mod tests {
             !index.wants_source(&a(3)),
             "excluded by the only EXCLUDE host"
         );
+        assert_eq!(index.including(&a(2)), 2);
+        assert_eq!(index.included_count(), 2);
         index.put(a(13), HostFilter::Exclude(set(&[4])), Timestamp(50));
         assert!(index.wants_source(&a(3)), "the second EXCLUDE host wants 3");
         assert!(!index.wants_source(&a(4)));
@@ -174,7 +191,7 @@ mod tests {
         assert!(!index.wants_source(&a(4)) && index.any_exclude());
         assert_eq!(index.deadline(), Some(Timestamp(20)));
         assert_eq!(index.expire(Timestamp(30)), vec![a(11), a(10)]);
-        assert!(!index.included.contains_key(&a(1)) && !index.included.contains_key(&a(2)));
+        assert_eq!((index.including(&a(1)), index.including(&a(2))), (0, 0));
         assert_eq!(index.expire(Timestamp(50)), vec![a(13)]);
         assert!(!index.any_exclude() && !index.wants_source(&a(5)));
         assert_eq!(index.sorted_hosts(), vec![a(12)]);

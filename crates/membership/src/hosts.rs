@@ -307,6 +307,36 @@ impl<A: Address> HostTable<A> {
         }
     }
 
+    /// Does a tracked host other than the anonymous one name `source` in INCLUDE mode?
+    pub(crate) fn named_by_a_host(&self, source: &A) -> bool {
+        match &self.hosts {
+            Hosts::Small(few) => few
+                .as_slice()
+                .iter()
+                .any(|t| !t.address.is_unspecified() && t.filter.includes(source)),
+            Hosts::Indexed(index) => {
+                let anonymous = index
+                    .get(&A::UNSPECIFIED)
+                    .is_some_and(|(filter, _)| filter.includes(source));
+                index.including(source) > usize::from(anonymous)
+            }
+        }
+    }
+
+    /// Is every source a tracked host names in INCLUDE mode among the `count` sources for which
+    /// `held` is true? Costs O(count) lookups at most, whatever the number of hosts.
+    pub(crate) fn named_sources_within(&self, count: usize, held: impl Fn(&A) -> bool) -> bool {
+        match &self.hosts {
+            Hosts::Small(few) => few.as_slice().iter().all(|t| match &t.filter {
+                HostFilter::Include(sources) => sources.iter().all(&held),
+                HostFilter::Exclude(_) => true,
+            }),
+            Hosts::Indexed(index) => {
+                index.included_count() <= count && index.included_sources().all(held)
+            }
+        }
+    }
+
     /// The earliest expiry of a tracked host.
     pub(crate) fn deadline(&self) -> Option<Timestamp> {
         match &self.hosts {

@@ -79,6 +79,10 @@ fn anonymous_host_never_narrows() {
     );
     // INCLUDE{1} ∪ EXCLUDE{1,2} = EXCLUDE{2}
     assert!(table.wants_source(&a(1)) && !table.wants_source(&a(2)) && table.wants_source(&a(3)));
+    assert!(
+        !table.named_by_a_host(&a(1)),
+        "the anonymous host is nobody's name"
+    );
     assert_eq!(table.expire(Timestamp(7)), vec![anon]);
 }
 
@@ -132,6 +136,7 @@ fn a_host_over_its_source_cap_is_folded_into_the_anonymous_host() {
     // The union {1, 2, 3} is carried, and it blocks no source from a leave of host 11 alone.
     table.leave(a(11));
     assert!((1..=3).all(|i| table.wants_source(&a(i))));
+    assert!(!table.named_by_a_host(&a(1)));
     // An untracked host over the cap joins nothing of its own either.
     let applied = table.apply(
         a(12),
@@ -180,6 +185,9 @@ fn exercise(n: u8) {
     );
     assert_eq!(table.any_exclude(), n > 0);
     assert_eq!(table.deadline(), (n > 0).then_some(Timestamp(100)));
+    assert!(table.named_by_a_host(&a(2)) == (n > 1));
+    assert!(table.named_sources_within(4, |s| (1..=4).map(a).any(|x| x == *s)));
+    assert!(n < 2 || !table.named_sources_within(4, |s| *s != a(2)));
     let gone = table.expire(Timestamp(101));
     assert_eq!(gone.len(), (0..n).filter(|h| h % 5 <= 1).count());
     for h in (0..n).filter(|h| h % 5 > 1) {

@@ -75,6 +75,7 @@ mod message;
 mod port;
 mod querier;
 mod reports;
+mod room;
 mod snapshot;
 mod source_timers;
 mod specific;

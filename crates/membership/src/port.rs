@@ -91,9 +91,10 @@ impl<A: Address> Port<A> {
                 self.counters.reports_received += 1;
                 let max = self.config.max_records;
                 let first_ignored = records.get(max).map(|record| record.group);
+                let mut room_scan = true;
                 for record in records.into_iter().take(max) {
                     // In order: a group named twice in one report is processed twice.
-                    self.record(now, from, record, out);
+                    self.record(now, from, record, &mut room_scan, out);
                 }
                 if let Some(group) = first_ignored {
                     self.limit_hit(Limit::Records, from, group, out);

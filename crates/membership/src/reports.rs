@@ -5,6 +5,7 @@ use crate::compat::translate;
 use crate::group::{Effects, FilterMode, Group};
 use crate::hosts::{Applied, HostChange, HostLimits};
 use crate::port::{Port, release_host};
+use crate::room::Room;
 use crate::specific::round_queries;
 use crate::tables::RecordContext;
 use crate::timing::Timing;
@@ -30,28 +31,26 @@ impl<A: Address> Port<A> {
         version: Mode,
         out: &mut Output<A>,
     ) {
-        self.process(now, host, group, Input::Older(version), out);
+        self.process(now, host, group, Input::Older(version), &mut true, out);
     }
 
     pub(crate) fn leave(&mut self, now: Timestamp, host: A, group: A, out: &mut Output<A>) {
-        self.process(now, host, group, Input::Leave, out);
+        self.process(now, host, group, Input::Leave, &mut true, out);
     }
 
+    /// One record of a report; `room_scan` is cleared once a pass over a full source table
+    /// found nothing to give way (at most one such pass per report, see `room.rs`).
     pub(crate) fn record(
         &mut self,
         now: Timestamp,
         host: A,
         record: Record<A>,
+        room_scan: &mut bool,
         out: &mut Output<A>,
     ) {
         let sources = record.sources.into_iter().collect();
-        self.process(
-            now,
-            host,
-            record.group,
-            Input::Record(record.kind, sources),
-            out,
-        );
+        let input = Input::Record(record.kind, sources);
+        self.process(now, host, record.group, input, room_scan, out);
     }
 
     fn process(
@@ -60,6 +59,7 @@ impl<A: Address> Port<A> {
         host: A,
         address: A,
         input: Input<A>,
+        room_scan: &mut bool,
         out: &mut Output<A>,
     ) {
         let timing = self.timing();
@@ -118,7 +118,12 @@ impl<A: Address> Port<A> {
         let mut queries = Vec::new();
         match for_router {
             Ok((kind, sources)) => {
-                group.apply_record(kind, sources, RecordContext { gmi, max_sources }, &mut fx);
+                let room = Room {
+                    max: max_sources,
+                    may_scan: *room_scan,
+                };
+                group.apply_record(kind, sources, RecordContext { gmi, room }, &mut fx);
+                *room_scan &= !fx.room_scan_failed;
                 if is_querier {
                     queries =
                         send_specific_queries(address, group, &timing, fast_leave, now, &mut fx);
@@ -277,8 +282,17 @@ fn send_specific_queries<A: Address>(
                 }
             }
         }
-        if query_group && !group.hosts.any_exclude() {
-            // Nobody wants sources they did not list: the group timer has nothing to wait for.
+        // Nobody wants sources they did not list, and every source a tracked host names is
+        // running (INCLUDE mode keeps only those): the group timer has nothing to wait for. A
+        // named source missing from the table (deleted by another host's IS_EX or TO_EX) keeps
+        // the group in EXCLUDE mode until LMQT, for its host to answer Q(G).
+        let running = &group.running;
+        if query_group
+            && !group.hosts.any_exclude()
+            && group
+                .hosts
+                .named_sources_within(running.len(), |s| running.contains(s))
+        {
             group.switch_to_include(fx);
         }
     }
