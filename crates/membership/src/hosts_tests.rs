@@ -1,4 +1,5 @@
 use super::*;
+use crate::host_forms::{BACK_TO_SMALL, Hosts, SMALL};
 use std::net::Ipv4Addr;
 
 fn a(last: u8) -> Ipv4Addr {

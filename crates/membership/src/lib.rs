@@ -46,10 +46,11 @@
 //! `port` (entry points, timer loop), `querier` (election, general-query schedule), `reports`
 //! (compatibility, limits, tracking, the querier's query actions), `tables` (RFC 9776 §6.4),
 //! `group` (per-group state, §6.3/§6.5 expiry), `specific` (§6.6.3 queries), `compat` (§7.3.2),
-//! `hosts` (explicit tracking: `host_filter` one host's filter, `host_index` the indexed form
-//! for groups with many hosts), `timing` (§8 values), `deadlines` (the port's index of group
-//! deadlines), `source_timers` (a group's running source timers), `few` (small per-group
-//! collections), `snapshot`.
+//! `hosts` (explicit tracking and its limits: `host_filter` one host's filter, `host_forms` the
+//! small and the indexed form, `host_index` the latter), `room` (who gives way in a full source
+//! table), `timing` (§8 values), `deadlines` (the port's index of group deadlines),
+//! `source_timers` (a group's running source timers), `few` (small per-group collections),
+//! `snapshot`.
 //!
 //! # Memory
 //! Per-group state exists once per (link, group), so it is kept small: groups are boxed in the
@@ -69,6 +70,7 @@ mod deadlines;
 mod few;
 mod group;
 mod host_filter;
+mod host_forms;
 mod host_index;
 mod hosts;
 mod message;
