@@ -41,6 +41,13 @@ impl<A: Address> HostFilter<A> {
 
     /// The host's filter after one of its records (`current` = its filter before; `None` = it
     /// wanted nothing). `None` as result: the host no longer wants the group.
+    ///
+    /// A MODE_IS_INCLUDE record only adds to what the host wants, like ALLOW: it is also the
+    /// answer to a group-and-source-specific query, IS_IN(queried sources the host wants),
+    /// which says nothing about the sources not queried (RFC 9776 §5.2, RFC 9777 §6.2), even
+    /// for a host in EXCLUDE mode. Taking it as the whole state would narrow the host's
+    /// filter and let a fast leave cut what it still receives. MODE_IS_EXCLUDE answers only
+    /// general and group-specific queries, and is the whole state.
     pub(crate) fn after_record(
         current: Option<HostFilter<A>>,
         kind: RecordKind,
@@ -48,16 +55,16 @@ impl<A: Address> HostFilter<A> {
     ) -> Option<Self> {
         let include = |set: BTreeSet<A>| (!set.is_empty()).then_some(HostFilter::Include(set));
         match (kind, current) {
-            (RecordKind::IsInclude | RecordKind::ToInclude, _) => include(sources.clone()),
+            (RecordKind::ToInclude, _) => include(sources.clone()),
             (RecordKind::IsExclude | RecordKind::ToExclude, _) => {
                 Some(HostFilter::Exclude(sources.clone()))
             }
-            (RecordKind::Allow, None) => include(sources.clone()),
-            (RecordKind::Allow, Some(HostFilter::Include(mut set))) => {
+            (RecordKind::Allow | RecordKind::IsInclude, None) => include(sources.clone()),
+            (RecordKind::Allow | RecordKind::IsInclude, Some(HostFilter::Include(mut set))) => {
                 set.extend(sources.iter().copied());
                 include(set)
             }
-            (RecordKind::Allow, Some(HostFilter::Exclude(mut set))) => {
+            (RecordKind::Allow | RecordKind::IsInclude, Some(HostFilter::Exclude(mut set))) => {
                 set.retain(|s| !sources.contains(s));
                 Some(HostFilter::Exclude(set))
             }

@@ -118,3 +118,43 @@ fn running_sources_nobody_tracked_names_give_way_and_named_ones_do_not() {
     lab.report(anonymous, vec![record(IsInclude, group(1), &[6])]);
     assert!(lab.port.wants(&group(1), &source(1)) && !lab.port.wants(&group(1), &source(6)));
 }
+
+#[test]
+fn an_answer_to_a_source_specific_query_does_not_narrow_what_the_host_is_tracked_for() {
+    let mut lab = lab_with(|_| {});
+    let (viewer, other) = (host(1), host(2));
+    lab.report(viewer, vec![record(IsInclude, group(1), &[1, 2])]);
+    lab.report(other, vec![record(Allow, group(1), &[1])]);
+    let out = lab.report(other, vec![record(Block, group(1), &[1])]);
+    assert_eq!(out.send, vec![v3_specific(group(1), false, &[1])]);
+    // RFC 9776 §5.2: the viewer answers Q(G,{1}) with IS_IN({1}), not with its whole state.
+    lab.advance(ms(300));
+    lab.report(viewer, vec![record(IsInclude, group(1), &[1])]);
+    // Another host blocking source 2 must not fast-leave it: the viewer still wants it.
+    let out = lab.report(other, vec![record(Block, group(1), &[2])]);
+    assert!(out.changed.is_empty());
+    assert!(lab.port.wants(&group(1), &source(2)));
+    assert_eq!(
+        lab.group_state(group(1)).map(|g| g.hosts),
+        Some(vec![viewer])
+    );
+}
+
+#[test]
+fn an_exclude_mode_host_answering_a_source_specific_query_stays_in_exclude_mode() {
+    let mut lab = lab_with(|_| {});
+    let (viewer, other) = (host(1), host(2));
+    lab.report(viewer, vec![record(IsExclude, group(1), &[])]);
+    lab.report(other, vec![record(Block, group(1), &[3])]);
+    lab.advance(ms(300));
+    lab.report(viewer, vec![record(IsInclude, group(1), &[3])]); // its answer to Q(G,{3})
+    let out = lab.report(other, vec![record(ToInclude, group(1), &[])]);
+    assert!(
+        out.changed.is_empty(),
+        "the viewer still wants every source"
+    );
+    lab.advance(ms(300));
+    lab.report(viewer, vec![record(IsExclude, group(1), &[])]); // its answer to Q(G)
+    lab.advance(secs(3));
+    assert!(lab.port.wants(&group(1), &source(7)));
+}
