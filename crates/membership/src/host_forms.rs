@@ -36,18 +36,15 @@ fn position<A: Address>(few: &Few<TrackedHost<A>>, host: &A) -> Result<usize, us
 }
 
 impl<A: Address> HostTable<A> {
-    pub(crate) fn filter(&self, host: &A) -> Option<&HostFilter<A>> {
+    pub(crate) fn contains(&self, host: &A) -> bool {
         match &self.hosts {
-            Hosts::Small(few) => {
-                let index = position(few, host).ok()?;
-                few.as_slice().get(index).map(|tracked| &tracked.filter)
-            }
-            Hosts::Indexed(index) => index.get(host).map(|(filter, _)| filter),
+            Hosts::Small(few) => position(few, host).is_ok(),
+            Hosts::Indexed(index) => index.contains(host),
         }
     }
 
-    /// Moves `host`'s entry out: in the small form its place stays, holding an empty filter,
-    /// until [`Self::store`] (no shifting, no reallocation for a refresh).
+    /// Moves `host`'s filter out: its entry stays, holding an empty filter, until
+    /// [`Self::store`] (a refresh neither shifts the vector nor moves the index's entry).
     pub(crate) fn take(&mut self, host: &A) -> Option<(HostFilter<A>, Timestamp)> {
         match &mut self.hosts {
             Hosts::Small(few) => {
@@ -56,7 +53,7 @@ impl<A: Address> HostTable<A> {
                 let filter = std::mem::replace(&mut tracked.filter, HostFilter::nothing());
                 Some((filter, tracked.expires))
             }
-            Hosts::Indexed(index) => index.take(host),
+            Hosts::Indexed(index) => index.take_filter(host),
         }
     }
 
@@ -147,9 +144,7 @@ impl<A: Address> HostTable<A> {
                 .iter()
                 .any(|t| !t.address.is_unspecified() && t.filter.includes(source)),
             Hosts::Indexed(index) => {
-                let anonymous = index
-                    .get(&A::UNSPECIFIED)
-                    .is_some_and(|(filter, _)| filter.includes(source));
+                let anonymous = index.includes(&A::UNSPECIFIED, source);
                 index.including(source) > usize::from(anonymous)
             }
         }

@@ -61,10 +61,6 @@ impl<A: Address> Default for HostTable<A> {
 }
 
 impl<A: Address> HostTable<A> {
-    pub(crate) fn contains(&self, host: &A) -> bool {
-        self.filter(host).is_some()
-    }
-
     /// Would this record make `host` a new member of the group?
     pub(crate) fn would_join(&self, host: &A, kind: RecordKind, sources: &BTreeSet<A>) -> bool {
         !self.contains(host) && HostFilter::after_record(None, kind, sources).is_some()

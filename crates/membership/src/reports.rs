@@ -145,9 +145,14 @@ impl<A: Address> Port<A> {
     /// the group tables; only fast leave is given up for what it asks, since the anonymous host
     /// only ever widens. Nobody's tracked state is displaced.
     fn tracked_as(&mut self, host: A, address: A, input: &Input<A>, out: &mut Output<A>) -> A {
+        // The group's own table answers a refresh without touching the port-wide map.
         if host.is_unspecified()
-            || self.host_groups.contains_key(&host)
             || self.host_groups.len() < self.config.max_hosts
+            || self
+                .groups
+                .get(&address)
+                .is_some_and(|group| group.hosts.contains(&host))
+            || self.host_groups.contains_key(&host)
         {
             return host;
         }
