@@ -36,7 +36,16 @@
 //!   loses the role drops the remaining ones. Any specific query heard from another router with
 //!   S clear lowers our timers (RFC 9776 §6.6.1) to its Max Resp × its QRV (or our LMQC).
 //! * With `fast_leave`, after a fast leave the group may wait, without any forwarding state, for
-//!   its last queries to go out; it counts towards `max_groups` until then (at most LMQT).
+//!   its last queries to go out; it counts towards `max_groups` until then (at most LMQT). A
+//!   fast switch to INCLUDE waits, like the RFC, for LMQT when a tracked host names a source
+//!   the table no longer holds (another host's IS_EX deleted it), so that it cannot cut it.
+//! * A host's tracked filter only widens on IS_IN records, which also answer
+//!   group-and-source-specific queries (RFC 9776 §5.2) and so are not the host's whole state.
+//! * Downstream hosts are untrusted: every table is bounded by the limits of [`PortConfig`].
+//!   Hosts that cannot be tracked one by one (past `max_hosts`, or with more than
+//!   `max_sources_per_host` sources) still count for forwarding; their interest is folded into
+//!   the anonymous host. A full source table gives way to a source a tracked host names
+//!   (`room.rs`), so hosts filling it cannot keep another from what it asked for.
 //! * A report from our own address counts like any host's: it comes from a receiver on the
 //!   router itself, joined on this link (igmpproxy.md D34). Our own queries are ignored.
 //! * Group-and-source-specific queries carry at most [`Address::MAX_QUERY_SOURCES`] sources;
