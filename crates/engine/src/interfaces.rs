@@ -51,6 +51,8 @@ pub fn port_config(
         max_groups: settings.max_groups,
         max_sources_per_group: settings.max_sources,
         max_groups_per_host: settings.max_groups_per_host,
+        // Not configurable yet: the membership crate's defaults.
+        ..PortConfig::rfc_defaults(version)
     }
 }
 

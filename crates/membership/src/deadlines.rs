@@ -1,8 +1,9 @@
 //! A keyed set of deadlines: the earliest one in O(log n), any one moved or removed in O(log n).
 //!
 //! The port indexes each group by its next deadline here, so that nothing ever scans all of a
-//! link's groups. Inside a group, the few source timers and hosts are kept in sorted vectors
-//! (`source_timers.rs`, `hosts.rs`).
+//! link's groups. Inside a group, the few source timers are kept in a sorted vector
+//! (`source_timers.rs`), the hosts in a small vector or, when there are many, an index of
+//! their expiries (`hosts.rs`, `host_index.rs`).
 
 use crate::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};

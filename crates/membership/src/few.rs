@@ -65,6 +65,14 @@ impl<T> Few<T> {
         }
     }
 
+    /// The elements, in order.
+    pub(crate) fn into_vec(self) -> Vec<T> {
+        match self {
+            Few::One(only) => vec![only],
+            Few::Many(items) => items,
+        }
+    }
+
     /// Keeps the elements for which `keep` is true.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
         match self {
@@ -83,7 +91,7 @@ impl<T> Few<T> {
     }
 
     /// An emptied vector is freed, one left with a single element goes back inline.
-    fn from_vec(mut items: Vec<T>) -> Few<T> {
+    pub(crate) fn from_vec(mut items: Vec<T>) -> Few<T> {
         if items.len() > 1 {
             return Few::Many(items);
         }

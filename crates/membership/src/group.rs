@@ -8,6 +8,7 @@
 
 use crate::compat::OlderHosts;
 use crate::hosts::HostTable;
+use crate::room::Room;
 use crate::source_timers::SourceTimers;
 use crate::specific::Retransmissions;
 use crate::{Address, Subscription, Timestamp};
@@ -26,6 +27,8 @@ pub(crate) struct Effects<A> {
     pub(crate) changed: bool,
     /// Sources were not added because the group has `max_sources_per_group` already.
     pub(crate) sources_dropped: bool,
+    /// A pass over the full table found no source to give way (`room.rs`).
+    pub(crate) room_scan_failed: bool,
     /// RFC table action "Send Q(G)".
     pub(crate) query_group: bool,
     /// RFC table action "Send Q(G,X)".
@@ -37,6 +40,7 @@ impl<A> Default for Effects<A> {
         Effects {
             changed: false,
             sources_dropped: false,
+            room_scan_failed: false,
             query_group: false,
             query_sources: Vec::new(),
         }
@@ -145,18 +149,19 @@ impl<A: Address> Group<A> {
     }
 
     /// Sets a source's timer (`(S)=T` in the RFC tables), adding the source if needed. In
-    /// EXCLUDE mode a source of Y moves to X and is forwarded again.
+    /// EXCLUDE mode a source of Y moves to X and is forwarded again. A new source needs room
+    /// in the table (`room.rs`).
     pub(crate) fn set_source_timer(
         &mut self,
         source: A,
         at: Timestamp,
-        max_sources: usize,
+        room: Room,
         fx: &mut Effects<A>,
     ) {
         if self.excluded.remove(&source) {
             fx.changed = true;
         } else if !self.running.contains(&source) {
-            if self.source_count() >= max_sources {
+            if !self.room_for(&source, room, fx) {
                 fx.sources_dropped = true;
                 return;
             }

@@ -27,11 +27,25 @@
 //!   (leaves are ignored there and state times out), IGMPv2/MLDv1 links get no
 //!   group-and-source-specific queries (the "Send Q(G,X)" table action is skipped, sources time
 //!   out after GMI), IGMPv3/MLDv2 links get everything.
+//! * The QRV and QQI adopted from another querier (RFC 9776 §4.1.6, §4.1.7) never make RV × QI
+//!   longer than our configuration does (they are dropped when they would): a forged query
+//!   cannot keep us non-querier, nor groups alive, longer than our own intervals allow.
+//! * [`QuerierPolicy::Always`] never yields the querier role (RFC 4605 §4.2 trade-off: with a
+//!   second router on the LAN both query, and both proxies forward, see its documentation).
 //! * Only the querier performs "Send Q(..)" actions and sends their retransmissions; a port that
 //!   loses the role drops the remaining ones. Any specific query heard from another router with
 //!   S clear lowers our timers (RFC 9776 §6.6.1) to its Max Resp × its QRV (or our LMQC).
 //! * With `fast_leave`, after a fast leave the group may wait, without any forwarding state, for
-//!   its last queries to go out; it counts towards `max_groups` until then (at most LMQT).
+//!   its last queries to go out; it counts towards `max_groups` until then (at most LMQT). A
+//!   fast switch to INCLUDE waits, like the RFC, for LMQT when a tracked host names a source
+//!   the table no longer holds (another host's IS_EX deleted it), so that it cannot cut it.
+//! * A host's tracked filter only widens on IS_IN records, which also answer
+//!   group-and-source-specific queries (RFC 9776 §5.2) and so are not the host's whole state.
+//! * Downstream hosts are untrusted: every table is bounded by the limits of [`PortConfig`].
+//!   Hosts that cannot be tracked one by one (past `max_hosts`, or with more than
+//!   `max_sources_per_host` sources) still count for forwarding; their interest is folded into
+//!   the anonymous host. A full source table gives way to a source a tracked host names
+//!   (`room.rs`), so hosts filling it cannot keep another from what it asked for.
 //! * A report from our own address counts like any host's: it comes from a receiver on the
 //!   router itself, joined on this link (igmpproxy.md D34). Our own queries are ignored.
 //! * Group-and-source-specific queries carry at most [`Address::MAX_QUERY_SOURCES`] sources;
@@ -41,16 +55,21 @@
 //! `port` (entry points, timer loop), `querier` (election, general-query schedule), `reports`
 //! (compatibility, limits, tracking, the querier's query actions), `tables` (RFC 9776 §6.4),
 //! `group` (per-group state, §6.3/§6.5 expiry), `specific` (§6.6.3 queries), `compat` (§7.3.2),
-//! `hosts` (explicit tracking), `timing` (§8 values), `deadlines` (the port's index of group
-//! deadlines), `source_timers` (a group's running source timers), `few` (small per-group
-//! collections), `snapshot`.
+//! `hosts` (explicit tracking and its limits: `host_filter` one host's filter, `host_forms` the
+//! small and the indexed form, `host_index` the latter), `room` (who gives way in a full source
+//! table), `timing` (§8 values), `deadlines` (the port's index of group deadlines),
+//! `source_timers` (a group's running source timers), `few` (small per-group collections),
+//! `snapshot`.
 //!
 //! # Memory
 //! Per-group state exists once per (link, group), so it is kept small: groups are boxed in the
 //! port's map, a group's usual single host is stored inline, its few source timers in a
 //! sorted vector, and what is rare (older-host timers, queries still owed) costs a word or
 //! less when unused. About 270 bytes per (link, group) at rest including the engine's share
-//! (`cargo bench -p mrproxy-engine --bench memory`).
+//! (`cargo bench -p mrproxy-engine --bench memory`). A group with more than a few hosts keeps
+//! them indexed (O(log n) per report and timer, `benches/hosts.rs`), and the limits bound every
+//! table: at most `max_hosts` hosts are tracked one by one, each in at most
+//! `max_groups_per_host` groups with at most `max_sources_per_host` sources.
 
 #![forbid(unsafe_code)]
 
@@ -59,11 +78,15 @@ mod compat;
 mod deadlines;
 mod few;
 mod group;
+mod host_filter;
+mod host_forms;
+mod host_index;
 mod hosts;
 mod message;
 mod port;
 mod querier;
 mod reports;
+mod room;
 mod snapshot;
 mod source_timers;
 mod specific;
@@ -100,15 +123,34 @@ pub struct PortConfig {
     /// still sent so that an untracked listener can re-report). In `V1`/`V2` mode a leave always
     /// falls back to the last-member queries.
     pub fast_leave: bool,
-    /// Limits; a report that would exceed one is dropped (and reported as [`PortEvent::LimitHit`]).
+    /// Whether another router may take the querier role from us (see [`QuerierPolicy`]).
+    pub querier_policy: QuerierPolicy,
+    /// Limits, each reported as [`PortEvent::LimitHit`] when reached. Every table of the port is
+    /// bounded by them, whatever hosts send.
+    ///
+    /// Groups on the link: a report for a new group beyond it is dropped.
     pub max_groups: usize,
+    /// Sources in one group's table (requested and excluded): sources beyond it are dropped.
     pub max_sources_per_group: usize,
+    /// Groups one tracked host may be a member of: a report for a new group beyond it is
+    /// dropped. The anonymous host (reports from 0.0.0.0 / ::, and the hosts folded into it)
+    /// stands for many hosts and is exempt; `max_groups` bounds it.
     pub max_groups_per_host: usize,
+    /// Hosts tracked one by one on the link. A report from another host still counts for the
+    /// group tables (forwarding), but its interest is folded into the anonymous host, which
+    /// only ever widens and so keeps fast leave off for those groups until it expires.
+    pub max_hosts: usize,
+    /// Sources in one tracked host's filter for a group; a host that would hold more is folded
+    /// into the anonymous host for that group (its report still counts for the group tables).
+    pub max_sources_per_host: usize,
+    /// Group records processed from one IGMPv3/MLDv2 report; later records are ignored.
+    pub max_records: usize,
 }
 
 impl PortConfig {
     /// RFC defaults (RFC 9776 §8: RV 2, QI 125 s, QRI 10 s, LMQI 1 s, LMQC = RV, startup QI/4 × RV),
-    /// fast leave off, generous limits.
+    /// fast leave off, the RFC querier election, and limits that let a LAN of a thousand hosts
+    /// watch what it likes while keeping one link's state to a few megabytes at most.
     pub fn rfc_defaults(version: Mode) -> Self {
         PortConfig {
             version,
@@ -120,9 +162,13 @@ impl PortConfig {
             last_member_query_interval: Duration::from_secs(1),
             last_member_query_count: 2,
             fast_leave: false,
+            querier_policy: QuerierPolicy::Auto,
             max_groups: 4096,
-            max_sources_per_group: 1024,
-            max_groups_per_host: 1024,
+            max_sources_per_group: 256,
+            max_groups_per_host: 256,
+            max_hosts: 1024,
+            max_sources_per_host: 64,
+            max_records: 256,
         }
     }
 
@@ -148,6 +194,25 @@ impl PortConfig {
     }
 }
 
+/// Who queries the link.
+///
+/// RFC 4605 §4.2 has the proxy take part in the querier election, so that one router queries
+/// and, among proxies, only the querier forwards. `Always` keeps the querier role whatever
+/// other routers say (the C `igmpproxy`'s behaviour): on a LAN with one router it protects the
+/// role from a host that sends forged queries from a low address, but on a LAN with a second
+/// router or proxy both then query (hosts answer each general query, duplicate reports) and, for
+/// proxies, both forward the same streams onto the LAN (duplicate traffic).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub enum QuerierPolicy {
+    /// The RFC 9776 §6.6.2 / RFC 9777 §7.6.2 election: the lowest address queries.
+    #[default]
+    Auto,
+    /// Never yield the role. Queries from other routers are still counted, still lower group
+    /// and source timers (RFC 9776 §6.6.1) and still raise [`PortEvent::OlderQuerier`]; their
+    /// QRV and QQI are not adopted, since we remain the querier.
+    Always,
+}
+
 /// A group's state in the form the RFC 4605 merge needs (RFC 3376 §3.2 socket-state form):
 /// a router-side EXCLUDE(X, Y) is EXCLUDE(Y); v1/v2/MLDv1 members make EXCLUDE({}).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -167,7 +232,10 @@ pub struct Outgoing<A: Address> {
 /// Things worth logging or counting that are not queries or state changes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum PortEvent<A: Address> {
-    /// A report was (partly) dropped because a limit would be exceeded.
+    /// A limit was reached: a report was (partly) dropped ([`Limit::Groups`],
+    /// [`Limit::SourcesPerGroup`], [`Limit::GroupsPerHost`], [`Limit::Records`]) or a host's
+    /// interest was folded into the anonymous host ([`Limit::Hosts`], [`Limit::SourcesPerHost`]).
+    /// For `Records`, `group` is the first record not processed.
     LimitHit { limit: Limit, host: A, group: A },
     /// A query of a lower version than ours was heard (RFC 9776 §7.3.1): the operator should set
     /// this link's version to `heard`.
@@ -181,6 +249,9 @@ pub enum Limit {
     Groups,
     SourcesPerGroup,
     GroupsPerHost,
+    Hosts,
+    SourcesPerHost,
+    Records,
 }
 
 /// What one call produced. The caller drains it; calls only ever append.
@@ -218,6 +289,7 @@ pub struct Counters {
     pub queries_received: u64,
     pub reports_received: u64,
     pub leaves_received: u64,
+    /// Every [`PortEvent::LimitHit`], including the folds into the anonymous host.
     pub limit_drops: u64,
 }
 

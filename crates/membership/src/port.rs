@@ -22,7 +22,8 @@ pub struct Port<A: Address> {
     pub(crate) groups: BTreeMap<A, Box<Group<A>>>,
     /// Each group's next deadline, so that timers cost O(log n) (never a scan of all groups).
     pub(crate) schedule: DeadlineSet<A>,
-    /// How many groups each tracked host is a member of (for `max_groups_per_host`).
+    /// How many groups each tracked host is a member of (for `max_groups_per_host`); its keys
+    /// are the hosts tracked one by one (for `max_hosts`). The anonymous host is not in it.
     pub(crate) host_groups: HashMap<A, usize>,
     pub(crate) counters: Counters,
 }
@@ -53,10 +54,13 @@ impl<A: Address> Port<A> {
     /// Replace the configuration (reload), keeping the group state.
     ///
     /// New intervals take effect from the next timer set on; timers already running keep their
-    /// deadlines. A version change applies at once to the next message and query.
+    /// deadlines. A version change applies at once to the next message and query. A change to
+    /// [`QuerierPolicy::Always`](crate::QuerierPolicy::Always) takes the querier role at once.
     pub fn set_config(&mut self, config: PortConfig, now: Timestamp, out: &mut Output<A>) {
         self.timeout(now, out);
         self.config = config;
+        let step = self.querier.claim(now, &self.config);
+        self.apply_querier_step(step, out);
     }
 
     pub fn config(&self) -> &PortConfig {
@@ -85,9 +89,15 @@ impl<A: Address> Port<A> {
             }
             Message::ReportV3 { records } => {
                 self.counters.reports_received += 1;
-                for record in records {
+                let max = self.config.max_records;
+                let first_ignored = records.get(max).map(|record| record.group);
+                let mut room_scan = true;
+                for record in records.into_iter().take(max) {
                     // In order: a group named twice in one report is processed twice.
-                    self.record(now, from, record, out);
+                    self.record(now, from, record, &mut room_scan, out);
+                }
+                if let Some(group) = first_ignored {
+                    self.limit_hit(Limit::Records, from, group, out);
                 }
             }
         }

@@ -1,9 +1,10 @@
 //! Querier election and the general-query schedule (RFC 9776 §6.6.2, RFC 9777 §7.6.2,
 //! RFC 2236 §3): start as querier, yield to any query from a lower address, take the role back
-//! when the Other Querier Present timer expires.
+//! when the Other Querier Present timer expires. With [`QuerierPolicy::Always`] a port that has
+//! an address never yields.
 
 use crate::timing::{Adopted, Timing};
-use crate::{Address, PortConfig, Query, Timestamp};
+use crate::{Address, PortConfig, QuerierPolicy, Query, Timestamp};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role<A> {
@@ -93,7 +94,8 @@ impl<A: Address> Querier<A> {
         match (address, self.role) {
             (None, Role::Querier { .. }) => self.role = Role::Silent,
             (None, _) => {}
-            (Some(ours), Role::NonQuerier { querier, .. }) if querier < ours => {}
+            (Some(ours), Role::NonQuerier { querier, .. })
+                if querier < ours && config.querier_policy == QuerierPolicy::Auto => {}
             (Some(_), Role::Querier { .. }) => {}
             (Some(_), _) => {
                 self.adopted = Adopted::default();
@@ -113,7 +115,8 @@ impl<A: Address> Querier<A> {
     /// A query from another router (RFC 9776 §6.6.2): one from a lower address (any version,
     /// RFC 2236 §3 counts v1/v2 queriers too) makes it the querier and us a non-querier until
     /// the Other Querier Present Interval passes without its queries. One from a higher address
-    /// changes nothing.
+    /// changes nothing. With [`QuerierPolicy::Always`] a port with an address keeps the role and
+    /// its own QRV/QQI whatever it hears; without an address it only notes the querier it heard.
     pub(crate) fn on_query(
         &mut self,
         from: A,
@@ -125,6 +128,9 @@ impl<A: Address> Querier<A> {
             return QuerierStep::default();
         }
         if self.address.is_some_and(|ours| from > ours) {
+            return QuerierStep::default();
+        }
+        if self.address.is_some() && config.querier_policy == QuerierPolicy::Always {
             return QuerierStep::default();
         }
         let before = self.view();
@@ -142,6 +148,19 @@ impl<A: Address> Querier<A> {
         QuerierStep {
             send_general_query: false,
             changed: before != self.view(),
+        }
+    }
+
+    /// The configuration changed to [`QuerierPolicy::Always`]: a non-querier with an address
+    /// takes the role at once, as when the Other Querier Present timer expires.
+    pub(crate) fn claim(&mut self, now: Timestamp, config: &PortConfig) -> QuerierStep {
+        match self.role {
+            Role::NonQuerier { .. }
+                if self.address.is_some() && config.querier_policy == QuerierPolicy::Always =>
+            {
+                self.take_role(now, now, config)
+            }
+            _ => QuerierStep::default(),
         }
     }
 
@@ -163,26 +182,32 @@ impl<A: Address> Querier<A> {
             }
             Role::NonQuerier { expires, .. } if expires <= at => {
                 // RFC 9776 §6.6.2: the other querier is gone; become querier and query at once.
-                self.adopted = Adopted::default();
-                if self.address.is_some() {
-                    self.role = Role::Querier {
-                        next_query: at,
-                        startup_left: 0,
-                    };
-                    self.schedule_after_general_query(at, now, config);
-                    QuerierStep {
-                        send_general_query: true,
-                        changed: true,
-                    }
-                } else {
-                    self.role = Role::Silent;
-                    QuerierStep {
-                        send_general_query: false,
-                        changed: true,
-                    }
-                }
+                self.take_role(at, now, config)
             }
             _ => QuerierStep::default(),
+        }
+    }
+
+    /// Becomes querier at `at` (and sends a general query), or silent without an address; the
+    /// values adopted from the previous querier are dropped.
+    fn take_role(&mut self, at: Timestamp, now: Timestamp, config: &PortConfig) -> QuerierStep {
+        self.adopted = Adopted::default();
+        if self.address.is_some() {
+            self.role = Role::Querier {
+                next_query: at,
+                startup_left: 0,
+            };
+            self.schedule_after_general_query(at, now, config);
+            QuerierStep {
+                send_general_query: true,
+                changed: true,
+            }
+        } else {
+            self.role = Role::Silent;
+            QuerierStep {
+                send_general_query: false,
+                changed: true,
+            }
         }
     }
 

@@ -3,8 +3,9 @@
 
 use crate::compat::translate;
 use crate::group::{Effects, FilterMode, Group};
-use crate::hosts::HostChange;
+use crate::hosts::{Applied, HostChange, HostLimits};
 use crate::port::{Port, release_host};
+use crate::room::Room;
 use crate::specific::round_queries;
 use crate::tables::RecordContext;
 use crate::timing::Timing;
@@ -30,28 +31,26 @@ impl<A: Address> Port<A> {
         version: Mode,
         out: &mut Output<A>,
     ) {
-        self.process(now, host, group, Input::Older(version), out);
+        self.process(now, host, group, Input::Older(version), &mut true, out);
     }
 
     pub(crate) fn leave(&mut self, now: Timestamp, host: A, group: A, out: &mut Output<A>) {
-        self.process(now, host, group, Input::Leave, out);
+        self.process(now, host, group, Input::Leave, &mut true, out);
     }
 
+    /// One record of a report; `room_scan` is cleared once a pass over a full source table
+    /// found nothing to give way (at most one such pass per report, see `room.rs`).
     pub(crate) fn record(
         &mut self,
         now: Timestamp,
         host: A,
         record: Record<A>,
+        room_scan: &mut bool,
         out: &mut Output<A>,
     ) {
         let sources = record.sources.into_iter().collect();
-        self.process(
-            now,
-            host,
-            record.group,
-            Input::Record(record.kind, sources),
-            out,
-        );
+        let input = Input::Record(record.kind, sources);
+        self.process(now, host, record.group, input, room_scan, out);
     }
 
     fn process(
@@ -60,6 +59,7 @@ impl<A: Address> Port<A> {
         host: A,
         address: A,
         input: Input<A>,
+        room_scan: &mut bool,
         out: &mut Output<A>,
     ) {
         let timing = self.timing();
@@ -78,32 +78,39 @@ impl<A: Address> Port<A> {
         if !self.admit(host, address, &input, &for_router, out) {
             return;
         }
+        let tracked = self.tracked_as(host, address, &input, out);
 
         let is_querier = self.querier.is_querier();
         let fast_leave = self.config.fast_leave;
         let max_sources = self.config.max_sources_per_group;
+        let limits = HostLimits {
+            per_host: self.config.max_sources_per_host,
+            per_group: max_sources,
+        };
         let group = self
             .groups
             .entry(address)
             .or_insert_with(|| Box::new(Group::new()));
 
         // Explicit tracking follows what the host itself asked for, before any translation.
-        let change = match &input {
+        let applied = match &input {
             Input::Older(version) => {
                 // RFC 9776 §7.3.2: that version's Host Present timer = Older Host Present Interval.
                 group
                     .older_hosts
                     .heard(*version, now + timing.older_host_present_interval());
-                group.hosts.join_any_source(host, gmi)
+                group.hosts.join_any_source(tracked, gmi, limits)
             }
-            Input::Leave => group.hosts.leave(host),
-            Input::Record(kind, sources) => {
-                group.hosts.apply(host, *kind, sources, gmi, max_sources)
-            }
+            Input::Leave => Applied {
+                change: group.hosts.leave(tracked),
+                folded: false,
+            },
+            Input::Record(kind, sources) => group.hosts.apply(tracked, *kind, sources, gmi, limits),
         };
-        match change {
-            HostChange::Joined => *self.host_groups.entry(host).or_insert(0) += 1,
-            HostChange::Left => release_host(&mut self.host_groups, host),
+        // The anonymous host is never counted: it reports `Unchanged`.
+        match applied.change {
+            HostChange::Joined => *self.host_groups.entry(tracked).or_insert(0) += 1,
+            HostChange::Left => release_host(&mut self.host_groups, tracked),
             HostChange::Unchanged => {}
         }
 
@@ -111,7 +118,12 @@ impl<A: Address> Port<A> {
         let mut queries = Vec::new();
         match for_router {
             Ok((kind, sources)) => {
-                group.apply_record(kind, sources, RecordContext { gmi, max_sources }, &mut fx);
+                let room = Room {
+                    max: max_sources,
+                    may_scan: *room_scan,
+                };
+                group.apply_record(kind, sources, RecordContext { gmi, room }, &mut fx);
+                *room_scan &= !fx.room_scan_failed;
                 if is_querier {
                     queries =
                         send_specific_queries(address, group, &timing, fast_leave, now, &mut fx);
@@ -122,7 +134,37 @@ impl<A: Address> Port<A> {
         for query in queries {
             self.send(query, out);
         }
+        if applied.folded {
+            self.limit_hit(Limit::SourcesPerHost, host, address, out);
+        }
         self.finish_group(address, fx, host, out);
+    }
+
+    /// The host whose entry carries this item's interest: the host itself, or the anonymous
+    /// host when the port already tracks `max_hosts` other hosts. The report still counts for
+    /// the group tables; only fast leave is given up for what it asks, since the anonymous host
+    /// only ever widens. Nobody's tracked state is displaced.
+    fn tracked_as(&mut self, host: A, address: A, input: &Input<A>, out: &mut Output<A>) -> A {
+        // The group's own table answers a refresh without touching the port-wide map.
+        if host.is_unspecified()
+            || self.host_groups.len() < self.config.max_hosts
+            || self
+                .groups
+                .get(&address)
+                .is_some_and(|group| group.hosts.contains(&host))
+            || self.host_groups.contains_key(&host)
+        {
+            return host;
+        }
+        let asks = match input {
+            Input::Leave => false,
+            Input::Older(_) => true,
+            Input::Record(kind, sources) => kind_creates(*kind, sources),
+        };
+        if asks {
+            self.limit_hit(Limit::Hosts, host, address, out);
+        }
+        A::UNSPECIFIED
     }
 
     /// What the router tables get (RFC 9776 §7.3.2): a record kind and whether the sources are
@@ -146,8 +188,9 @@ impl<A: Address> Port<A> {
     }
 
     /// Limits (protocol.md §4.10): a new group beyond `max_groups` or a host beyond
-    /// `max_groups_per_host` drops the whole item. Also false when the item would leave no
-    /// trace (INCLUDE({}) stays INCLUDE({})).
+    /// `max_groups_per_host` drops the whole item; the anonymous host is exempt from the latter
+    /// (it stands for any number of hosts). Also false when the item would leave no trace
+    /// (INCLUDE({}) stays INCLUDE({})).
     fn admit(
         &mut self,
         host: A,
@@ -180,8 +223,10 @@ impl<A: Address> Port<A> {
                 return false;
             }
         }
-        let host_groups = self.host_groups.get(&host).copied().unwrap_or(0);
-        if host_joins && host_groups >= self.config.max_groups_per_host {
+        if host_joins
+            && !host.is_unspecified()
+            && self.host_groups.get(&host).copied().unwrap_or(0) >= self.config.max_groups_per_host
+        {
             self.limit_hit(Limit::GroupsPerHost, host, address, out);
             return false;
         }
@@ -242,8 +287,17 @@ fn send_specific_queries<A: Address>(
                 }
             }
         }
-        if query_group && !group.hosts.any_exclude() {
-            // Nobody wants sources they did not list: the group timer has nothing to wait for.
+        // Nobody wants sources they did not list, and every source a tracked host names is
+        // running (INCLUDE mode keeps only those): the group timer has nothing to wait for. A
+        // named source missing from the table (deleted by another host's IS_EX or TO_EX) keeps
+        // the group in EXCLUDE mode until LMQT, for its host to answer Q(G).
+        let running = &group.running;
+        if query_group
+            && !group.hosts.any_exclude()
+            && group
+                .hosts
+                .named_sources_within(running.len(), |s| running.contains(s))
+        {
             group.switch_to_include(fx);
         }
     }

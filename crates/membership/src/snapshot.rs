@@ -28,7 +28,7 @@ pub(crate) fn port_snapshot<A: Address>(port: &Port<A>, now: Timestamp) -> PortS
                 compat: group.older_hosts.mode(version),
                 group_timer_ms: group.group_timer().map(remaining),
                 sources,
-                hosts: group.hosts.hosts().collect(),
+                hosts: group.hosts.hosts(),
             }
         })
         .collect();

@@ -5,6 +5,7 @@
 //! them (see `specific.rs`).
 
 use crate::group::{Effects, FilterMode, Group};
+use crate::room::Room;
 use crate::{Address, RecordKind, Timestamp};
 use std::collections::BTreeSet;
 
@@ -13,7 +14,7 @@ use std::collections::BTreeSet;
 pub(crate) struct RecordContext {
     /// Now + Group Membership Interval.
     pub(crate) gmi: Timestamp,
-    pub(crate) max_sources: usize,
+    pub(crate) room: Room,
 }
 
 impl<A: Address> Group<A> {
@@ -26,7 +27,7 @@ impl<A: Address> Group<A> {
         fx: &mut Effects<A>,
     ) {
         use RecordKind::*;
-        let RecordContext { gmi, max_sources } = ctx;
+        let RecordContext { gmi, room } = ctx;
         match (self.mode(), kind) {
             // §6.4.1 INCLUDE(A) IS_IN(B) → INCLUDE(A+B); (B)=GMI
             // §6.4.2 INCLUDE(A) ALLOW(B) → INCLUDE(A+B); (B)=GMI
@@ -34,7 +35,7 @@ impl<A: Address> Group<A> {
             // §6.4.2 EXCLUDE(X,Y) ALLOW(A) → EXCLUDE(X+A, Y-A); (A)=GMI
             (_, IsInclude | Allow) => {
                 for source in sources {
-                    self.set_source_timer(*source, gmi, max_sources, fx);
+                    self.set_source_timer(*source, gmi, room, fx);
                 }
             }
             // §6.4.2 INCLUDE(A) BLOCK(B) → INCLUDE(A); Send Q(G,A*B)
@@ -65,7 +66,7 @@ impl<A: Address> Group<A> {
                     .filter(|s| !self.running.contains(s))
                     .collect();
                 for source in b_minus_a {
-                    self.exclude_source(source, max_sources, fx);
+                    self.exclude_source(source, room.max, fx);
                 }
                 if kind == ToExclude {
                     fx.query_sources.extend(a_times_b);
@@ -79,7 +80,7 @@ impl<A: Address> Group<A> {
                     .filter(|s| !sources.contains(s))
                     .collect();
                 for source in sources {
-                    self.set_source_timer(*source, gmi, max_sources, fx);
+                    self.set_source_timer(*source, gmi, room, fx);
                 }
                 fx.query_sources.extend(a_minus_b);
             }
@@ -89,7 +90,7 @@ impl<A: Address> Group<A> {
                 self.replace_exclude_list(sources, fx);
                 for source in sources {
                     if !self.running.contains(source) && !self.excluded.contains(source) {
-                        self.set_source_timer(*source, gmi, max_sources, fx);
+                        self.set_source_timer(*source, gmi, room, fx);
                     }
                 }
                 self.set_group_timer(gmi);
@@ -106,7 +107,7 @@ impl<A: Address> Group<A> {
                 self.replace_exclude_list(sources, fx);
                 for source in &a_minus_y {
                     if !self.running.contains(source) {
-                        self.set_source_timer(*source, group_timer, max_sources, fx);
+                        self.set_source_timer(*source, group_timer, room, fx);
                     }
                 }
                 fx.query_sources.extend(a_minus_y);
@@ -122,7 +123,7 @@ impl<A: Address> Group<A> {
                     .collect();
                 for source in &a_minus_y {
                     if !self.running.contains(source) {
-                        self.set_source_timer(*source, group_timer, max_sources, fx);
+                        self.set_source_timer(*source, group_timer, room, fx);
                     }
                 }
                 fx.query_sources.extend(a_minus_y);
@@ -136,7 +137,7 @@ impl<A: Address> Group<A> {
                     .filter(|s| !sources.contains(s))
                     .collect();
                 for source in sources {
-                    self.set_source_timer(*source, gmi, max_sources, fx);
+                    self.set_source_timer(*source, gmi, room, fx);
                 }
                 fx.query_sources.extend(x_minus_a);
                 fx.query_group = true;

@@ -1,6 +1,14 @@
 //! The timer values in force on a port: the configuration, with the elected querier's Robustness
 //! Variable and Query Interval adopted while we are not the querier (RFC 9776 §4.1.6, §4.1.7;
 //! RFC 9777 §5.1.8, §5.1.9), and the derived intervals of RFC 9776 §8 / RFC 9777 §9.
+//!
+//! Adopted values are bounded: a query is accepted from any address on the link, so a forged
+//! one with QRV 7 and QQIC 255 (QQI 31 744 s) would otherwise keep us non-querier, and every
+//! group alive, for days. When the adopted RV × QI exceeds the configured RV × QI, both adopted
+//! values are dropped and the configured ones apply. Since QRI is always ours, the Other Querier
+//! Present Interval, the Group Membership Interval and the Older Host Present Interval are then
+//! never longer than this port's configuration makes them; smaller adopted values (a querier
+//! that queries more often) are honoured as the RFCs ask.
 
 use crate::{Mode, PortConfig};
 use std::time::Duration;
@@ -31,14 +39,28 @@ pub(crate) struct Timing {
 impl Timing {
     pub(crate) fn new(config: &PortConfig, adopted: Adopted) -> Timing {
         // RFC 9776 §8.1: the Robustness Variable MUST NOT be zero.
-        let robustness = adopted.robustness.unwrap_or(config.robustness).max(1);
+        let configured = (
+            config.robustness.max(1),
+            config.query_interval.max(MIN_PERIOD),
+        );
+        let heard = (
+            adopted.robustness.unwrap_or(configured.0).max(1),
+            adopted
+                .query_interval
+                .unwrap_or(configured.1)
+                .max(MIN_PERIOD),
+        );
+        let span = |(rv, qi): (u8, Duration)| qi.saturating_mul(u32::from(rv));
+        // See the module documentation: adopted values never lengthen RV × QI.
+        let (robustness, query_interval) = if span(heard) > span(configured) {
+            configured
+        } else {
+            heard
+        };
         Timing {
             version: config.version,
             robustness,
-            query_interval: adopted
-                .query_interval
-                .unwrap_or(config.query_interval)
-                .max(MIN_PERIOD),
+            query_interval,
             query_response_interval: config.query_response_interval,
             startup_query_interval: config.startup_query_interval.max(MIN_PERIOD),
             startup_query_count: config.startup_query_count.max(1),
@@ -112,6 +134,52 @@ mod tests {
         assert_eq!(
             timing.other_querier_present_interval(),
             Duration::from_secs(185)
+        );
+    }
+
+    #[test]
+    fn adopted_values_never_lengthen_the_configured_intervals() {
+        let config = PortConfig::rfc_defaults(Mode::V3);
+        let forged = Adopted {
+            robustness: Some(7),
+            query_interval: Some(Duration::from_secs(31_744)),
+        };
+        let timing = Timing::new(&config, forged);
+        assert_eq!(
+            (timing.robustness, timing.query_interval),
+            (2, config.query_interval)
+        );
+        assert_eq!(
+            timing.other_querier_present_interval(),
+            Duration::from_secs(255)
+        );
+        // Either value alone can lengthen RV × QI: QRV 7 with our QI, or our RV with QQI 200 s.
+        for adopted in [
+            Adopted {
+                robustness: Some(7),
+                query_interval: None,
+            },
+            Adopted {
+                robustness: None,
+                query_interval: Some(Duration::from_secs(200)),
+            },
+        ] {
+            let timing = Timing::new(&config, adopted);
+            assert_eq!(timing.group_membership_interval(), Duration::from_secs(260));
+            assert_eq!(
+                timing.older_host_present_interval(),
+                Duration::from_secs(260)
+            );
+        }
+        // A larger RV with a shorter QI is honoured while RV × QI stays within ours.
+        let adopted = Adopted {
+            robustness: Some(5),
+            query_interval: Some(Duration::from_secs(50)),
+        };
+        let timing = Timing::new(&config, adopted);
+        assert_eq!(
+            (timing.robustness, timing.query_interval.as_secs()),
+            (5, 50)
         );
     }
 
