@@ -243,7 +243,7 @@ async fn serve(
     plan: privileges::Plan,
 ) -> Result<(), String> {
     let kernel = Kernel::open()?;
-    let mut links = LinkMonitor::new().map_err(|e| e.to_string())?;
+    let links = LinkMonitor::new().map_err(|e| e.to_string())?;
     let mut control = match ControlSocket::bind(&opts.control).await {
         Ok(c) => Some(c),
         Err(e) => {
@@ -262,6 +262,8 @@ async fn serve(
     for link in links.dump().await.map_err(|e| e.to_string())? {
         daemon.dispatch(vec![Event::InterfaceChanged(convert::link(link))]);
     }
+    // From here on, changes come debounced from the monitor's own task.
+    let mut links = links.watch();
     let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let mut sighup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
@@ -313,7 +315,7 @@ async fn serve(
                     Ok(e) => Input::Received6(e),
                     Err(e) => { warn!("receiving on the IPv6 mroute socket: {e}"); Input::Nothing }
                 },
-                r = links.next_events() => match r {
+                r = links.recv() => match r {
                     Ok(events) => Input::Events(events.into_iter().map(convert::link_event).collect()),
                     Err(e) => return Err(format!("netlink connection lost: {e}")),
                 },
