@@ -4,6 +4,7 @@
 
 mod convert;
 mod kernel;
+mod limiter;
 mod names;
 mod order;
 mod privileges;
@@ -12,6 +13,7 @@ mod report;
 use crate::cli::RunOptions;
 use crate::control::{self, ControlSocket};
 use kernel::Kernel;
+use limiter::LogLimiter;
 use mrproxy_engine::{Engine, Event, Timestamp};
 use mrproxy_linux::{LinkMonitor, Notifier};
 use names::Names;
@@ -122,6 +124,8 @@ enum Input {
     Received4(Option<Event>),
     Received6(Option<Event>),
     Nothing,
+    /// Receiving on the mroute socket of this family failed.
+    ReceiveError(&'static str, std::io::Error),
     Reload,
     Stop(&'static str),
     Status(tokio::net::UnixStream),
@@ -132,6 +136,8 @@ struct Daemon {
     kernel: Kernel,
     names: Names,
     reporter: Reporter,
+    /// Receive errors of the mroute sockets, which can repeat per packet.
+    warnings: LogLimiter,
     start: Instant,
 }
 
@@ -210,7 +216,7 @@ impl Daemon {
                 Ok(Some(r)) => events.extend(convert::received4(r, buf)),
                 Ok(None) => break,
                 Err(e) => {
-                    warn!("receiving on the IPv4 mroute socket: {e}");
+                    self.receive_error("IPv4", &e);
                     break;
                 }
             }
@@ -227,13 +233,22 @@ impl Daemon {
                     Ok(Some(r)) => events.extend(convert::received6(r, buf)),
                     Ok(None) => break,
                     Err(e) => {
-                        warn!("receiving on the IPv6 mroute socket: {e}");
+                        self.receive_error("IPv6", &e);
                         break;
                     }
                 }
             }
         }
         self.dispatch(events);
+    }
+
+    fn receive_error(&mut self, family: &'static str, e: &std::io::Error) {
+        self.warnings.warn(
+            family,
+            None,
+            &self.names,
+            format_args!("receiving on the {family} mroute socket: {e}"),
+        );
     }
 }
 
@@ -257,6 +272,7 @@ async fn serve(
         kernel,
         names: Names::default(),
         reporter: Reporter::default(),
+        warnings: LogLimiter::default(),
         start,
     };
     for link in links.dump().await.map_err(|e| e.to_string())? {
@@ -309,11 +325,11 @@ async fn serve(
             tokio::select! {
                 r = v4.recv(&mut buf4) => match r {
                     Ok(r) => Input::Received4(convert::received4(r, &buf4)),
-                    Err(e) => { warn!("receiving on the IPv4 mroute socket: {e}"); Input::Nothing }
+                    Err(e) => Input::ReceiveError("IPv4", e),
                 },
                 r = recv6 => match r {
                     Ok(e) => Input::Received6(e),
-                    Err(e) => { warn!("receiving on the IPv6 mroute socket: {e}"); Input::Nothing }
+                    Err(e) => Input::ReceiveError("IPv6", e),
                 },
                 r = links.recv() => match r {
                     Ok(events) => Input::Events(events.into_iter().map(convert::link_event).collect()),
@@ -335,6 +351,7 @@ async fn serve(
             Input::Received4(first) => daemon.receive4(first, &mut buf4),
             Input::Received6(first) => daemon.receive6(first, &mut buf6),
             Input::Nothing => {}
+            Input::ReceiveError(family, e) => daemon.receive_error(family, &e),
             Input::Reload => {
                 readiness.reloading();
                 daemon.reload(&opts.config, &plan);
