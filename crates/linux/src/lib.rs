@@ -35,6 +35,7 @@ pub use netlink::{InterfaceAddress, Link, LinkEvent, LinkEvents, LinkFlags, Link
 pub use notify::{Notifier, monotonic_usec};
 pub use packet::{Ipv4Header, UpcallKind};
 pub use process::{
-    Account, SwitchError, daemonize, enter_chroot, lookup_user, runs_as, switch_user,
+    Account, SwitchError, daemonize, enter_chroot, lookup_group, lookup_user, runs_as, switch_user,
+    with_umask,
 };
 pub use sender::{IgmpSender, MldSender};
