@@ -120,9 +120,9 @@ impl JoinPool {
             None => self.join(ifindex, group, mode, sources),
             Some(h) if h.mode == mode && h.sources == sources => Ok(()),
             Some(h) if leave => {
-                self.leave(h.socket, ifindex, group);
+                let left = self.leave(h.socket, ifindex, group);
                 self.held.remove(&key);
-                Ok(())
+                left.map_err(|e| Error::io(format!("leaving {group} on interface {ifindex}"), e))
             }
             Some(h) => {
                 let fd = self.socket(h.socket)?.as_fd();
@@ -262,26 +262,50 @@ impl JoinPool {
         })
     }
 
-    fn leave(&mut self, index: usize, ifindex: u32, group: IpAddr) {
+    /// Leaves `group` on `ifindex` and frees the socket's slot, also when the kernel refuses
+    /// (the membership is forgotten either way; the error is the caller's to report).
+    fn leave(&mut self, index: usize, ifindex: u32, group: IpAddr) -> io::Result<()> {
         let level = self.level();
-        if let Some(s) = self.sockets.get_mut(index) {
-            match sys::setsockopt(
-                s.socket.as_fd(),
-                level,
-                libc::MCAST_LEAVE_GROUP,
-                &sys::group_req(ifindex, group),
-            ) {
-                Ok(()) => {}
-                // The interface vanished; the kernel may already have dropped the membership (D13).
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ENODEV | libc::EADDRNOTAVAIL)) => {
-                    tracing::debug!(ifindex, %group, error = %e, "leave after the interface vanished");
-                }
-                Err(e) => tracing::warn!(ifindex, %group, error = %e, "leaving group failed"),
+        let Some(s) = self.sockets.get_mut(index) else {
+            return Ok(());
+        };
+        let result = match sys::setsockopt(
+            s.socket.as_fd(),
+            level,
+            libc::MCAST_LEAVE_GROUP,
+            &sys::group_req(ifindex, group),
+        ) {
+            // The interface vanished; the kernel may already have dropped the membership (D13).
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENODEV | libc::EADDRNOTAVAIL)) => {
+                tracing::debug!(ifindex, %group, error = %e, "leave after the interface vanished");
+                Ok(())
             }
-            s.members = s.members.saturating_sub(1);
-            if !s.full {
-                self.first_with_room = self.first_with_room.min(index);
+            other => other,
+        };
+        s.members = s.members.saturating_sub(1);
+        if !s.full {
+            self.first_with_room = self.first_with_room.min(index);
+        }
+        result
+    }
+
+    /// Leaves every group of `held` entries in `gone`; failures make one warning for the whole
+    /// batch (one interface event or the shutdown), not one per group.
+    fn leave_all(&mut self, gone: Vec<((u32, IpAddr), usize)>, why: &str) {
+        let mut failed = 0usize;
+        let mut first = None;
+        for ((ifindex, group), socket) in gone {
+            if let Err(e) = self.leave(socket, ifindex, group) {
+                failed += 1;
+                first.get_or_insert((ifindex, group, e));
             }
+            self.held.remove(&(ifindex, group));
+        }
+        if let Some((ifindex, group, e)) = first {
+            tracing::warn!(
+                "{why}: {failed} upstream group(s) could not be left, the first {group} on \
+                 interface {ifindex}: {e}"
+            );
         }
     }
 
@@ -292,19 +316,13 @@ impl JoinPool {
             .filter(|((i, _), _)| *i == ifindex)
             .map(|(k, h)| (*k, h.socket))
             .collect();
-        for ((ifindex, group), socket) in gone {
-            // Leaving also frees the socket's slot; the kernel keeps it until then.
-            self.leave(socket, ifindex, group);
-            self.held.remove(&(ifindex, group));
-        }
+        // Leaving also frees the socket's slot; the kernel keeps it until then.
+        self.leave_all(gone, "interface no longer upstream");
     }
 
     pub(crate) fn clear(&mut self) {
         let all: Vec<_> = self.held.iter().map(|(k, h)| (*k, h.socket)).collect();
-        for ((ifindex, group), socket) in all {
-            self.leave(socket, ifindex, group);
-        }
-        self.held.clear();
+        self.leave_all(all, "leaving every upstream group");
     }
 
     fn socket(&self, index: usize) -> Result<&Socket> {

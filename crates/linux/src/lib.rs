@@ -4,7 +4,8 @@
 //!   ifindex, forwarding entries, packet counters, received IGMP/MLD and kernel upcalls.
 //! - [`IgmpSender`] / [`MldSender`]: queries out of an exact interface from an exact source.
 //! - [`UpstreamMembership`]: the router's host-side membership, kept by the kernel.
-//! - [`LinkMonitor`]: interfaces and addresses from rtnetlink.
+//! - [`LinkMonitor`]: interfaces and addresses from rtnetlink; [`LinkEvents`]: their changes,
+//!   debounced by a task of their own.
 //! - [`Notifier`]: readiness notifications to systemd (`$NOTIFY_SOCKET`, sd_notify(3)).
 //!
 //! Everything acts on the calling thread's network namespace. Sockets that are polled
@@ -30,10 +31,11 @@ pub use error::{Error, Family, Result};
 pub use membership::{FilterMode, UpstreamMembership};
 pub use mroute4::{IGMP_REPORT_GROUPS, Mroute4, Received4, Upcall};
 pub use mroute6::{MLD_REPORT_GROUPS, MLD_TYPES, Mroute6, Received6};
-pub use netlink::{InterfaceAddress, Link, LinkEvent, LinkFlags, LinkMonitor};
+pub use netlink::{InterfaceAddress, Link, LinkEvent, LinkEvents, LinkFlags, LinkMonitor};
 pub use notify::{Notifier, monotonic_usec};
 pub use packet::{Ipv4Header, UpcallKind};
 pub use process::{
-    Account, SwitchError, daemonize, enter_chroot, lookup_user, runs_as, switch_user,
+    Account, SwitchError, daemonize, enter_chroot, lookup_group, lookup_user, runs_as, switch_user,
+    with_umask,
 };
 pub use sender::{IgmpSender, MldSender};

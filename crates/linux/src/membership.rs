@@ -41,7 +41,8 @@ impl UpstreamMembership {
     }
 
     /// Makes the membership of `group` on `ifindex` exactly (mode, sources). INCLUDE with no
-    /// sources leaves the group. On error the previous state is kept.
+    /// sources leaves the group. On error the previous state is kept, except for a refused
+    /// leave: the membership is forgotten all the same (the error is still returned).
     pub fn set(
         &mut self,
         ifindex: u32,

@@ -19,6 +19,7 @@ use std::collections::BTreeSet;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
+use tokio::sync::mpsc;
 
 /// Interface flags that matter to a multicast router.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -62,6 +63,11 @@ pub enum LinkEvent {
 /// How long to keep collecting notifications after the first one, so that a burst (an
 /// interface coming up with several addresses) gives one re-read per interface.
 const DEBOUNCE: Duration = Duration::from_millis(20);
+
+/// Batches sent by [`LinkMonitor::watch`] and not yet received. Each batch carries whole
+/// interface states, so a full channel only delays the monitor task, which keeps collecting
+/// notifications meanwhile.
+const PENDING_BATCHES: usize = 16;
 
 /// A netlink connection subscribed to link and address changes.
 pub struct LinkMonitor {
@@ -145,20 +151,35 @@ impl LinkMonitor {
         Ok(addresses)
     }
 
-    /// Waits for the next change notifications and returns the new state of every interface
-    /// they concern, in ifindex order.
+    /// Hands the monitor to a task of its own that waits for change notifications, collects
+    /// them for [`DEBOUNCE`], re-reads every interface they concern and sends the new states
+    /// over a channel. Call it after [`LinkMonitor::dump`]: the subscription dates from
+    /// [`LinkMonitor::new`], so no change in between is lost.
     ///
-    /// Cancel safe (for `tokio::select!`): interfaces are only marked handled once all of them
-    /// were re-read, and re-reading is idempotent. An error means the netlink connection is
-    /// gone (for example the kernel dropped notifications under load): open a new monitor and
-    /// `dump()` again.
-    pub async fn next_events(&mut self) -> Result<Vec<LinkEvent>> {
+    /// The debounce runs in that task, so it completes however busy the receiver is: a caller
+    /// that polled the debouncing future itself in a `select!` next to a busier input would
+    /// restart it at every other wake-up and could postpone interface changes indefinitely.
+    pub fn watch(mut self) -> LinkEvents {
+        let (sender, events) = mpsc::channel(PENDING_BATCHES);
+        let task = tokio::spawn(async move {
+            loop {
+                let batch = self.next_events().await;
+                let failed = batch.is_err();
+                if sender.send(batch).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        LinkEvents { events, task }
+    }
+
+    /// Waits for the next change notifications and returns the new state of every interface
+    /// they concern, in ifindex order. Interfaces are only marked handled once all of them were
+    /// re-read, and re-reading is idempotent. An error means the netlink connection is gone.
+    async fn next_events(&mut self) -> Result<Vec<LinkEvent>> {
         while self.pending.is_empty() {
             let Some((msg, _)) = self.notifications.next().await else {
-                return Err(Error::io(
-                    "rtnetlink notifications",
-                    io::Error::from(io::ErrorKind::BrokenPipe),
-                ));
+                return Err(connection_lost());
             };
             self.pending.extend(concerned_ifindex(&msg));
         }
@@ -181,10 +202,49 @@ impl LinkMonitor {
     }
 }
 
+/// Batches of interface changes from [`LinkMonitor::watch`]; dropping it stops the task and
+/// closes the netlink connection.
+pub struct LinkEvents {
+    events: mpsc::Receiver<Result<Vec<LinkEvent>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for LinkEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkEvents").finish_non_exhaustive()
+    }
+}
+
+impl LinkEvents {
+    /// The next batch: the new state of every interface a burst of notifications concerned, in
+    /// ifindex order. Cancel-safe (a channel receive): an event loop may poll it in `select!`.
+    /// An error means the netlink connection is gone (for example the kernel dropped
+    /// notifications under load); nothing follows it.
+    pub async fn recv(&mut self) -> Result<Vec<LinkEvent>> {
+        self.events
+            .recv()
+            .await
+            .unwrap_or_else(|| Err(connection_lost()))
+    }
+}
+
+impl Drop for LinkEvents {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 impl Drop for LinkMonitor {
     fn drop(&mut self) {
         self.connection.abort();
     }
+}
+
+fn connection_lost() -> Error {
+    Error::io(
+        "rtnetlink notifications",
+        io::Error::from(io::ErrorKind::BrokenPipe),
+    )
 }
 
 fn netlink_error(op: &str, e: rtnetlink::Error) -> Error {

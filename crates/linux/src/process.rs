@@ -1,8 +1,10 @@
-//! Process-level kernel interaction for the daemon: going to the background, and giving up
-//! root after start-up (`chroot DIR`, `user NAME`; igmpproxy.md §3).
+//! Process-level kernel interaction for the daemon: going to the background, giving up root
+//! after start-up (`chroot DIR`, `user NAME`; igmpproxy.md §3), and the group and file mode
+//! of the status socket.
 
 use crate::error::Error;
-use nix::unistd::{Gid, Uid, User};
+use nix::sys::stat::Mode;
+use nix::unistd::{Gid, Group, Uid, User};
 use std::ffi::CString;
 use std::io;
 use std::path::Path;
@@ -39,6 +41,23 @@ pub fn lookup_user(name: &str) -> io::Result<Option<Account>> {
         gid: user.gid.as_raw(),
         groups: groups.into_iter().map(Gid::as_raw).collect(),
     }))
+}
+
+/// Looks group `name` up (getgrnam_r); `Ok(None)` when there is no such group.
+pub fn lookup_group(name: &str) -> io::Result<Option<u32>> {
+    Ok(Group::from_name(name)?.map(|g| g.gid.as_raw()))
+}
+
+/// Runs `f` with the process umask set to `mask` (permission bits), then restores the previous
+/// one. Files and sockets `f` creates get at most the permissions `mask` leaves, from their
+/// creation on: a socket bound under umask 0o117 is never connectable by others, not even
+/// until a chmod after the bind. The umask is per process; call it while no other thread
+/// creates files.
+pub fn with_umask<T>(mask: u32, f: impl FnOnce() -> T) -> T {
+    let previous = nix::sys::stat::umask(Mode::from_bits_truncate(mask));
+    let result = f();
+    nix::sys::stat::umask(previous);
+    result
 }
 
 /// `chroot(dir)` then `chdir("/")`, so that no directory outside the new root stays reachable
@@ -106,5 +125,24 @@ mod tests {
     #[test]
     fn an_unknown_user_is_none() {
         assert_eq!(lookup_user("mrproxy-no-such-user").unwrap(), None);
+    }
+
+    #[test]
+    fn groups_are_found_by_name() {
+        assert_eq!(lookup_group("root").unwrap(), Some(0));
+        assert_eq!(lookup_group("mrproxy-no-such-group").unwrap(), None);
+    }
+
+    #[test]
+    fn the_umask_applies_inside_and_is_restored_after() {
+        let dir = std::env::temp_dir().join(format!("mrproxy-umask-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let before = nix::sys::stat::umask(Mode::from_bits_truncate(0o022));
+        with_umask(0o077, || std::fs::create_dir(&dir)).unwrap();
+        let after = nix::sys::stat::umask(before);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!((mode, after.bits()), (0o700, 0o022));
     }
 }

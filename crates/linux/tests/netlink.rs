@@ -3,7 +3,7 @@
 mod common;
 
 use common::{SECOND, run_in};
-use mrproxy_linux::{InterfaceAddress, Link, LinkEvent, LinkMonitor};
+use mrproxy_linux::{InterfaceAddress, Link, LinkEvent, LinkEvents, LinkMonitor};
 use netlab::Lab;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
@@ -82,16 +82,13 @@ fn dump_sees_veth_addresses_and_tun_peer() {
 
 /// Collects events until `want` is satisfied or `limit` passes.
 async fn wait_event(
-    monitor: &mut LinkMonitor,
+    monitor: &mut LinkEvents,
     limit: Duration,
     want: impl Fn(&LinkEvent) -> bool,
 ) -> Option<LinkEvent> {
     let deadline = Instant::now() + limit;
     loop {
-        let events = timeout_at(deadline, monitor.next_events())
-            .await
-            .ok()?
-            .unwrap();
+        let events = timeout_at(deadline, monitor.recv()).await.ok()?.unwrap();
         if let Some(e) = events.into_iter().find(|e| want(e)) {
             return Some(e);
         }
@@ -109,8 +106,9 @@ fn address_and_link_changes_produce_events() {
     lab.veth((&rtr, "dn1"), (&h1, "e0")).unwrap();
     let dn1 = rtr.ifindex("dn1").unwrap();
     run_in(&rtr, || async {
-        let mut monitor = LinkMonitor::new().unwrap();
+        let monitor = LinkMonitor::new().unwrap();
         assert!(find(&monitor.dump().await.unwrap(), "dn1").ipv4.is_empty());
+        let mut monitor = monitor.watch();
 
         rtr.add_addr("dn1", "203.0.113.1/24").unwrap();
         let added = wait_event(
@@ -145,5 +143,40 @@ fn address_and_link_changes_produce_events() {
         rtr.ip(&["link", "del", "dn1"]).unwrap();
         let removed = wait_event(&mut monitor, 5 * SECOND, |e| *e == LinkEvent::Removed(dn1)).await;
         assert!(removed.is_some(), "removal is reported");
+    });
+}
+
+/// The receiver is polled in a `select!` next to a timer that fires every millisecond, far
+/// more often than the 20 ms debounce: the change still arrives, because the debounce runs in
+/// the monitor's own task and the receive is a plain channel receive.
+#[test]
+fn changes_arrive_while_the_receiver_is_woken_every_millisecond() {
+    if !Lab::require_root() {
+        return;
+    }
+    let lab = Lab::new("lx-nlbusy").unwrap();
+    let rtr = lab.ns("rtr").unwrap();
+    let h1 = lab.ns("h1").unwrap();
+    run_in(&rtr, || async {
+        let monitor = LinkMonitor::new().unwrap();
+        monitor.dump().await.unwrap();
+        let mut events = monitor.watch();
+        lab.veth((&rtr, "dn1"), (&h1, "e0")).unwrap();
+        let mut ticks = tokio::time::interval(Duration::from_millis(1));
+        let deadline = Instant::now() + 5 * SECOND;
+        let mut woken = 0u32;
+        let seen = loop {
+            tokio::select! {
+                _ = ticks.tick() => woken += 1,
+                batch = events.recv() => {
+                    let batch = batch.unwrap();
+                    if batch.iter().any(|e| matches!(e, LinkEvent::Changed(l) if l.name == "dn1")) {
+                        break true;
+                    }
+                }
+                () = tokio::time::sleep_until(deadline) => break false,
+            }
+        };
+        assert!(seen, "no event for dn1 in 5 s ({woken} timer wake-ups)");
     });
 }

@@ -1,5 +1,5 @@
 //! The command line, compatible with igmpproxy's `getopt("vdnh")` (igmpproxy.md §2):
-//! `mrproxy [-h] [-n] [-d] [-v [-v]] [--check] [CONFIGFILE]`, plus mrproxy's own subcommand
+//! `mrproxy [-h] [-n] [-d] [-v [-v]] [--check] [CONFIGFILE]`, plus mrproxy's own options and subcommand
 //! `mrproxy status`. (The lab is its own binary, `mrproxy-lab`, so the daemon does not link the
 //! test harness.)
 
@@ -9,7 +9,8 @@ pub const DEFAULT_CONFIG: &str = "/etc/mrproxy.conf";
 pub const DEFAULT_CONTROL_SOCKET: &str = "/run/mrproxy.sock";
 
 pub const USAGE: &str = "\
-Usage: mrproxy [-h] [-n] [-d] [-v [-v]] [--check] [--control PATH] [CONFIGFILE]
+Usage: mrproxy [-h] [-n] [-d] [-v [-v]] [--check] [--control PATH] [--control-group NAME]
+               [CONFIGFILE]
        mrproxy status [--control PATH]
 
   -h          print this help and exit
@@ -17,7 +18,11 @@ Usage: mrproxy [-h] [-n] [-d] [-v [-v]] [--check] [--control PATH] [CONFIGFILE]
   -d          debug mode: log to stderr instead of syslog (implies -n)
   -v          log more (-v: info, -vv: debug; default: warnings)
   --check     validate CONFIGFILE, print the interfaces it configures and exit
-  --control   path of the status socket (default /run/mrproxy.sock)
+  --control   path of the status socket (default /run/mrproxy.sock); created with mode
+              0660, owner and group may connect; a file there that is not a socket is an error
+  --control-group
+              group of the status socket, whose members may run `mrproxy status`
+              (default: the daemon's group)
   --version   print the version and exit
   CONFIGFILE  igmpproxy.conf syntax plus mrproxy extensions (default /etc/mrproxy.conf);
               see docs/mrproxy.conf.5.md
@@ -42,6 +47,8 @@ pub struct RunOptions {
     /// 0 = warnings, 1 = info, 2 = debug, 3 = trace.
     pub verbosity: u8,
     pub control: PathBuf,
+    /// `--control-group NAME`: the group given the status socket.
+    pub control_group: Option<String>,
 }
 
 /// A usage error: the message, printed with the usage text; exit status 1 like igmpproxy.
@@ -71,6 +78,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, UsageEr
         log_to_stderr: false,
         verbosity: 0,
         control: PathBuf::from(DEFAULT_CONTROL_SOCKET),
+        control_group: None,
     };
     let mut check = false;
     let mut positional: Vec<String> = Vec::new();
@@ -86,6 +94,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, UsageEr
             "--version" => return Ok(Command::Version),
             "--help" => return Ok(Command::Help),
             "--control" => opts.control = value(&mut args, "--control")?.into(),
+            "--control-group" => {
+                opts.control_group = Some(value(&mut args, "--control-group")?);
+            }
             long if long.starts_with("--") => {
                 return Err(UsageError(format!("unknown option '{long}'")));
             }
@@ -174,6 +185,22 @@ mod tests {
         assert!(p(&["-x"]).is_err());
         assert!(p(&["a.conf", "b.conf"]).is_err());
         assert!(p(&["--bogus"]).is_err());
+    }
+
+    #[test]
+    fn control_socket_path_and_group() {
+        let o = run(&[
+            "-n",
+            "--control",
+            "/run/m/s.sock",
+            "--control-group",
+            "netdev",
+            "x.conf",
+        ]);
+        assert_eq!(o.control, PathBuf::from("/run/m/s.sock"));
+        assert_eq!(o.control_group.as_deref(), Some("netdev"));
+        assert_eq!(run(&["x.conf"]).control_group, None);
+        assert!(p(&["--control-group"]).is_err());
     }
 
     #[test]

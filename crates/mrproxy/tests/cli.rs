@@ -226,3 +226,28 @@ fn d11_eight_upstreams_load_and_the_33rd_interface_is_one_clear_line() {
         );
     }
 }
+
+/// `--control-group` names a group that does not exist: one line on the terminal, before
+/// anything is opened.
+#[test]
+fn an_unknown_control_group_stops_the_start_with_one_line() {
+    let p = write(
+        "group.conf",
+        "phyint eth0 upstream\nphyint eth1 downstream\n",
+    );
+    let o = mrproxy(&[
+        "-d",
+        "--control",
+        "/nonexistent/mrproxy.sock",
+        "--control-group",
+        "mrproxy-no-such-group",
+        p.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(
+        e.starts_with("mrproxy: --control-group mrproxy-no-such-group: no such group"),
+        "{e}"
+    );
+}

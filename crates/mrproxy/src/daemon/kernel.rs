@@ -1,6 +1,10 @@
 //! Executes the engine's actions on the kernel through the Linux layer. Errors are logged and
-//! survived (igmpproxy.md D13): one failed setsockopt never stops the daemon.
+//! survived (igmpproxy.md D13): one failed setsockopt never stops the daemon. Errors that can
+//! repeat per packet or per group (sends, forwarding entries, upstream memberships) are
+//! rate-limited per (kind, interface); attach failures happen once per interface event and are
+//! not.
 
+use super::limiter::LogLimiter;
 use super::names::Names;
 use mrproxy_engine::{Action, Event, Family, FilterMode};
 use mrproxy_linux::{IgmpSender, MldSender, Mroute4, Mroute6, UpstreamMembership};
@@ -15,6 +19,7 @@ pub struct Kernel {
     igmp: IgmpSender,
     mld: Option<MldSender>,
     upstream: UpstreamMembership,
+    warnings: LogLimiter,
 }
 
 impl Kernel {
@@ -38,6 +43,7 @@ impl Kernel {
             igmp,
             mld,
             upstream,
+            warnings: LogLimiter::default(),
         })
     }
 
@@ -106,7 +112,15 @@ impl Kernel {
                     self.igmp
                         .send(ifindex.0, *source, *destination, &message.to_bytes())
                 {
-                    warn!(iface = %names.of(*ifindex), "{e}");
+                    self.warnings.warn(
+                        "send IGMP",
+                        Some(*ifindex),
+                        names,
+                        format_args!(
+                            "cannot send IGMP to {destination} on {}: {e}",
+                            names.of(*ifindex)
+                        ),
+                    );
                 } else {
                     debug!(iface = %names.of(*ifindex), %destination, ?message, "sent IGMP");
                 }
@@ -120,7 +134,15 @@ impl Kernel {
                 if let Some(mld) = &self.mld {
                     let bytes = message.to_bytes(source, destination);
                     if let Err(e) = mld.send(ifindex.0, *source, *destination, &bytes) {
-                        warn!(iface = %names.of(*ifindex), "{e}");
+                        self.warnings.warn(
+                            "send MLD",
+                            Some(*ifindex),
+                            names,
+                            format_args!(
+                                "cannot send MLD to {destination} on {}: {e}",
+                                names.of(*ifindex)
+                            ),
+                        );
                     } else {
                         debug!(iface = %names.of(*ifindex), %destination, ?message, "sent MLD");
                     }
@@ -146,7 +168,15 @@ impl Kernel {
                         %source, %group, iif = %names.of(*iif), oifs = %names.list(oifs),
                         "forwarding entry set"
                     ),
-                    Err(e) => warn!(%source, %group, "cannot set forwarding entry: {e}"),
+                    Err(e) => self.warnings.warn(
+                        "set forwarding entry",
+                        Some(*iif),
+                        names,
+                        format_args!(
+                            "cannot set forwarding entry ({source}, {group}) from {}: {e}",
+                            names.of(*iif)
+                        ),
+                    ),
                 }
             }
             Action::DeleteRoute { source, group } => {
@@ -160,7 +190,12 @@ impl Kernel {
                 };
                 match result {
                     Ok(()) => info!(%source, %group, "forwarding entry removed"),
-                    Err(e) => warn!(%source, %group, "cannot remove forwarding entry: {e}"),
+                    Err(e) => self.warnings.warn(
+                        "remove forwarding entry",
+                        None,
+                        names,
+                        format_args!("cannot remove forwarding entry ({source}, {group}): {e}"),
+                    ),
                 }
             }
             Action::SampleRoute { source, group } => {
@@ -203,8 +238,14 @@ impl Kernel {
                     Ok(()) => info!(
                         iface = %names.of(*ifindex), %group, ?mode, ?sources, "upstream membership"
                     ),
-                    Err(e) => warn!(
-                        iface = %names.of(*ifindex), %group, "cannot change upstream membership: {e}"
+                    Err(e) => self.warnings.warn(
+                        "upstream membership",
+                        Some(*ifindex),
+                        names,
+                        format_args!(
+                            "cannot change the upstream membership of {group} on {}: {e}",
+                            names.of(*ifindex)
+                        ),
                     ),
                 }
             }

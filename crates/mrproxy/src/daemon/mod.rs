@@ -1,9 +1,15 @@
 //! The daemon: one tokio task on one thread owns the engine. Socket readers, netlink, signals,
 //! the status socket and the engine's own deadline are the inputs; the kernel executor applies
 //! the engine's actions.
+//!
+//! The loop never waits on anyone but the kernel's sockets: interface changes are debounced and
+//! re-read by the netlink monitor's own task, status clients are read from and written to by
+//! tasks of their own, and every input reaches the loop through a cancel-safe receive, so a
+//! busy input (a LAN sending junk) cannot postpone another one.
 
 mod convert;
 mod kernel;
+mod limiter;
 mod names;
 mod order;
 mod privileges;
@@ -12,6 +18,7 @@ mod report;
 use crate::cli::RunOptions;
 use crate::control::{self, ControlSocket};
 use kernel::Kernel;
+use limiter::LogLimiter;
 use mrproxy_engine::{Engine, Event, Timestamp};
 use mrproxy_linux::{LinkMonitor, Notifier};
 use names::Names;
@@ -40,6 +47,20 @@ pub fn run(opts: RunOptions) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // The status socket's group and path, also said on the terminal: a file that is not a
+    // socket is never replaced.
+    let control_group = match opts.control_group.as_deref().map(control::lookup_group) {
+        None => None,
+        Some(Ok(gid)) => Some(gid),
+        Some(Err(e)) => {
+            eprintln!("mrproxy: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Err(e) = control::check_path(&opts.control) {
+        eprintln!("mrproxy: {e}");
+        return ExitCode::from(1);
+    }
     if !opts.foreground {
         if let Err(e) = mrproxy_linux::daemonize() {
             eprintln!("mrproxy: {e}");
@@ -64,7 +85,7 @@ pub fn run(opts: RunOptions) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(serve(opts, config, plan)) {
+    match runtime.block_on(serve(opts, config, plan, control_group)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // Logged once: on stderr in the foreground, in syslog in the background.
@@ -121,10 +142,13 @@ enum Input {
     /// engine); the rest of the queue is drained before the engine's actions are executed.
     Received4(Option<Event>),
     Received6(Option<Event>),
-    Nothing,
+    /// Receiving on the mroute socket of this family failed.
+    ReceiveError(&'static str, std::io::Error),
     Reload,
     Stop(&'static str),
-    Status(tokio::net::UnixStream),
+    Status(control::Request),
+    /// The status socket stopped accepting clients; the daemon goes on without it.
+    StatusGone(std::io::Error),
 }
 
 struct Daemon {
@@ -132,6 +156,8 @@ struct Daemon {
     kernel: Kernel,
     names: Names,
     reporter: Reporter,
+    /// Receive errors of the mroute sockets, which can repeat per packet.
+    warnings: LogLimiter,
     start: Instant,
 }
 
@@ -210,7 +236,7 @@ impl Daemon {
                 Ok(Some(r)) => events.extend(convert::received4(r, buf)),
                 Ok(None) => break,
                 Err(e) => {
-                    warn!("receiving on the IPv4 mroute socket: {e}");
+                    self.receive_error("IPv4", &e);
                     break;
                 }
             }
@@ -227,7 +253,7 @@ impl Daemon {
                     Ok(Some(r)) => events.extend(convert::received6(r, buf)),
                     Ok(None) => break,
                     Err(e) => {
-                        warn!("receiving on the IPv6 mroute socket: {e}");
+                        self.receive_error("IPv6", &e);
                         break;
                     }
                 }
@@ -235,16 +261,26 @@ impl Daemon {
         }
         self.dispatch(events);
     }
+
+    fn receive_error(&mut self, family: &'static str, e: &std::io::Error) {
+        self.warnings.warn(
+            family,
+            None,
+            &self.names,
+            format_args!("receiving on the {family} mroute socket: {e}"),
+        );
+    }
 }
 
 async fn serve(
     opts: RunOptions,
     config: mrproxy_config::Config,
     plan: privileges::Plan,
+    control_group: Option<u32>,
 ) -> Result<(), String> {
     let kernel = Kernel::open()?;
-    let mut links = LinkMonitor::new().map_err(|e| e.to_string())?;
-    let mut control = match ControlSocket::bind(&opts.control).await {
+    let links = LinkMonitor::new().map_err(|e| e.to_string())?;
+    let mut control = match ControlSocket::bind(&opts.control, control_group).await {
         Ok(c) => Some(c),
         Err(e) => {
             warn!("no status socket: {e}");
@@ -257,11 +293,14 @@ async fn serve(
         kernel,
         names: Names::default(),
         reporter: Reporter::default(),
+        warnings: LogLimiter::default(),
         start,
     };
     for link in links.dump().await.map_err(|e| e.to_string())? {
         daemon.dispatch(vec![Event::InterfaceChanged(convert::link(link))]);
     }
+    // From here on, changes come debounced from the monitor's own task.
+    let mut links = links.watch();
     let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let mut sighup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
@@ -307,13 +346,13 @@ async fn serve(
             tokio::select! {
                 r = v4.recv(&mut buf4) => match r {
                     Ok(r) => Input::Received4(convert::received4(r, &buf4)),
-                    Err(e) => { warn!("receiving on the IPv4 mroute socket: {e}"); Input::Nothing }
+                    Err(e) => Input::ReceiveError("IPv4", e),
                 },
                 r = recv6 => match r {
                     Ok(e) => Input::Received6(e),
-                    Err(e) => { warn!("receiving on the IPv6 mroute socket: {e}"); Input::Nothing }
+                    Err(e) => Input::ReceiveError("IPv6", e),
                 },
-                r = links.next_events() => match r {
+                r = links.recv() => match r {
                     Ok(events) => Input::Events(events.into_iter().map(convert::link_event).collect()),
                     Err(e) => return Err(format!("netlink connection lost: {e}")),
                 },
@@ -322,8 +361,8 @@ async fn serve(
                 _ = sigint.recv() => Input::Stop("SIGINT"),
                 _ = sighup.recv() => Input::Reload,
                 r = status => match r {
-                    Ok((stream, _request)) => Input::Status(stream),
-                    Err(e) => { warn!("status socket: {e}"); Input::Nothing }
+                    Ok(request) => Input::Status(request),
+                    Err(e) => Input::StatusGone(e),
                 },
             }
         };
@@ -332,18 +371,24 @@ async fn serve(
             Input::Events(events) => daemon.dispatch(events),
             Input::Received4(first) => daemon.receive4(first, &mut buf4),
             Input::Received6(first) => daemon.receive6(first, &mut buf6),
-            Input::Nothing => {}
+            Input::ReceiveError(family, e) => daemon.receive_error(family, &e),
             Input::Reload => {
                 readiness.reloading();
                 daemon.reload(&opts.config, &plan);
                 // Ready again, with the new configuration or the one kept.
                 readiness.say("READY=1");
             }
-            Input::Status(stream) => {
+            Input::Status(request) => {
+                debug!(request = %request.line, "status request");
                 let status = daemon.engine.status(daemon.now());
                 let body = serde_json::to_string_pretty(&status)
                     .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-                control::reply(stream, &body).await;
+                // Written by the client's own task, which drops a client that does not read.
+                request.answer(body);
+            }
+            Input::StatusGone(e) => {
+                warn!("status socket: {e}; continuing without it");
+                control = None;
             }
             Input::Stop(signal) => {
                 readiness.say("STOPPING=1");

@@ -1,20 +1,16 @@
 //! Log lines for the engine's non-kernel actions: rejected inputs and querier changes. Expected
 //! noise (our own looped-back packets, reports heard on the upstream LAN) stays at trace level;
-//! operator-relevant rejections are warnings, rate-limited per reason so a flood cannot flood
-//! the log (igmpproxy.md D33).
+//! operator-relevant rejections are warnings, rate-limited per (reason, interface) so a flood
+//! cannot flood the log (igmpproxy.md D33).
 
+use super::limiter::LogLimiter;
 use super::names::Names;
 use mrproxy_engine::{Action, Family, RejectReason};
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
 use tracing::{debug, info, trace, warn};
-
-const WARN_EVERY: Duration = Duration::from_secs(10);
 
 #[derive(Default)]
 pub struct Reporter {
-    /// Per reason kind: when it was last logged at warn level and how many were suppressed since.
-    last_warn: HashMap<&'static str, (Instant, u64)>,
+    warnings: LogLimiter,
 }
 
 impl Reporter {
@@ -31,17 +27,21 @@ impl Reporter {
                     RejectReason::OwnPacket | RejectReason::NotDownstream | RejectReason::LinkLocalGroup(_) => {
                         trace!(%iface, %from, ?reason, "ignored")
                     }
-                    RejectReason::SourceNotAccepted { source, group } => self.warn(
+                    RejectReason::SourceNotAccepted { source, group } => self.warnings.warn(
                         reason.kind(),
-                        format!(
+                        *ifindex,
+                        names,
+                        format_args!(
                             "multicast source {source} for {group} on upstream {iface} is outside the \
                              interface's networks and altnets; add `altnet {source}/32` (or its network) \
                              to that phyint to accept it"
                         ),
                     ),
-                    RejectReason::OlderQuerier { from, version } => self.warn(
+                    RejectReason::OlderQuerier { from, version } => self.warnings.warn(
                         reason.kind(),
-                        format!(
+                        *ifindex,
+                        names,
+                        format_args!(
                             "an IGMPv{version}/MLD querier {from} is on {iface}: set `igmpversion {version}` \
                              (or `mldversion`) on that phyint so every router on the link runs the same \
                              version (RFC 9776 §7.3.1)"
@@ -56,9 +56,12 @@ impl Reporter {
                              goes, or disable some with `phyint IF disabled`"
                         )
                     }
-                    RejectReason::Limit(what) => {
-                        self.warn(reason.kind(), format!("limit reached on {iface} (from {from}): {what}"))
-                    }
+                    RejectReason::Limit(what) => self.warnings.warn(
+                        reason.kind(),
+                        *ifindex,
+                        names,
+                        format_args!("limit reached on {iface} (from {from}): {what}"),
+                    ),
                     other => debug!(%iface, %from, reason = ?other, "input rejected"),
                 }
             }
@@ -72,29 +75,6 @@ impl Reporter {
                     "another router is the querier; not forwarding onto this link"),
             },
             _ => {}
-        }
-    }
-
-    fn warn(&mut self, kind: &'static str, message: String) {
-        let now = Instant::now();
-        match self.last_warn.get_mut(kind) {
-            Some((last, suppressed)) if now.duration_since(*last) < WARN_EVERY => *suppressed += 1,
-            Some((last, suppressed)) => {
-                if *suppressed > 0 {
-                    warn!(
-                        "{message} ({suppressed} more like this in the last {}s)",
-                        WARN_EVERY.as_secs()
-                    );
-                } else {
-                    warn!("{message}");
-                }
-                *last = now;
-                *suppressed = 0;
-            }
-            None => {
-                warn!("{message}");
-                self.last_warn.insert(kind, (now, 0));
-            }
         }
     }
 }

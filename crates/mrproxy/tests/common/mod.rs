@@ -53,6 +53,19 @@ impl Proxy {
         wrapper: &[&str],
         control: PathBuf,
     ) -> Proxy {
+        Self::start_with(lab, ns, config, name, wrapper, control, &[])
+    }
+
+    /// Like [`Proxy::start_wrapped`], with `options` added to the daemon's command line.
+    pub fn start_with(
+        lab: &Lab,
+        ns: &Netns,
+        config: &str,
+        name: &str,
+        wrapper: &[&str],
+        control: PathBuf,
+        options: &[&str],
+    ) -> Proxy {
         let config_path = lab.path(&format!("{name}.conf"));
         std::fs::write(&config_path, config).expect("write config");
         let mut command: Vec<&str> = wrapper.to_vec();
@@ -62,8 +75,9 @@ impl Proxy {
             "-vv",
             "--control",
             control.to_str().unwrap(),
-            config_path.to_str().unwrap(),
         ]);
+        command.extend(options);
+        command.push(config_path.to_str().unwrap());
         let child = lab
             .spawn(ns, command[0], &command[1..], format!("{name}.log"))
             .expect("spawn mrproxy");
