@@ -209,60 +209,75 @@ fn read_one(socket: &Socket, ifindex: u32, buf: &mut [u8]) -> Option<CapturedPac
 /// Sends a crafted IPv4 packet (header included) out of `ifname` in `ns`, in a link frame
 /// addressed from its destination (01:00:5e + low 23 bits for multicast; broadcast otherwise)
 /// and the interface's own MAC. Only the destination address (bytes 16..20) has to be
-/// well-formed; everything else may be malformed on purpose.
+/// well-formed; everything else may be malformed on purpose. Opens a socket per call: for many
+/// packets use an [`Injector`].
 pub fn inject_ipv4(ns: &Netns, ifname: &str, packet: &[u8]) -> io::Result<()> {
-    let dst: [u8; 4] = packet
-        .get(16..20)
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "IPv4 packet shorter than 20 bytes",
-            )
-        })?;
-    inject(
-        ns,
-        ifname,
-        ETH_P_IP,
-        destination_mac(IpAddr::from(dst)),
-        packet,
-    )
+    Injector::open(ns, ifname)?.send_ipv4(packet)
 }
 
 /// Sends a crafted IPv6 packet out of `ifname` in `ns`, in a frame addressed to 33:33 + the low
 /// 32 bits of its destination (bytes 24..40). See [`inject_ipv4`].
 pub fn inject_ipv6(ns: &Netns, ifname: &str, packet: &[u8]) -> io::Result<()> {
-    let dst: [u8; 16] = packet
-        .get(24..40)
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "IPv6 packet shorter than 40 bytes",
-            )
-        })?;
-    inject(
-        ns,
-        ifname,
-        ETH_P_IPV6,
-        destination_mac(IpAddr::from(dst)),
-        packet,
-    )
+    Injector::open(ns, ifname)?.send_ipv6(packet)
 }
 
-fn inject(
-    ns: &Netns,
-    ifname: &str,
-    ethertype: u16,
-    dst_mac: [u8; 6],
-    packet: &[u8],
-) -> io::Result<()> {
-    ns.run(|| {
-        let ifindex = nix::net::if_::if_nametoindex(ifname)
-            .map_err(|e| io::Error::other(format!("interface {ifname}: {e}")))?;
-        // Protocol 0: a send-only socket that receives nothing.
-        let socket = Socket::new(Domain::PACKET, Type::DGRAM, Some(Protocol::from(0)))?;
-        let sent = send_packet(socket.as_fd(), ifindex, ethertype, dst_mac, packet)?;
+/// A send-only packet socket on one interface of a namespace, for sending many crafted packets
+/// (a flood) without entering the namespace for each one. [`inject_ipv4`] and [`inject_ipv6`]
+/// are its one-shot forms.
+#[derive(Debug)]
+pub struct Injector {
+    socket: Socket,
+    ifindex: u32,
+}
+
+impl Injector {
+    /// Opens the socket on `ifname` in `ns`.
+    pub fn open(ns: &Netns, ifname: &str) -> io::Result<Injector> {
+        ns.run(|| {
+            let ifindex = nix::net::if_::if_nametoindex(ifname)
+                .map_err(|e| io::Error::other(format!("interface {ifname}: {e}")))?;
+            // Protocol 0: a send-only socket that receives nothing.
+            let socket = Socket::new(Domain::PACKET, Type::DGRAM, Some(Protocol::from(0)))?;
+            Ok(Injector { socket, ifindex })
+        })?
+    }
+
+    /// Sends a crafted IPv4 packet; see [`inject_ipv4`].
+    pub fn send_ipv4(&self, packet: &[u8]) -> io::Result<()> {
+        let dst: [u8; 4] = packet
+            .get(16..20)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "IPv4 packet shorter than 20 bytes",
+                )
+            })?;
+        self.send(ETH_P_IP, destination_mac(IpAddr::from(dst)), packet)
+    }
+
+    /// Sends a crafted IPv6 packet; see [`inject_ipv6`].
+    pub fn send_ipv6(&self, packet: &[u8]) -> io::Result<()> {
+        let dst: [u8; 16] = packet
+            .get(24..40)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "IPv6 packet shorter than 40 bytes",
+                )
+            })?;
+        self.send(ETH_P_IPV6, destination_mac(IpAddr::from(dst)), packet)
+    }
+
+    fn send(&self, ethertype: u16, dst_mac: [u8; 6], packet: &[u8]) -> io::Result<()> {
+        let sent = send_packet(
+            self.socket.as_fd(),
+            self.ifindex,
+            ethertype,
+            dst_mac,
+            packet,
+        )?;
         if sent == packet.len() {
             Ok(())
         } else {
@@ -271,5 +286,5 @@ fn inject(
                 packet.len()
             )))
         }
-    })?
+    }
 }

@@ -51,7 +51,9 @@ mod stats;
 mod tun;
 mod wait;
 
-pub use capture::{Capture, CaptureFilter, CapturedPacket, Direction, inject_ipv4, inject_ipv6};
+pub use capture::{
+    Capture, CaptureFilter, CapturedPacket, Direction, Injector, inject_ipv4, inject_ipv6,
+};
 pub use kernel::{
     IgmpInterface, MfcEntry, Vif, igmp_memberships, is_member, mfc_v4, mfc_v6, mld_memberships,
     mroute_json, parse_igmp, parse_igmp6, parse_mfc, parse_vifs, vif_name, vifs_v4, vifs_v6,
