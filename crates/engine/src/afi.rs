@@ -139,8 +139,14 @@ impl Afi for Ipv4Addr {
         if self.octets()[0] == 0 {
             return Err(RejectReason::BadSource);
         }
-        // A link without IPv4 subnets cannot tell an on-link router from a forged source.
-        if link.on_link(IpAddr::V4(*self)) {
+        // A link without IPv4 subnets cannot tell an on-link router from a forged source. The
+        // network and broadcast addresses of a subnet are no router's address either.
+        let ip = IpAddr::V4(*self);
+        let reserved = link
+            .subnets
+            .iter()
+            .any(|net| net.prefix_len() < 31 && (net.network() == ip || net.broadcast() == ip));
+        if !reserved && link.on_link(ip) {
             Ok(())
         } else {
             Err(RejectReason::OffLinkQuerier)

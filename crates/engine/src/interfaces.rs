@@ -51,8 +51,14 @@ pub fn port_config(
         max_groups: settings.max_groups,
         max_sources_per_group: settings.max_sources,
         max_groups_per_host: settings.max_groups_per_host,
-        // Not configurable yet: the membership crate's defaults.
-        ..PortConfig::rfc_defaults(version)
+        max_hosts: settings.max_hosts,
+        max_sources_per_host: settings.max_sources_per_host,
+        max_records: settings.max_records,
+        querier_policy: if settings.querier_always {
+            mrproxy_membership::QuerierPolicy::Always
+        } else {
+            mrproxy_membership::QuerierPolicy::Auto
+        },
     }
 }
 
