@@ -3,8 +3,8 @@
 //!
 //! Entries are created on kernel upcalls and kept until their packet counter stops moving for a
 //! whole [`ROUTE_SAMPLE_INTERVAL`]; when traffic returns the kernel raises a new upcall. An entry
-//! with no outputs is kept too: it stops repeated upcalls and stale queued packets (see
-//! `docs/` on the kernel's unresolved queue).
+//! with no outputs is kept too: it stops repeated upcalls and stale queued packets: the kernel
+//! queues traffic of an unresolved (S,G) until an entry exists (docs/hostile-lans.md).
 //!
 //! Any host on a downstream can send to as many (S,G) as it likes, and each one raises an
 //! upcall, so the table has bounds (`maxroutes` per input interface, `maxtotalroutes` per

@@ -1,5 +1,5 @@
 //! Process-level kernel interaction for the daemon: going to the background, giving up root
-//! after start-up (`chroot DIR`, `user NAME`; igmpproxy.md §3), and the group and file mode
+//! after start-up (`chroot DIR`, `user NAME`; mrproxy.conf(5)), and the group and file mode
 //! of the status socket.
 
 use crate::error::Error;

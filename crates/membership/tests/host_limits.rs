@@ -1,4 +1,4 @@
-//! Limits that keep one host from starving another (protocol.md §4.10): tracked hosts, sources
+//! Limits that keep one host from starving another (docs/hostile-lans.md): tracked hosts, sources
 //! per host, groups per host, records per report. Past `max_hosts` or `max_sources_per_host` a
 //! report still counts for forwarding and its interest goes to the anonymous host; past
 //! `max_groups_per_host` or `max_records` the excess is dropped.

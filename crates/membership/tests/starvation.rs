@@ -1,6 +1,6 @@
 //! One host cannot take from another what it asked for: a fast leave never cuts a source a
 //! tracked host still names, and a full source table gives way to a source a tracked host
-//! names (protocol.md §4.9, §4.10).
+//! names (docs/hostile-lans.md).
 
 mod common;
 use common::*;

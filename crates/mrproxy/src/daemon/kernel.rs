@@ -1,5 +1,5 @@
 //! Executes the engine's actions on the kernel through the Linux layer. Errors are logged and
-//! survived (igmpproxy.md D13): one failed setsockopt never stops the daemon. Errors that can
+//! survived: one failed setsockopt never stops the daemon. Errors that can
 //! repeat per packet or per group (sends, forwarding entries, upstream memberships) are
 //! rate-limited per (kind, interface); attach failures happen once per interface event and are
 //! not.

@@ -1,7 +1,7 @@
 //! Rate limiting of warnings that can repeat per packet or per group: at most one line per
 //! (reason, interface) per period, and the next line says how many were held back. Hosts on a
 //! downstream LAN are untrusted, so a flood of bad reports must not flood the log, and one
-//! interface's flood must not hide another interface's first warning (igmpproxy.md D33).
+//! interface's flood must not hide another interface's first warning (docs/hostile-lans.md).
 
 use super::names::Names;
 use mrproxy_engine::IfIndex;

@@ -1,7 +1,7 @@
 //! Log lines for the engine's non-kernel actions: rejected inputs and querier changes. Expected
 //! noise (our own looped-back packets, reports heard on the upstream LAN) stays at trace level;
 //! operator-relevant rejections are warnings, rate-limited per (reason, interface) so a flood
-//! cannot flood the log (igmpproxy.md D33).
+//! cannot flood the log (docs/hostile-lans.md).
 
 use super::limiter::LogLimiter;
 use super::names::Names;
