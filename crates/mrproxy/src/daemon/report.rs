@@ -62,6 +62,44 @@ impl Reporter {
                         names,
                         format_args!("limit reached on {iface} (from {from}): {what}"),
                     ),
+                    RejectReason::OffLinkQuerier => self.warnings.warn(
+                        reason.kind(),
+                        *ifindex,
+                        names,
+                        format_args!(
+                            "query on {iface} from {from} ignored: not a router on this link (the source is \
+                             outside the interface's subnets, or a subnet's network/broadcast address)"
+                        ),
+                    ),
+                    RejectReason::BadRecordSource { group, source } => self.warnings.warn(
+                        reason.kind(),
+                        *ifindex,
+                        names,
+                        format_args!(
+                            "report on {iface} from {from} for {group} lists source {source}, which cannot \
+                             send multicast: record dropped"
+                        ),
+                    ),
+                    RejectReason::UpcallRate { source, group, per_second } => self.warnings.warn(
+                        reason.kind(),
+                        *ifindex,
+                        names,
+                        format_args!(
+                            "more than {per_second} new streams per second arrive on {iface} (latest \
+                             ({source}, {group})): the rest wait; raise `upcallrate` on that phyint if \
+                             this is legitimate traffic"
+                        ),
+                    ),
+                    RejectReason::RouteLimit { source, group, limit } => self.warnings.warn(
+                        reason.kind(),
+                        *ifindex,
+                        names,
+                        format_args!(
+                            "all {limit} forwarding entries are in use by active streams: no entry for \
+                             ({source}, {group}) from {iface}; raise `maxtotalroutes` if this is \
+                             legitimate traffic"
+                        ),
+                    ),
                     other => debug!(%iface, %from, reason = ?other, "input rejected"),
                 }
             }
