@@ -92,6 +92,9 @@ pub struct InterfaceSettings {
     /// still counts; its host is an untracked listener and fast leave waits for it.
     pub max_hosts: usize,
     pub max_sources_per_host: usize,
+    /// `maxhostentries N`: host-tracking state of the whole interface, each (host, group)
+    /// membership counting 1 plus its sources; past it, as past `maxhosts`.
+    pub max_host_entries: usize,
     /// `maxrecords N`: group records read from one IGMPv3/MLDv2 report.
     pub max_records: usize,
     /// `maxroutes N`: forwarding entries whose input is this interface.
@@ -160,6 +163,7 @@ impl Default for InterfaceSettings {
             max_groups_per_host: 256,
             max_hosts: 1024,
             max_sources_per_host: 64,
+            max_host_entries: 16_384,
             max_records: 256,
             max_routes: 1024,
             upcall_rate: 100,

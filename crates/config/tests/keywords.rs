@@ -98,7 +98,7 @@ phyint eth0 downstream
   startupqueryinterval 15 startupquerycount 5
   fastleave on maxgroups 100 maxsources 10 maxgroupsperhost 20
   routeralert require rereport 30 queryonupstreamquery on
-  querier always forwardnonquerier on maxhosts 50 maxsourcesperhost 5
+  querier always forwardnonquerier on maxhosts 50 maxsourcesperhost 5 maxhostentries 500
   maxrecords 40 maxroutes 300 upcallrate 25
 ";
 
@@ -131,6 +131,7 @@ fn every_extension_keyword_in_a_block() {
         forward_non_querier: true,
         max_hosts: 50,
         max_sources_per_host: 5,
+        max_host_entries: 500,
         max_records: 40,
         max_routes: 300,
         upcall_rate: 25,

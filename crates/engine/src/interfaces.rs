@@ -53,6 +53,7 @@ pub fn port_config(
         max_groups_per_host: settings.max_groups_per_host,
         max_hosts: settings.max_hosts,
         max_sources_per_host: settings.max_sources_per_host,
+        max_host_entries: settings.max_host_entries,
         max_records: settings.max_records,
         querier_policy: if settings.querier_always {
             mrproxy_membership::QuerierPolicy::Always

@@ -20,6 +20,10 @@
 //! Part 2: 1 000 000 MLDv2 hosts with spoofed link-local sources (fe80::/64), each reporting
 //! one group, with the default limits: the heap the port holds afterwards, counted by a global
 //! allocator that tracks the bytes requested.
+//!
+//! Part 3 (`-- product` runs it alone): the product of the per-host limits, `max_hosts` spoofed
+//! MLDv2 hosts each in `max_groups_per_host` groups with `max_sources_per_host` sources (and
+//! with none): the heap that `max_host_entries` bounds.
 
 use mrproxy_membership::{Message, Mode, Output, Port, PortConfig, Record, RecordKind, Timestamp};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -215,11 +219,17 @@ fn main() {
     println!();
     println!("| layout    | hosts     | groups | join ns | refresh ns | expiry ns/host |");
     println!("|-----------|-----------|--------|---------|------------|----------------|");
-    // `-- spread|one [HOSTS]` runs one case of part 1 only (for a profiler).
+    // `-- spread|one [HOSTS]` runs one case of part 1 only (for a profiler); `-- product`
+    // part 3 only.
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
+    if args.first().is_some_and(|a| a == "product") {
+        part3(false);
+        part3(true);
+        return;
+    }
     let only_layout = args.first().map(|a| a.starts_with("one"));
     let only_size: Option<u32> = args.get(1).and_then(|a| a.parse().ok());
     for layout in [Layout4::Spread, Layout4::OneGroup] {
@@ -268,4 +278,61 @@ fn main() {
     );
     part2(false);
     part2(true);
+    println!();
+    part3(false);
+    part3(true);
+}
+
+/// Part 3: the product of the per-host limits. `max_hosts` spoofed MLDv2 hosts each report
+/// `max_groups_per_host` groups with `max_sources_per_host` sources (IS_IN), the same sources
+/// for every group so that no group's source table overflows: the most host state the default
+/// limits let one port hold.
+fn part3(with_sources: bool) {
+    let config = PortConfig::rfc_defaults(Mode::V3);
+    let hosts = config.max_hosts as u32;
+    let groups = config.max_groups_per_host as u32;
+    let per_host = if with_sources { config.max_sources_per_host } else { 0 };
+    let kind = if with_sources { RecordKind::IsInclude } else { RecordKind::IsExclude };
+    let sources: Vec<Ipv6Addr> = (0..per_host as u128)
+        .map(|i| Ipv6Addr::from((0x2001_0db8_u128 << 96) | (i + 1)))
+        .collect();
+    let before = LIVE.load(Relaxed);
+    let mut port: Port<Ipv6Addr> = Port::new(config.clone(), Timestamp(0));
+    let mut out = Output::new();
+    port.set_address(
+        Some("fe80::1".parse().expect("address")),
+        Timestamp(0),
+        &mut out,
+    );
+    let began = Instant::now();
+    let mut limit_hits = 0u64;
+    for h in 0..hosts {
+        let records = (0..groups)
+            .map(|g| Record {
+                kind,
+                group: Ipv6Addr::from((0xff3e_u128 << 112) | u128::from(g + 1)),
+                sources: sources.clone(),
+            })
+            .collect::<Vec<_>>();
+        for chunk in records.chunks(config.max_records.max(1)) {
+            let now = Timestamp(u64::from(h) * ROUND_MS / u64::from(hosts));
+            let message = Message::ReportV3 {
+                records: chunk.to_vec(),
+            };
+            port.receive(now, spoofed(h), message, &mut out);
+            limit_hits += out.events.len() as u64;
+            clear(&mut out);
+        }
+    }
+    let elapsed = began.elapsed();
+    drop(out);
+    let heap = LIVE.load(Relaxed) - before;
+    println!(
+        "Part 3: {hosts} spoofed MLDv2 hosts x {groups} groups x {} sources ({kind:?}), default limits: \
+         heap {:.1} MB, {limit_hits} limit events, {:.1} s",
+        sources.len(),
+        heap as f64 / 1e6,
+        elapsed.as_secs_f64()
+    );
+    black_box(&port);
 }

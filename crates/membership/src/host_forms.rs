@@ -5,7 +5,7 @@
 use crate::few::Few;
 use crate::host_filter::HostFilter;
 use crate::host_index::HostIndex;
-use crate::hosts::HostTable;
+use crate::hosts::{HostTable, entries_of};
 use crate::{Address, Timestamp};
 
 /// Most hosts a group keeps in its small form; one more moves them to the index.
@@ -172,14 +172,21 @@ impl<A: Address> HostTable<A> {
         }
     }
 
-    /// Forgets hosts silent since their expiry; returns them.
-    pub(crate) fn expire(&mut self, at: Timestamp) -> Vec<A> {
-        match &mut self.hosts {
+    /// Forgets hosts silent since their expiry; returns them and the entries they held.
+    pub(crate) fn expire(&mut self, at: Timestamp) -> (Vec<A>, usize) {
+        let mut freed = 0;
+        let mut count = |address: &A, filter: &HostFilter<A>| {
+            if !address.is_unspecified() {
+                freed += entries_of(filter);
+            }
+        };
+        let gone = match &mut self.hosts {
             Hosts::Small(few) => {
                 let mut gone = Vec::new();
                 few.retain(|tracked| {
                     let silent = tracked.expires <= at;
                     if silent {
+                        count(&tracked.address, &tracked.filter);
                         gone.push(tracked.address);
                     }
                     !silent
@@ -187,11 +194,12 @@ impl<A: Address> HostTable<A> {
                 gone
             }
             Hosts::Indexed(index) => {
-                let gone = index.expire(at);
+                let gone = index.expire(at, count);
                 self.settle();
                 gone
             }
-        }
+        };
+        (gone, freed)
     }
 
     /// Hosts in address order.
@@ -202,10 +210,25 @@ impl<A: Address> HostTable<A> {
         }
     }
 
-    /// Forgets every host (the group is deleted); returns them.
-    pub(crate) fn drain(&mut self) -> Vec<A> {
-        let gone = self.hosts();
-        *self = HostTable::default();
-        gone
+    /// Forgets every host (the group is deleted); returns them and the entries they held.
+    pub(crate) fn drain(&mut self) -> (Vec<A>, usize) {
+        let all: Vec<(A, HostFilter<A>)> = match std::mem::take(self).hosts {
+            Hosts::Small(few) => few
+                .into_vec()
+                .into_iter()
+                .map(|tracked| (tracked.address, tracked.filter))
+                .collect(),
+            Hosts::Indexed(index) => index
+                .into_sorted()
+                .into_iter()
+                .map(|(address, filter, _)| (address, filter))
+                .collect(),
+        };
+        let freed = all
+            .iter()
+            .filter(|(address, _)| !address.is_unspecified())
+            .map(|(_, filter)| entries_of(filter))
+            .sum();
+        (all.into_iter().map(|(address, _)| address).collect(), freed)
     }
 }

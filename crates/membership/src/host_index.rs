@@ -220,14 +220,21 @@ impl<A: Address> HostIndex<A> {
         self.expiry.first().map(|(at, _)| *at)
     }
 
-    /// Forgets the hosts whose expiry is at or before `at`; returns them (earliest first).
-    pub(crate) fn expire(&mut self, at: Timestamp) -> Vec<A> {
+    /// Forgets the hosts whose expiry is at or before `at`; returns them (earliest first),
+    /// showing each with its filter to `seen` first.
+    pub(crate) fn expire(
+        &mut self,
+        at: Timestamp,
+        mut seen: impl FnMut(&A, &HostFilter<A>),
+    ) -> Vec<A> {
         let mut gone = Vec::new();
         while let Some(&(expires, host)) = self.expiry.first() {
             if expires > at {
                 break;
             }
-            self.take(&host);
+            if let Some((filter, _)) = self.take(&host) {
+                seen(&host, &filter);
+            }
             gone.push(host);
         }
         gone
@@ -284,9 +291,9 @@ mod tests {
         index.put(a(12), HostFilter::Include(set(&[3])), Timestamp(60));
         assert!(!index.wants_source(&a(4)) && index.any_exclude());
         assert_eq!(index.deadline(), Some(Timestamp(20)));
-        assert_eq!(index.expire(Timestamp(30)), vec![a(11), a(10)]);
+        assert_eq!(index.expire(Timestamp(30), |_, _| {}), vec![a(11), a(10)]);
         assert_eq!((index.including(&a(1)), index.including(&a(2))), (0, 0));
-        assert_eq!(index.expire(Timestamp(50)), vec![a(13)]);
+        assert_eq!(index.expire(Timestamp(50), |_, _| {}), vec![a(13)]);
         assert!(!index.any_exclude() && !index.wants_source(&a(5)));
         assert_eq!(index.sorted_hosts(), vec![a(12)]);
         // A filter moved out and put back keeps one entry and one expiry.

@@ -17,7 +17,7 @@
 use crate::few::Few;
 use crate::host_filter::HostFilter;
 use crate::host_forms::Hosts;
-use crate::{Address, RecordKind, Timestamp};
+use crate::{Address, Limit, RecordKind, Timestamp};
 use std::collections::BTreeSet;
 
 /// How a host's membership of the group changed (for the per-host group count).
@@ -32,9 +32,12 @@ pub(crate) enum HostChange {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Applied {
     pub(crate) change: HostChange,
-    /// The host's interest went to the anonymous host: it would have held more than
-    /// `per_host` sources.
-    pub(crate) folded: bool,
+    /// The host's interest went to the anonymous host, and which limit made it so: its filter
+    /// would have held more than `per_host` sources ([`Limit::SourcesPerHost`]), or grown the
+    /// link's host state past its budget ([`Limit::HostEntries`]).
+    pub(crate) folded: Option<Limit>,
+    /// The host's entries for the link's host-state budget ([`entries_of`]) before and after.
+    pub(crate) entries: (usize, usize),
 }
 
 /// Bounds on one host's filter.
@@ -44,10 +47,23 @@ pub(crate) struct HostLimits {
     pub(crate) per_host: usize,
     /// No filter (the anonymous host's included) holds more sources than a group may.
     pub(crate) per_group: usize,
+    /// How many more entries the link's host-state budget allows (see [`entries_of`]).
+    pub(crate) room: usize,
+}
+
+/// What one tracked host's membership of a group costs the link's host-state budget: the
+/// membership itself and each source of its filter.
+pub(crate) fn entries_of<A: Address>(filter: &HostFilter<A>) -> usize {
+    1 + filter.sources().len()
 }
 
 /// The tracked hosts of one group.
 #[derive(Clone, Debug)]
+///
+/// The port sums [`entries_of`] over every group's tracked hosts from the `entries` of each
+/// [`Applied`] and what [`HostTable::expire`] and [`HostTable::drain`] free (the anonymous host
+/// is not counted: there is one per group, bounded like the group's own source table). The sum
+/// is not stored here, which would lengthen every group by a word.
 pub(crate) struct HostTable<A: Address> {
     pub(crate) hosts: Hosts<A>,
 }
@@ -68,8 +84,8 @@ impl<A: Address> HostTable<A> {
 
     /// Applies one record from `host`; a host that still wants the group is kept until
     /// `expires` (a Group Membership Interval without reports). A host whose filter would
-    /// exceed `limits.per_host` sources loses its own entry and its interest goes to the
-    /// anonymous host.
+    /// exceed `limits.per_host` sources, or grow by more than `limits.room` entries, loses its
+    /// own entry and its interest goes to the anonymous host.
     pub(crate) fn apply(
         &mut self,
         host: A,
@@ -80,7 +96,8 @@ impl<A: Address> HostTable<A> {
     ) -> Applied {
         let unchanged = Applied {
             change: HostChange::Unchanged,
-            folded: false,
+            folded: None,
+            entries: (0, 0),
         };
         let current = self.take(&host);
         if host.is_unspecified() {
@@ -97,6 +114,7 @@ impl<A: Address> HostTable<A> {
             return unchanged;
         }
         let had = current.is_some();
+        let held = current.as_ref().map_or(0, |(filter, _)| entries_of(filter));
         let gone = if had {
             HostChange::Left
         } else {
@@ -107,19 +125,30 @@ impl<A: Address> HostTable<A> {
                 self.store(host, None);
                 Applied {
                     change: gone,
-                    folded: false,
-                }
-            }
-            Some(filter) if filter.sources().len() > limits.per_host => {
-                self.store(host, None);
-                self.widen_anonymous(filter, expires, limits.per_group);
-                Applied {
-                    change: gone,
-                    folded: true,
+                    folded: None,
+                    entries: (held, 0),
                 }
             }
             Some(mut filter) => {
+                let too_many = filter.sources().len() > limits.per_host;
                 filter.truncate(limits.per_group);
+                let over = if too_many {
+                    Some(Limit::SourcesPerHost)
+                } else if entries_of(&filter) > held.saturating_add(limits.room) {
+                    Some(Limit::HostEntries)
+                } else {
+                    None
+                };
+                if over.is_some() {
+                    self.store(host, None);
+                    self.widen_anonymous(filter, expires, limits.per_group);
+                    return Applied {
+                        change: gone,
+                        folded: over,
+                        entries: (held, 0),
+                    };
+                }
+                let now_held = entries_of(&filter);
                 self.store(host, Some((filter, expires)));
                 Applied {
                     change: if had {
@@ -127,7 +156,8 @@ impl<A: Address> HostTable<A> {
                     } else {
                         HostChange::Joined
                     },
-                    folded: false,
+                    folded: None,
+                    entries: (held, now_held),
                 }
             }
         }
@@ -166,12 +196,24 @@ impl<A: Address> HostTable<A> {
     }
 
     /// An IGMPv2 leave or MLDv1 done. The anonymous host cannot leave explicitly.
-    pub(crate) fn leave(&mut self, host: A) -> HostChange {
-        if host.is_unspecified() || self.take(&host).is_none() {
-            return HostChange::Unchanged;
-        }
+    pub(crate) fn leave(&mut self, host: A) -> Applied {
+        let taken = match host.is_unspecified() {
+            true => None,
+            false => self.take(&host),
+        };
+        let Some((filter, _)) = taken else {
+            return Applied {
+                change: HostChange::Unchanged,
+                folded: None,
+                entries: (0, 0),
+            };
+        };
         self.store(host, None);
-        HostChange::Left
+        Applied {
+            change: HostChange::Left,
+            folded: None,
+            entries: (entries_of(&filter), 0),
+        }
     }
 }
 

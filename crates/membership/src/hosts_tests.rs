@@ -11,17 +11,22 @@ fn set(items: &[u8]) -> BTreeSet<Ipv4Addr> {
 const LIMITS: HostLimits = HostLimits {
     per_host: 10,
     per_group: 10,
+    room: usize::MAX,
 };
-fn joined() -> Applied {
+/// A host joined, now holding `entries` (1 + its sources).
+fn joined(entries: usize) -> Applied {
     Applied {
         change: HostChange::Joined,
-        folded: false,
+        folded: None,
+        entries: (0, entries),
     }
 }
-fn unchanged() -> Applied {
+/// A member stayed, its entries going `from` → `to`.
+fn unchanged(from: usize, to: usize) -> Applied {
     Applied {
         change: HostChange::Unchanged,
-        folded: false,
+        folded: None,
+        entries: (from, to),
     }
 }
 
@@ -31,19 +36,19 @@ fn v3_host_filter_rebuilt_from_records() {
     let h = a(10);
     assert_eq!(
         table.apply(h, RecordKind::Allow, &set(&[1]), Timestamp(9), LIMITS),
-        joined()
+        joined(2)
     );
     assert!(table.wants_source(&a(1)));
     assert!(!table.any_exclude());
     assert_eq!(
         table.apply(h, RecordKind::ToExclude, &set(&[2]), Timestamp(9), LIMITS),
-        unchanged()
+        unchanged(2, 2)
     );
     assert!(table.any_exclude());
     assert!(table.wants_source(&a(1)) && !table.wants_source(&a(2)));
     assert_eq!(
         table.apply(h, RecordKind::Block, &set(&[1]), Timestamp(9), LIMITS),
-        unchanged()
+        unchanged(2, 3)
     );
     assert!(!table.wants_source(&a(1)));
     assert_eq!(
@@ -69,7 +74,7 @@ fn anonymous_host_never_narrows() {
     );
     table.apply(anon, RecordKind::Block, &set(&[1]), Timestamp(6), LIMITS);
     assert!(table.wants_source(&a(1)));
-    assert_eq!(table.leave(anon), HostChange::Unchanged);
+    assert_eq!(table.leave(anon).change, HostChange::Unchanged);
     assert_eq!(table.deadline(), Some(Timestamp(5)));
     table.apply(
         anon,
@@ -84,7 +89,7 @@ fn anonymous_host_never_narrows() {
         !table.named_by_a_host(&a(1)),
         "the anonymous host is nobody's name"
     );
-    assert_eq!(table.expire(Timestamp(7)), vec![anon]);
+    assert_eq!(table.expire(Timestamp(7)), (vec![anon], 0));
 }
 
 #[test]
@@ -93,6 +98,7 @@ fn group_cap_bounds_host_sources() {
     let limits = HostLimits {
         per_host: 10,
         per_group: 2,
+        room: usize::MAX,
     };
     table.apply(
         a(10),
@@ -110,6 +116,7 @@ fn a_host_over_its_source_cap_is_folded_into_the_anonymous_host() {
     let limits = HostLimits {
         per_host: 2,
         per_group: 10,
+        room: usize::MAX,
     };
     table.apply(
         a(10),
@@ -130,7 +137,8 @@ fn a_host_over_its_source_cap_is_folded_into_the_anonymous_host() {
         applied,
         Applied {
             change: HostChange::Left,
-            folded: true
+            folded: Some(Limit::SourcesPerHost),
+            entries: (3, 0),
         }
     );
     assert_eq!(table.hosts(), vec![Ipv4Addr::UNSPECIFIED, a(11)]);
@@ -150,7 +158,8 @@ fn a_host_over_its_source_cap_is_folded_into_the_anonymous_host() {
         applied,
         Applied {
             change: HostChange::Unchanged,
-            folded: true
+            folded: Some(Limit::SourcesPerHost),
+            entries: (0, 0),
         }
     );
     assert!(table.any_exclude(), "INCLUDE{{1,2,3}} ∪ EXCLUDE{{4,5,6}}");
@@ -171,7 +180,7 @@ fn exercise(n: u8) {
         let expires = Timestamp(100 + u64::from(h % 5));
         assert_eq!(
             table.apply(a(h + 1), kind, &set(&[source]), expires, LIMITS),
-            joined()
+            joined(2)
         );
     }
     assert_eq!(table.hosts().len(), usize::from(n));
@@ -189,10 +198,10 @@ fn exercise(n: u8) {
     assert!(table.named_by_a_host(&a(2)) == (n > 1));
     assert!(table.named_sources_within(4, |s| (1..=4).map(a).any(|x| x == *s)));
     assert!(n < 2 || !table.named_sources_within(4, |s| *s != a(2)));
-    let gone = table.expire(Timestamp(101));
+    let (gone, _) = table.expire(Timestamp(101));
     assert_eq!(gone.len(), (0..n).filter(|h| h % 5 <= 1).count());
     for h in (0..n).filter(|h| h % 5 > 1) {
-        assert_eq!(table.leave(a(h + 1)), HostChange::Left);
+        assert_eq!(table.leave(a(h + 1)).change, HostChange::Left);
     }
     assert!(table.hosts().is_empty() && !table.any_exclude() && table.deadline().is_none());
     assert!(matches!(table.hosts, Hosts::Small(_)));
@@ -228,4 +237,87 @@ fn a_large_group_uses_the_index_and_a_shrunk_one_goes_back() {
     table.leave(a(SMALL as u8));
     assert!(matches!(table.hosts, Hosts::Small(_)));
     assert_eq!(table.hosts().len(), BACK_TO_SMALL);
+}
+
+/// Keeps the link's sum of host entries the way the port does.
+fn ledger(total: &mut usize, applied: Applied) -> Applied {
+    let (before, after) = applied.entries;
+    *total = *total - before + after;
+    applied
+}
+
+#[test]
+fn entries_count_each_tracked_membership_and_its_sources() {
+    let mut table = HostTable::default();
+    let mut total = 0;
+    let t = &mut total;
+    ledger(t, table.apply(a(10), RecordKind::IsInclude, &set(&[1, 2]), Timestamp(5), LIMITS));
+    ledger(t, table.apply(a(11), RecordKind::IsExclude, &set(&[]), Timestamp(9), LIMITS));
+    // The anonymous host is not counted.
+    let anonymous = table.apply(
+        Ipv4Addr::UNSPECIFIED,
+        RecordKind::IsExclude,
+        &set(&[4]),
+        Timestamp(9),
+        LIMITS,
+    );
+    assert_eq!(ledger(t, anonymous).entries, (0, 0));
+    assert_eq!(*t, 3 + 1);
+    ledger(t, table.apply(a(10), RecordKind::Block, &set(&[1]), Timestamp(5), LIMITS));
+    assert_eq!(*t, 2 + 1);
+    let (gone, freed) = table.expire(Timestamp(5));
+    assert_eq!((gone, freed), (vec![a(10)], 2));
+    *t -= freed;
+    assert_eq!(ledger(t, table.leave(a(11))).change, HostChange::Left);
+    assert_eq!(*t, 0);
+    assert_eq!(table.leave(a(11)).entries, (0, 0));
+    let (gone, freed) = table.drain();
+    assert_eq!((gone, freed), (vec![Ipv4Addr::UNSPECIFIED], 0));
+}
+
+#[test]
+fn entries_stay_exact_in_the_indexed_form() {
+    let mut table = HostTable::default();
+    let mut total = 0;
+    let hosts = SMALL as u8 * 3;
+    for h in 0..hosts {
+        let applied = table.apply(
+            a(h),
+            RecordKind::IsInclude,
+            &set(&[200, 201]),
+            Timestamp(u64::from(h)),
+            LIMITS,
+        );
+        ledger(&mut total, applied);
+    }
+    assert!(matches!(table.hosts, Hosts::Indexed(_)));
+    assert_eq!(total, usize::from(hosts) * 3);
+    let (gone, freed) = table.expire(Timestamp(u64::from(hosts) / 2));
+    assert_eq!(freed, gone.len() * 3);
+    total -= freed;
+    let (rest, freed) = table.drain();
+    assert_eq!((rest.len() * 3, freed), (total, total));
+}
+
+#[test]
+fn a_host_that_would_pass_the_links_budget_is_folded() {
+    let mut table = HostTable::default();
+    let tight = HostLimits { room: 2, ..LIMITS };
+    // 1 + 3 sources = 4 entries, the room is 2: folded, nothing counted.
+    let applied = table.apply(a(10), RecordKind::IsInclude, &set(&[1, 2, 3]), Timestamp(1), tight);
+    assert_eq!(applied.folded, Some(Limit::HostEntries));
+    assert_eq!(applied.entries, (0, 0));
+    assert!(!table.contains(&a(10)));
+    assert!(table.contains(&Ipv4Addr::UNSPECIFIED), "the report still counts");
+    // 1 + 1 fits.
+    let applied = table.apply(a(11), RecordKind::IsInclude, &set(&[1]), Timestamp(1), tight);
+    assert_eq!(applied, joined(2));
+    // With no room left, a refresh of the same size still fits; growing does not, and the
+    // host's own entries are freed as its interest goes to the anonymous host.
+    let full = HostLimits { room: 0, ..LIMITS };
+    let refresh = table.apply(a(11), RecordKind::IsInclude, &set(&[1]), Timestamp(2), full);
+    assert_eq!((refresh.folded, refresh.entries), (None, (2, 2)));
+    let grow = table.apply(a(11), RecordKind::Allow, &set(&[2]), Timestamp(2), full);
+    assert_eq!((grow.folded, grow.entries), (Some(Limit::HostEntries), (2, 0)));
+    assert!(!table.contains(&a(11)));
 }

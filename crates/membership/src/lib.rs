@@ -145,6 +145,12 @@ pub struct PortConfig {
     pub max_sources_per_host: usize,
     /// Group records processed from one IGMPv3/MLDv2 report; later records are ignored.
     pub max_records: usize,
+    /// Host state on the link, all groups together: each (tracked host, group) membership
+    /// counts 1 plus the sources in the host's filter. The per-host limits alone multiply
+    /// (`max_hosts` × `max_groups_per_host` × `max_sources_per_host`: some 400 MB with the
+    /// defaults); past this budget a membership that would grow the total is folded into the
+    /// anonymous host instead (its report still counts for the group tables).
+    pub max_host_entries: usize,
 }
 
 impl PortConfig {
@@ -169,6 +175,7 @@ impl PortConfig {
             max_hosts: 1024,
             max_sources_per_host: 64,
             max_records: 256,
+            max_host_entries: 16_384,
         }
     }
 
@@ -234,7 +241,8 @@ pub struct Outgoing<A: Address> {
 pub enum PortEvent<A: Address> {
     /// A limit was reached: a report was (partly) dropped ([`Limit::Groups`],
     /// [`Limit::SourcesPerGroup`], [`Limit::GroupsPerHost`], [`Limit::Records`]) or a host's
-    /// interest was folded into the anonymous host ([`Limit::Hosts`], [`Limit::SourcesPerHost`]).
+    /// interest was folded into the anonymous host ([`Limit::Hosts`], [`Limit::SourcesPerHost`],
+    /// [`Limit::HostEntries`]).
     /// For `Records`, `group` is the first record not processed.
     LimitHit { limit: Limit, host: A, group: A },
     /// A query of a lower version than ours was heard (RFC 9776 §7.3.1): the operator should set
@@ -251,6 +259,8 @@ pub enum Limit {
     GroupsPerHost,
     Hosts,
     SourcesPerHost,
+    /// The link's host-state budget (`max_host_entries`).
+    HostEntries,
     Records,
 }
 

@@ -25,6 +25,8 @@ pub struct Port<A: Address> {
     /// How many groups each tracked host is a member of (for `max_groups_per_host`); its keys
     /// are the hosts tracked one by one (for `max_hosts`). The anonymous host is not in it.
     pub(crate) host_groups: HashMap<A, usize>,
+    /// The groups' host-state entries summed (`max_host_entries`).
+    pub(crate) host_entries: usize,
     pub(crate) counters: Counters,
 }
 
@@ -38,6 +40,7 @@ impl<A: Address> Port<A> {
             groups: BTreeMap::new(),
             schedule: DeadlineSet::default(),
             host_groups: HashMap::new(),
+            host_entries: 0,
             counters: Counters::default(),
         }
     }
@@ -247,9 +250,11 @@ impl<A: Address> Port<A> {
             return;
         };
         let mut fx = Effects::default();
-        for host in group.hosts.expire(at) {
+        let (gone, freed) = group.hosts.expire(at);
+        for host in gone {
             release_host(&mut self.host_groups, host);
         }
+        self.host_entries -= freed;
         group.expire_timers(at, &mut fx);
         let mut queries = Vec::new();
         if group
@@ -290,7 +295,9 @@ impl<A: Address> Port<A> {
         }
         if self.groups.get(&address).is_some_and(|g| g.is_removable()) {
             if let Some(mut group) = self.groups.remove(&address) {
-                for host in group.hosts.drain() {
+                let (gone, freed) = group.hosts.drain();
+                self.host_entries -= freed;
+                for host in gone {
                     release_host(&mut self.host_groups, host);
                 }
             }

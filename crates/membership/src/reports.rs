@@ -3,7 +3,7 @@
 
 use crate::compat::translate;
 use crate::group::{Effects, FilterMode, Group};
-use crate::hosts::{Applied, HostChange, HostLimits};
+use crate::hosts::{HostChange, HostLimits};
 use crate::port::{Port, release_host};
 use crate::room::Room;
 use crate::specific::round_queries;
@@ -86,6 +86,7 @@ impl<A: Address> Port<A> {
         let limits = HostLimits {
             per_host: self.config.max_sources_per_host,
             per_group: max_sources,
+            room: self.config.max_host_entries.saturating_sub(self.host_entries),
         };
         let group = self
             .groups
@@ -101,12 +102,11 @@ impl<A: Address> Port<A> {
                     .heard(*version, now + timing.older_host_present_interval());
                 group.hosts.join_any_source(tracked, gmi, limits)
             }
-            Input::Leave => Applied {
-                change: group.hosts.leave(tracked),
-                folded: false,
-            },
+            Input::Leave => group.hosts.leave(tracked),
             Input::Record(kind, sources) => group.hosts.apply(tracked, *kind, sources, gmi, limits),
         };
+        let (before, after) = applied.entries;
+        self.host_entries = self.host_entries - before + after;
         // The anonymous host is never counted: it reports `Unchanged`.
         match applied.change {
             HostChange::Joined => *self.host_groups.entry(tracked).or_insert(0) += 1,
@@ -134,8 +134,8 @@ impl<A: Address> Port<A> {
         for query in queries {
             self.send(query, out);
         }
-        if applied.folded {
-            self.limit_hit(Limit::SourcesPerHost, host, address, out);
+        if let Some(limit) = applied.folded {
+            self.limit_hit(limit, host, address, out);
         }
         self.finish_group(address, fx, host, out);
     }

@@ -213,3 +213,60 @@ fn records_past_max_records_are_ignored_with_one_event() {
     assert!(out.events.is_empty());
     assert_eq!(out.changed, vec![many(20)]);
 }
+
+/// The per-host limits multiply (hosts × groups per host × sources per host); the link's
+/// host-state budget bounds their product. Each tracked (host, group) membership costs 1 plus
+/// its sources; past the budget a membership that would grow the total goes to the anonymous
+/// host (still forwarded, no fast leave), and entries freed by a leave or an expiry are
+/// available again.
+#[test]
+fn the_links_host_state_budget_bounds_the_product_of_the_per_host_limits() {
+    let mut lab = lab_with(|c| c.max_host_entries = 7);
+    // Host 1: group 1 with sources {1, 2} (3 entries), group 2 with none (1 entry).
+    lab.report(host(1), vec![record(IsInclude, group(1), &[1, 2])]);
+    let out = lab.report(host(1), vec![record(IsExclude, group(2), &[])]);
+    assert!(out.events.is_empty());
+    // Host 2: group 1 with {1, 2} fits exactly (3 more: 7).
+    let out = lab.report(host(2), vec![record(IsInclude, group(1), &[1, 2])]);
+    assert!(out.events.is_empty(), "at the budget: tracked");
+    assert_eq!(hosts_of(&lab, group(1)), vec![host(1), host(2)]);
+
+    // Host 3's first membership does not fit: forwarded through the anonymous host.
+    let out = lab.report(host(3), vec![record(IsExclude, group(3), &[])]);
+    assert_eq!(out.events, vec![hit(Limit::HostEntries, host(3), group(3))]);
+    assert!(lab.port.wants(&group(3), &source(9)));
+    assert_eq!(hosts_of(&lab, group(3)), vec![Ipv4Addr::UNSPECIFIED]);
+    // Nor does host 1 adding a source to what it holds; its interest in group 1 stays
+    // forwarded (now through the anonymous host), host 2 keeps its own entry.
+    let out = lab.report(host(1), vec![record(Allow, group(1), &[3])]);
+    assert_eq!(out.events, vec![hit(Limit::HostEntries, host(1), group(1))]);
+    assert!((1..=3).all(|s| lab.port.wants(&group(1), &source(s))));
+    assert_eq!(
+        hosts_of(&lab, group(1)),
+        vec![Ipv4Addr::UNSPECIFIED, host(2)]
+    );
+    // That freed host 1's 3 entries of group 1 (4 in use): host 3 now fits in group 4.
+    let out = lab.report(host(3), vec![record(IsInclude, group(4), &[5, 6])]);
+    assert!(out.events.is_empty());
+    assert_eq!(hosts_of(&lab, group(4)), vec![host(3)]);
+    // Host 2 leaves group 1; its 3 entries are free again.
+    lab.report(host(2), vec![record(ToInclude, group(1), &[])]);
+    let out = lab.report(host(4), vec![record(IsInclude, group(5), &[7, 8])]);
+    assert!(out.events.is_empty());
+    assert_eq!(hosts_of(&lab, group(5)), vec![host(4)]);
+}
+
+/// Expiry frees a host's entries too: after a Group Membership Interval without reports the
+/// budget is whole again.
+#[test]
+fn expired_hosts_give_their_host_state_back() {
+    let mut lab = lab_with(|c| c.max_host_entries = 2);
+    lab.report(host(1), vec![record(IsInclude, group(1), &[1])]);
+    let out = lab.report(host(2), vec![record(IsExclude, group(2), &[])]);
+    assert_eq!(out.events, vec![hit(Limit::HostEntries, host(2), group(2))]);
+    lab.advance(lab.port.config().group_membership_interval());
+    assert!(lab.group_state(group(1)).is_none(), "host 1 expired");
+    let out = lab.report(host(2), vec![record(IsInclude, group(2), &[1])]);
+    assert!(out.events.is_empty());
+    assert_eq!(hosts_of(&lab, group(2)), vec![host(2)]);
+}

@@ -49,6 +49,7 @@ fn any_config() -> impl Strategy<Value = PortConfig> {
             0usize..4,
             0usize..4,
             0usize..4,
+            0usize..8,
         ),
     )
         .prop_map(
@@ -57,7 +58,7 @@ fn any_config() -> impl Strategy<Value = PortConfig> {
                 robustness,
                 (qi, qri, sqi, lmqi),
                 (sqc, lmqc, fast_leave, always),
-                (g, s, h, hosts, sh, records),
+                (g, s, h, hosts, sh, records, entries),
             )| {
                 PortConfig {
                     version,
@@ -80,6 +81,7 @@ fn any_config() -> impl Strategy<Value = PortConfig> {
                     max_hosts: hosts,
                     max_sources_per_host: sh,
                     max_records: records,
+                    max_host_entries: entries,
                 }
             },
         )
