@@ -123,8 +123,8 @@ pub(crate) fn resolve(draft: Draft) -> Result<Config, ConfigError> {
 /// refused at the first phyint over the limit. Interfaces without a block (`defaultdown`) are
 /// only known at run time; the engine refuses those when the slots are taken.
 fn vif_limit(interfaces: &[Interface]) -> Result<(), ConfigError> {
-    let families: [(bool, fn(&InterfaceSettings) -> bool); 2] =
-        [(false, |s| s.ipv4), (true, |s| s.ipv6)];
+    type UsesFamily = fn(&InterfaceSettings) -> bool;
+    let families: [(bool, UsesFamily); 2] = [(false, |s| s.ipv4), (true, |s| s.ipv6)];
     for (ipv6, uses) in families {
         let (family, slots) = vif_slots(ipv6);
         let mut used = interfaces

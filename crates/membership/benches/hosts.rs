@@ -291,8 +291,16 @@ fn part3(with_sources: bool) {
     let config = PortConfig::rfc_defaults(Mode::V3);
     let hosts = config.max_hosts as u32;
     let groups = config.max_groups_per_host as u32;
-    let per_host = if with_sources { config.max_sources_per_host } else { 0 };
-    let kind = if with_sources { RecordKind::IsInclude } else { RecordKind::IsExclude };
+    let per_host = if with_sources {
+        config.max_sources_per_host
+    } else {
+        0
+    };
+    let kind = if with_sources {
+        RecordKind::IsInclude
+    } else {
+        RecordKind::IsExclude
+    };
     let sources: Vec<Ipv6Addr> = (0..per_host as u128)
         .map(|i| Ipv6Addr::from((0x2001_0db8_u128 << 96) | (i + 1)))
         .collect();

@@ -251,8 +251,26 @@ fn entries_count_each_tracked_membership_and_its_sources() {
     let mut table = HostTable::default();
     let mut total = 0;
     let t = &mut total;
-    ledger(t, table.apply(a(10), RecordKind::IsInclude, &set(&[1, 2]), Timestamp(5), LIMITS));
-    ledger(t, table.apply(a(11), RecordKind::IsExclude, &set(&[]), Timestamp(9), LIMITS));
+    ledger(
+        t,
+        table.apply(
+            a(10),
+            RecordKind::IsInclude,
+            &set(&[1, 2]),
+            Timestamp(5),
+            LIMITS,
+        ),
+    );
+    ledger(
+        t,
+        table.apply(
+            a(11),
+            RecordKind::IsExclude,
+            &set(&[]),
+            Timestamp(9),
+            LIMITS,
+        ),
+    );
     // The anonymous host is not counted.
     let anonymous = table.apply(
         Ipv4Addr::UNSPECIFIED,
@@ -263,7 +281,10 @@ fn entries_count_each_tracked_membership_and_its_sources() {
     );
     assert_eq!(ledger(t, anonymous).entries, (0, 0));
     assert_eq!(*t, 3 + 1);
-    ledger(t, table.apply(a(10), RecordKind::Block, &set(&[1]), Timestamp(5), LIMITS));
+    ledger(
+        t,
+        table.apply(a(10), RecordKind::Block, &set(&[1]), Timestamp(5), LIMITS),
+    );
     assert_eq!(*t, 2 + 1);
     let (gone, freed) = table.expire(Timestamp(5));
     assert_eq!((gone, freed), (vec![a(10)], 2));
@@ -304,13 +325,28 @@ fn a_host_that_would_pass_the_links_budget_is_folded() {
     let mut table = HostTable::default();
     let tight = HostLimits { room: 2, ..LIMITS };
     // 1 + 3 sources = 4 entries, the room is 2: folded, nothing counted.
-    let applied = table.apply(a(10), RecordKind::IsInclude, &set(&[1, 2, 3]), Timestamp(1), tight);
+    let applied = table.apply(
+        a(10),
+        RecordKind::IsInclude,
+        &set(&[1, 2, 3]),
+        Timestamp(1),
+        tight,
+    );
     assert_eq!(applied.folded, Some(Limit::HostEntries));
     assert_eq!(applied.entries, (0, 0));
     assert!(!table.contains(&a(10)));
-    assert!(table.contains(&Ipv4Addr::UNSPECIFIED), "the report still counts");
+    assert!(
+        table.contains(&Ipv4Addr::UNSPECIFIED),
+        "the report still counts"
+    );
     // 1 + 1 fits.
-    let applied = table.apply(a(11), RecordKind::IsInclude, &set(&[1]), Timestamp(1), tight);
+    let applied = table.apply(
+        a(11),
+        RecordKind::IsInclude,
+        &set(&[1]),
+        Timestamp(1),
+        tight,
+    );
     assert_eq!(applied, joined(2));
     // With no room left, a refresh of the same size still fits; growing does not, and the
     // host's own entries are freed as its interest goes to the anonymous host.
@@ -318,6 +354,9 @@ fn a_host_that_would_pass_the_links_budget_is_folded() {
     let refresh = table.apply(a(11), RecordKind::IsInclude, &set(&[1]), Timestamp(2), full);
     assert_eq!((refresh.folded, refresh.entries), (None, (2, 2)));
     let grow = table.apply(a(11), RecordKind::Allow, &set(&[2]), Timestamp(2), full);
-    assert_eq!((grow.folded, grow.entries), (Some(Limit::HostEntries), (2, 0)));
+    assert_eq!(
+        (grow.folded, grow.entries),
+        (Some(Limit::HostEntries), (2, 0))
+    );
     assert!(!table.contains(&a(11)));
 }

@@ -86,7 +86,10 @@ impl<A: Address> Port<A> {
         let limits = HostLimits {
             per_host: self.config.max_sources_per_host,
             per_group: max_sources,
-            room: self.config.max_host_entries.saturating_sub(self.host_entries),
+            room: self
+                .config
+                .max_host_entries
+                .saturating_sub(self.host_entries),
         };
         let group = self
             .groups
