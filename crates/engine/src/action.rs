@@ -82,6 +82,8 @@ pub enum Action {
     /// again, `None` when it no longer wants anything of the object.
     KernelRefusal {
         what: KernelObject,
+        /// The interface concerned (a forwarding entry: its input), when known.
+        ifindex: Option<IfIndex>,
         error: KernelError,
         attempts: u32,
         retry_in_ms: Option<u64>,

@@ -278,6 +278,7 @@ impl Engine {
             .or_default() += 1;
         actions.push(Action::KernelRefusal {
             what,
+            ifindex,
             error,
             attempts,
             retry_in_ms,
