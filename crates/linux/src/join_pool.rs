@@ -228,15 +228,22 @@ impl JoinPool {
                         Some(h) => self.held.insert((ifindex, group), h.clone()),
                         None => self.held.remove(&(ifindex, group)),
                     };
-                    if splittable && matches!(e, Error::TooManySources { .. }) {
-                        // Fewer than `per_part` per socket: the sysctl, or half as many.
-                        self.sources_per_socket = self
-                            .read_msf()
-                            .filter(|&n| n >= 1 && n < per_part)
-                            .unwrap_or(per_part / 2)
-                            .max(1);
-                        old = kept;
-                        continue;
+                    if matches!(e, Error::TooManySources { .. }) {
+                        let sysctl = self.read_msf();
+                        if splittable {
+                            // Fewer than `per_part` per socket: the sysctl, or half as many.
+                            self.sources_per_socket = sysctl
+                                .filter(|&n| n >= 1 && n < per_part)
+                                .unwrap_or(per_part / 2)
+                                .max(1);
+                            old = kept;
+                            continue;
+                        }
+                        // An EXCLUDE list: the next attempt is checked against the sysctl
+                        // before any system call.
+                        if let Some(n) = sysctl {
+                            self.sources_per_socket = n.max(1);
+                        }
                     }
                     return Err(e);
                 }
