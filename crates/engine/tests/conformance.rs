@@ -29,6 +29,7 @@ scenarios! {
     kernel_refused_attach_retried,
     kernel_refused_intent_withdrawn_not_retried,
     kernel_refused_route_retried_with_current_outputs,
+    kernel_refused_then_newer_change_confirmed,
     kernel_refused_upstream_join_retried_with_backoff,
     leave_and_rejoin_within_lmqt,
     leave_queries_only_that_lan_and_stops_at_lmqt,
