@@ -1,12 +1,15 @@
 //! What the engine asks the outside world to do.
 
 use crate::event::IfIndex;
+use crate::kernel::{KernelError, KernelObject};
 use mrproxy_config::Role;
 use mrproxy_wire::{igmp, mld};
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 pub enum Family {
     V4,
     V6,
@@ -74,6 +77,19 @@ pub enum Action {
         from: Option<IpAddr>,
         reason: RejectReason,
     },
+    /// The kernel refused a change of `what` for the `attempts`-th time in a row; for logs (the
+    /// first one is worth a warning, the next ones are not). `retry_in_ms`: when the engine asks
+    /// again, `None` when it no longer wants anything of the object.
+    KernelRefusal {
+        what: KernelObject,
+        /// The interface concerned (a forwarding entry: its input), when known.
+        ifindex: Option<IfIndex>,
+        error: KernelError,
+        attempts: u32,
+        retry_in_ms: Option<u64>,
+    },
+    /// A change the kernel had refused `attempts` times went through; for logs.
+    KernelRestored { what: KernelObject, attempts: u32 },
     /// The querier on a downstream link changed (`querier` = None: we are the querier).
     QuerierChanged {
         family: Family,

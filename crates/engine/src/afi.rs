@@ -17,6 +17,8 @@ pub trait Afi: Address {
     const FAMILY: Family;
 
     fn into_ip(self) -> IpAddr;
+    /// The address if it is of this family.
+    fn from_ip(ip: IpAddr) -> Option<Self>;
 
     fn is_multicast_group(&self) -> bool;
     /// Link-local scope is never proxied: 224.0.0.0/24 (RFC 5771 §4: "not forwarded by
@@ -67,6 +69,13 @@ pub trait Afi: Address {
 
 impl Afi for Ipv4Addr {
     const FAMILY: Family = Family::V4;
+
+    fn from_ip(ip: IpAddr) -> Option<Self> {
+        match ip {
+            IpAddr::V4(a) => Some(a),
+            IpAddr::V6(_) => None,
+        }
+    }
 
     fn into_ip(self) -> IpAddr {
         IpAddr::V4(self)
@@ -185,6 +194,13 @@ impl Afi for Ipv4Addr {
 
 impl Afi for Ipv6Addr {
     const FAMILY: Family = Family::V6;
+
+    fn from_ip(ip: IpAddr) -> Option<Self> {
+        match ip {
+            IpAddr::V6(a) => Some(a),
+            IpAddr::V4(_) => None,
+        }
+    }
 
     fn into_ip(self) -> IpAddr {
         IpAddr::V6(self)

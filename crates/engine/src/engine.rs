@@ -1,13 +1,15 @@
 //! The engine: one [`FamilyState`] per address family, fed by [`Event`]s.
 
-use crate::action::{Action, RejectReason};
+use crate::action::{Action, Family, RejectReason};
 use crate::afi::Afi;
 use crate::convert;
 use crate::event::{Event, IfIndex, InterfaceInfo};
 use crate::family::FamilyState;
 use crate::input::{self, Received};
 use crate::interfaces::{self, InterfaceTable, OwnAddresses};
-use crate::status::{self, InterfaceStatus, Status};
+use crate::kernel::{KernelError, KernelObject};
+use crate::retry::RetryKey;
+use crate::status::{self, InterfaceStatus, KernelFailures, Status};
 use mrproxy_config::{Config, MAX_VIFS};
 use mrproxy_membership::{Port, Timestamp};
 use std::collections::BTreeMap;
@@ -22,6 +24,8 @@ pub struct Engine {
     v4: FamilyState<Ipv4Addr>,
     v6: FamilyState<Ipv6Addr>,
     rejected: BTreeMap<&'static str, u64>,
+    /// Kernel refusals by (interface, operation, errno name).
+    kernel_failures: BTreeMap<(Option<IfIndex>, &'static str, String), u64>,
 }
 
 impl Engine {
@@ -36,6 +40,7 @@ impl Engine {
             v4: FamilyState::default(),
             v6: FamilyState::default(),
             rejected: BTreeMap::new(),
+            kernel_failures: BTreeMap::new(),
         }
     }
 
@@ -137,6 +142,18 @@ impl Engine {
                 }
                 _ => {}
             },
+            Event::KernelRefused { what, error } => {
+                self.kernel_refused(now, what, error, &mut actions)
+            }
+            Event::KernelConfirmed { what } => {
+                let restored = match what.family() {
+                    Family::V4 => confirmed_in(&mut self.v4, &what),
+                    Family::V6 => confirmed_in(&mut self.v6, &what),
+                };
+                if let Some(attempts) = restored {
+                    actions.push(Action::KernelRestored { what, attempts });
+                }
+            }
             Event::Timeout => {
                 self.v4.timeout(now, &mut actions);
                 self.v6.timeout(now, &mut actions);
@@ -164,6 +181,17 @@ impl Engine {
             .min()
     }
 
+    /// Whether the engine waits to hear that the kernel took a change of `what` (it refused
+    /// one before): the daemon then answers with [`Event::KernelConfirmed`].
+    pub fn awaits_confirmation(&self, what: &KernelObject) -> bool {
+        match what.family() {
+            Family::V4 => FamilyState::<Ipv4Addr>::retry_key(what)
+                .is_some_and(|k| self.v4.awaits_confirmation(&k)),
+            Family::V6 => FamilyState::<Ipv6Addr>::retry_key(what)
+                .is_some_and(|k| self.v6.awaits_confirmation(&k)),
+        }
+    }
+
     pub fn status(&self, now: Timestamp) -> Status {
         let interfaces = self
             .interfaces
@@ -184,6 +212,20 @@ impl Engine {
             .collect();
         let mut upstreams = status::upstreams(&self.v4);
         upstreams.extend(status::upstreams(&self.v6));
+        let name = |i: IfIndex| self.interfaces.get(&i).map(|info| info.name.clone());
+        let mut pending_retries = status::pending_retries(&self.v4, now, name);
+        pending_retries.extend(status::pending_retries(&self.v6, now, name));
+        let kernel_failures = self
+            .kernel_failures
+            .iter()
+            .map(|((ifindex, operation, reason), count)| KernelFailures {
+                ifindex: *ifindex,
+                interface: ifindex.and_then(name),
+                operation: (*operation).to_owned(),
+                reason: reason.clone(),
+                count: *count,
+            })
+            .collect();
         let mut routes = status::routes(&self.v4);
         routes.extend(status::routes(&self.v6));
         Status {
@@ -200,6 +242,8 @@ impl Engine {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), *v))
                 .collect(),
+            kernel_failures,
+            pending_retries,
         }
     }
 
@@ -211,6 +255,34 @@ impl Engine {
     /// The router part of an IPv6 downstream (for inspection and tests).
     pub fn downstream_port_v6(&self, ifindex: IfIndex) -> Option<&Port<Ipv6Addr>> {
         self.v6.downstreams.get(&ifindex).map(|d| &d.port)
+    }
+
+    /// Counts a refusal and lets the family schedule its retry.
+    fn kernel_refused(
+        &mut self,
+        now: Timestamp,
+        what: KernelObject,
+        error: KernelError,
+        actions: &mut Vec<Action>,
+    ) {
+        let outcome = match what.family() {
+            Family::V4 => refused_in(&mut self.v4, now, &what, error.clone()),
+            Family::V6 => refused_in(&mut self.v6, now, &what, error.clone()),
+        };
+        let Some((ifindex, attempts, retry_in_ms)) = outcome else {
+            return;
+        };
+        *self
+            .kernel_failures
+            .entry((ifindex, what.operation(), error.name.clone()))
+            .or_default() += 1;
+        actions.push(Action::KernelRefusal {
+            what,
+            ifindex,
+            error,
+            attempts,
+            retry_in_ms,
+        });
     }
 
     fn interface_changed(
@@ -268,6 +340,32 @@ impl Engine {
             );
         }
     }
+}
+
+/// A refusal in one family: (interface, refusals in a row, delay of the retry if any), `None`
+/// when `what` does not belong to the family.
+fn refused_in<A: Afi>(
+    family: &mut FamilyState<A>,
+    now: Timestamp,
+    what: &KernelObject,
+    error: KernelError,
+) -> Option<(Option<IfIndex>, u32, Option<u64>)> {
+    let key = FamilyState::<A>::retry_key(what)?;
+    let ifindex = match key {
+        RetryKey::Route(group, source) => family.routes.get(group, source).map(|r| r.iif),
+        other => other.ifindex(),
+    };
+    let before = family.refusals(&key);
+    let pending = family.kernel_refused(now, key, error);
+    let attempts = pending.map_or(before + 1, |p| p.attempts);
+    let retry_in_ms = pending.map(|p| p.next_at.saturating_since(now).as_millis() as u64);
+    Some((ifindex, attempts, retry_in_ms))
+}
+
+/// A confirmation in one family: the refusals it ends, if any were pending.
+fn confirmed_in<A: Afi>(family: &mut FamilyState<A>, what: &KernelObject) -> Option<u32> {
+    let key = FamilyState::<A>::retry_key(what)?;
+    family.kernel_confirmed(key).map(|p| p.attempts)
 }
 
 /// [`Engine::attach_waiting`] in one family: interfaces without a VIF/MIF that should have one,

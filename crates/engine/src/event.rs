@@ -99,6 +99,17 @@ pub enum Event {
         group: IpAddr,
         packets: u64,
     },
+    /// The kernel refused a stateful action on `what` (the daemon's answer to
+    /// [`crate::Action::AttachInterface`], [`crate::Action::SetUpstreamMembership`],
+    /// [`crate::Action::SetRoute`] or [`crate::Action::DeleteRoute`]). The engine counts it and
+    /// asks again later (docs/kernel-faults.md).
+    KernelRefused {
+        what: crate::KernelObject,
+        error: crate::KernelError,
+    },
+    /// The kernel took a stateful action on `what`; sent while
+    /// [`crate::Engine::awaits_confirmation`] says the engine waits for it.
+    KernelConfirmed { what: crate::KernelObject },
     /// A deadline from `next_deadline` has passed.
     Timeout,
     /// The configuration was reloaded; apply the difference.

@@ -36,6 +36,12 @@
 //!   IPv6 sources are accepted from an upstream without IPv6 altnets, because igmpproxy had
 //!   no IPv6 rule to stay compatible with.
 //!
+//! * **Kernel refusals** (`retry`, `family/retry`): a refused VIF, forwarding entry or upstream
+//!   membership comes back as [`Event::KernelRefused`]; the engine counts it per (interface,
+//!   reason) and asks again for the object's current state after 500 ms, 1 s, 2 s, … up to
+//!   30 s, until [`Event::KernelConfirmed`] or until nothing is wanted of the object
+//!   (docs/kernel-faults.md).
+//!
 //! Output order is deterministic: everything is kept in ordered maps.
 
 #![forbid(unsafe_code)]
@@ -50,10 +56,12 @@ mod family;
 mod input;
 mod interfaces;
 mod joined;
+mod kernel;
 mod link;
 mod merge;
 mod policy;
 mod rereport;
+mod retry;
 mod routes;
 mod status;
 mod timers;
@@ -62,9 +70,12 @@ mod upcalls;
 pub use action::{Action, Family, FilterMode, RejectReason};
 pub use engine::Engine;
 pub use event::{Event, IfIndex, InterfaceInfo, LinkFlags, V4Address, V6Address};
+pub use kernel::{KernelError, KernelErrorKind, KernelObject};
 pub use merge::{Membership, merge};
 pub use mrproxy_membership::Timestamp;
+pub use retry::{FIRST_RETRY, MAX_RETRY, backoff};
 pub use routes::ROUTE_SAMPLE_INTERVAL;
 pub use status::{
-    FamilyStatus, InterfaceStatus, PortStatus, RouteStatus, Status, UpstreamGroup, UpstreamStatus,
+    FamilyStatus, InterfaceStatus, KernelFailures, PendingRetry, PortStatus, RouteStatus, Status,
+    UpstreamGroup, UpstreamStatus,
 };

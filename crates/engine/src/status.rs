@@ -4,6 +4,7 @@ use crate::action::{Family, FilterMode};
 use crate::afi::Afi;
 use crate::event::{IfIndex, InterfaceInfo, LinkFlags};
 use crate::family::FamilyState;
+use crate::kernel::{KernelError, KernelObject};
 use mrproxy_config::Role;
 use mrproxy_membership::{PortSnapshot, Timestamp};
 use serde::Serialize;
@@ -19,6 +20,35 @@ pub struct Status {
     pub routes: Vec<RouteStatus>,
     /// Rejected inputs by reason (the [`crate::RejectReason`] variant name).
     pub rejected: BTreeMap<String, u64>,
+    /// Changes the kernel refused since start, per (interface, operation, reason).
+    pub kernel_failures: Vec<KernelFailures>,
+    /// Refused changes the engine asks for again (docs/kernel-faults.md).
+    pub pending_retries: Vec<PendingRetry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KernelFailures {
+    /// The interface concerned (a forwarding entry: its input), when known.
+    pub ifindex: Option<IfIndex>,
+    pub interface: Option<String>,
+    /// `AttachInterface`, `UpstreamMembership` or `Route`.
+    pub operation: String,
+    /// The errno name (`ENOBUFS`, ...).
+    pub reason: String,
+    pub count: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PendingRetry {
+    pub what: KernelObject,
+    pub ifindex: Option<IfIndex>,
+    pub interface: Option<String>,
+    /// The latest refusal.
+    pub error: KernelError,
+    /// Refusals in a row so far.
+    pub attempts: u32,
+    /// When the engine asks again.
+    pub next_retry_in_ms: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -145,6 +175,25 @@ pub fn routes<A: Afi>(family: &FamilyState<A>) -> Vec<RouteStatus> {
             iif: route.iif,
             oifs: route.oifs.clone(),
             accepted: route.accepted,
+        })
+        .collect()
+}
+
+/// The pending retries of one family; `name` gives an interface's name.
+pub fn pending_retries<A: Afi>(
+    family: &FamilyState<A>,
+    now: Timestamp,
+    name: impl Fn(IfIndex) -> Option<String>,
+) -> Vec<PendingRetry> {
+    family
+        .pending_retries()
+        .map(|(what, ifindex, pending)| PendingRetry {
+            what,
+            ifindex,
+            interface: ifindex.and_then(&name),
+            error: pending.error.clone(),
+            attempts: pending.attempts,
+            next_retry_in_ms: pending.next_at.saturating_since(now).as_millis() as u64,
         })
         .collect()
 }

@@ -125,6 +125,58 @@ impl Error {
             _ => None,
         }
     }
+
+    /// The errno the kernel gave (or, for a condition found before any system call, the one
+    /// it would give), for counters and callers that describe the error without libc.
+    pub fn errno(&self) -> i32 {
+        match self {
+            Error::TableInUse { .. } => libc::EADDRINUSE,
+            Error::NoMulticastRouting { .. } | Error::NoMultipleTables { .. } => libc::ENOPROTOOPT,
+            Error::Permission { .. } => libc::EPERM,
+            Error::VifsExhausted { .. } => libc::ENFILE,
+            Error::IfIndexTooLarge { .. } => libc::EINVAL,
+            Error::NoVif { .. } => libc::ENODEV,
+            Error::TooManySources { .. } => libc::ENOBUFS,
+            Error::Io { source, .. } => source.raw_os_error().unwrap_or(0),
+        }
+    }
+
+    /// Whether the kernel refused for a per-socket limit of its host part: memberships per
+    /// socket, sources per socket and group, or socket option memory (ENOBUFS, ENOMEM).
+    pub fn is_per_socket_limit(&self) -> bool {
+        matches!(self.errno(), libc::ENOBUFS | libc::ENOMEM)
+    }
+}
+
+/// The symbolic name of an errno value ("ENOBUFS"), `"errno N"` for rare ones.
+pub fn errno_name(errno: i32) -> String {
+    let name = match errno {
+        0 => "none",
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::EINTR => "EINTR",
+        libc::ENXIO => "ENXIO",
+        libc::EBADF => "EBADF",
+        libc::EAGAIN => "EAGAIN",
+        libc::ENOMEM => "ENOMEM",
+        libc::EACCES => "EACCES",
+        libc::EBUSY => "EBUSY",
+        libc::EEXIST => "EEXIST",
+        libc::ENODEV => "ENODEV",
+        libc::EINVAL => "EINVAL",
+        libc::ENFILE => "ENFILE",
+        libc::EMFILE => "EMFILE",
+        libc::ENOPROTOOPT => "ENOPROTOOPT",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::EAFNOSUPPORT => "EAFNOSUPPORT",
+        libc::EADDRINUSE => "EADDRINUSE",
+        libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
+        libc::ENETDOWN => "ENETDOWN",
+        libc::ENETUNREACH => "ENETUNREACH",
+        libc::ENOBUFS => "ENOBUFS",
+        other => return format!("errno {other}"),
+    };
+    name.to_owned()
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -182,6 +234,22 @@ mod tests {
                 .to_string()
                 .contains("raise sysctl net.ipv4.igmp_max_msf")
         );
+    }
+
+    #[test]
+    fn errnos_are_named_and_limits_recognised() {
+        let e = Error::TooManySources {
+            group: "239.1.2.3".parse().unwrap(),
+            ifindex: 3,
+            count: 5,
+            sysctl: "net.ipv4.igmp_max_msf",
+        };
+        assert_eq!(errno_name(e.errno()), "ENOBUFS");
+        assert!(e.is_per_socket_limit());
+        let e = Error::io("x", io::Error::from_raw_os_error(libc::ENODEV));
+        assert_eq!(errno_name(e.errno()), "ENODEV");
+        assert!(!e.is_per_socket_limit());
+        assert_eq!(errno_name(4095), "errno 4095");
     }
 
     #[test]

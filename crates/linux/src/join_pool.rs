@@ -1,6 +1,20 @@
 //! One address family's memberships, spread over as many unbound UDP sockets as the kernel's
 //! per-socket limits require (igmpproxy.md D21). Used for the upstream memberships and for the
 //! report groups the mroute sockets need on downstream links.
+//!
+//! Two limits are per socket, and both are spread where the semantics allow it:
+//! * groups per socket (`net.ipv4.igmp_max_memberships`; for IPv6 option memory): a new
+//!   membership goes to a socket with room, or to a new socket;
+//! * sources per socket and group (`net.ipv4.igmp_max_msf`, `net.ipv6.mld_max_msf`): an
+//!   INCLUDE list longer than that is split over several sockets, each including a part. The
+//!   interface's state is the union of its sockets' INCLUDE lists (RFC 3376 §3.2, RFC 3810
+//!   §4.2), so upstream sees the whole list. An EXCLUDE list cannot be split (the interface
+//!   state of several EXCLUDE filters is the intersection of their lists): it is refused with
+//!   [`Error::TooManySources`], and the engine asks again later (docs/kernel-faults.md).
+//!
+//! A socket that holds nothing any more is closed, and its slot is the first one a new socket
+//! takes: the pool holds ceil(memberships / groups per socket) sockets, plus one per extra part
+//! of a split list (docs/kernel-faults.md, "Descriptors").
 
 use crate::error::{Error, Family, Result};
 use crate::membership::{FilterMode, family_of};
@@ -11,14 +25,19 @@ use std::io;
 use std::net::IpAddr;
 use std::os::fd::AsFd;
 
-/// One family's memberships over a growing set of sockets.
+/// One family's memberships over a set of sockets that grows and shrinks with them.
 #[derive(Debug)]
 pub(crate) struct JoinPool {
     family: Family,
     groups_per_socket: usize,
-    sockets: Vec<PoolSocket>,
-    /// Every socket before this index is at its limit or `full`: new joins look from here, so
-    /// filling 500 sockets one after the other does not rescan the full ones on every join.
+    /// Sources one socket may filter per group, as last learnt (the sysctl, or a refusal):
+    /// INCLUDE lists longer than this are split.
+    sources_per_socket: usize,
+    /// `None`: a closed socket's slot, reused first (memberships name sockets by slot).
+    sockets: Vec<Option<PoolSocket>>,
+    /// Every slot before this index holds an open socket at its limit or `full`: new joins
+    /// look from here, so filling 500 sockets one after the other does not rescan the full
+    /// ones on every join.
     first_with_room: usize,
     held: HashMap<(u32, IpAddr), Held>,
 }
@@ -33,9 +52,19 @@ struct PoolSocket {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Held {
-    socket: usize,
     mode: FilterMode,
     sources: Vec<IpAddr>,
+    /// The slot of the socket holding the first part.
+    socket: usize,
+    /// The slots of the further parts of a split INCLUDE list (usually none); part `i` holds
+    /// the `i`-th run of `sources` as long as the per-socket limit when it was laid out.
+    more: Vec<usize>,
+}
+
+impl Held {
+    fn sockets(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(self.socket).chain(self.more.iter().copied())
+    }
 }
 
 /// IPv6 has no membership count; memberships cost socket option memory (net.core.optmem_max),
@@ -47,12 +76,15 @@ const V4_DEFAULT_MAX_MEMBERSHIPS: usize = 20;
 /// so with the sysctl raised, as igmpproxy users are told to do, sockets holding thousands of
 /// groups made each join slower: 10 000 joins with the sysctl at 20 000 took 7.7-8.3 us each
 /// on 4 sockets (each filled until its option memory ran out, ENOBUFS), 4.3-4.5 us on 40
-/// sockets of 256 (issue 4 finding 4). 256 also stays well below what the default option
-/// memory holds (`net.core.optmem_max` 128 KiB: about 2 300 memberships).
-const V4_MAX_GROUPS_PER_SOCKET: usize = 256;
+/// sockets of 256. 256 also stays well below what the default option memory holds
+/// (`net.core.optmem_max` 128 KiB: about 2 300 memberships).
+pub(crate) const V4_MAX_GROUPS_PER_SOCKET: usize = 256;
+/// The kernel's default `igmp_max_msf` / `mld_max_msf`, used when /proc cannot be read.
+const DEFAULT_MAX_MSF: usize = 10;
 
 impl JoinPool {
-    /// A pool sized from the current network namespace's `igmp_max_memberships`.
+    /// A pool sized from the current network namespace's `igmp_max_memberships` and
+    /// `igmp_max_msf` / `mld_max_msf`.
     pub(crate) fn new(family: Family) -> JoinPool {
         let groups_per_socket = match family {
             // /proc/sys/net resolves to the calling thread's network namespace.
@@ -61,13 +93,16 @@ impl JoinPool {
                 .min(V4_MAX_GROUPS_PER_SOCKET),
             Family::V6 => V6_GROUPS_PER_SOCKET,
         };
-        JoinPool {
+        let mut pool = JoinPool {
             family,
             groups_per_socket: groups_per_socket.max(1),
+            sources_per_socket: DEFAULT_MAX_MSF,
             sockets: Vec::new(),
             first_with_room: 0,
             held: HashMap::new(),
-        }
+        };
+        pool.sources_per_socket = pool.read_msf().unwrap_or(DEFAULT_MAX_MSF).max(1);
+        pool
     }
 
     fn level(&self) -> libc::c_int {
@@ -84,8 +119,16 @@ impl JoinPool {
         }
     }
 
+    fn read_msf(&self) -> Option<usize> {
+        read_sysctl(&format!(
+            "/proc/sys/{}",
+            self.msf_sysctl().replace('.', "/")
+        ))
+    }
+
+    /// Open sockets.
     pub(crate) fn socket_count(&self) -> usize {
-        self.sockets.len()
+        self.sockets.iter().flatten().count()
     }
 
     pub(crate) fn get(&self, ifindex: u32, group: IpAddr) -> Option<(FilterMode, &[IpAddr])> {
@@ -115,88 +158,252 @@ impl JoinPool {
         sources.dedup();
         let key = (ifindex, group);
         let leave = mode == FilterMode::Include && sources.is_empty();
-        match self.held.get(&key).cloned() {
+        let old = self.held.get(&key).cloned();
+        match old {
             None if leave => Ok(()),
-            None => self.join(ifindex, group, mode, sources),
             Some(h) if h.mode == mode && h.sources == sources => Ok(()),
             Some(h) if leave => {
-                let left = self.leave(h.socket, ifindex, group);
                 self.held.remove(&key);
-                left.map_err(|e| Error::io(format!("leaving {group} on interface {ifindex}"), e))
+                let mut first = None;
+                for socket in h.sockets() {
+                    if let Err(e) = self.leave(socket, ifindex, group) {
+                        first.get_or_insert(e);
+                    }
+                }
+                match first {
+                    None => Ok(()),
+                    Some(e) => Err(Error::io(
+                        format!("leaving {group} on interface {ifindex}"),
+                        e,
+                    )),
+                }
             }
-            Some(h) => {
-                let fd = self.socket(h.socket)?.as_fd();
-                sys::set_source_filter(
-                    fd,
-                    self.level(),
-                    ifindex,
-                    group,
-                    mode == FilterMode::Include,
-                    &sources,
-                )
-                .map_err(|e| self.filter_error(ifindex, group, sources.len(), e))?;
-                self.held.insert(
-                    key,
-                    Held {
-                        socket: h.socket,
-                        mode,
-                        sources,
-                    },
-                );
-                Ok(())
+            old => self.change(ifindex, group, old, mode, sources),
+        }
+    }
+
+    /// Brings (ifindex, group) from `old` to (mode, sources), splitting an INCLUDE list over
+    /// as many sockets as the per-socket source limit requires. When the kernel turns out to
+    /// allow fewer sources than thought (the sysctl was lowered), the limit is learnt and the
+    /// list split further.
+    fn change(
+        &mut self,
+        ifindex: u32,
+        group: IpAddr,
+        mut old: Option<Held>,
+        mode: FilterMode,
+        sources: Vec<IpAddr>,
+    ) -> Result<()> {
+        // An EXCLUDE list past the limit is refused without a system call: trying would join
+        // the group any-source and leave it again (two state-change reports upstream) on every
+        // retry. The sysctl is read again, so a raised limit is seen at once.
+        if mode == FilterMode::Exclude && sources.len() > self.sources_per_socket {
+            if let Some(limit) = self.read_msf() {
+                self.sources_per_socket = limit.max(1);
+                if sources.len() > self.sources_per_socket {
+                    return Err(Error::TooManySources {
+                        group,
+                        ifindex,
+                        count: sources.len(),
+                        sysctl: self.msf_sysctl(),
+                    });
+                }
+            }
+        }
+        loop {
+            let per_part = match mode {
+                FilterMode::Include if sources.len() > self.sources_per_socket => {
+                    self.sources_per_socket
+                }
+                _ => sources.len().max(1),
+            };
+            match self.lay_out(ifindex, group, old.take(), mode, &sources, per_part) {
+                Ok(held) => {
+                    self.held.insert((ifindex, group), held);
+                    return Ok(());
+                }
+                Err((kept, e)) => {
+                    let splittable = mode == FilterMode::Include && per_part > 1;
+                    match &kept {
+                        Some(h) => self.held.insert((ifindex, group), h.clone()),
+                        None => self.held.remove(&(ifindex, group)),
+                    };
+                    if matches!(e, Error::TooManySources { .. }) {
+                        let sysctl = self.read_msf();
+                        if splittable {
+                            // Fewer than `per_part` per socket: the sysctl, or half as many.
+                            self.sources_per_socket = sysctl
+                                .filter(|&n| n >= 1 && n < per_part)
+                                .unwrap_or(per_part / 2)
+                                .max(1);
+                            old = kept;
+                            continue;
+                        }
+                        // An EXCLUDE list: the next attempt is checked against the sysctl
+                        // before any system call.
+                        if let Some(n) = sysctl {
+                            self.sources_per_socket = n.max(1);
+                        }
+                    }
+                    return Err(e);
+                }
             }
         }
     }
 
-    /// A new membership: pick a socket with room, join, then set the full filter.
+    /// One attempt at the layout with `per_part` sources per socket. On error, returns what
+    /// the kernel still holds: the old state when a single-socket change was refused (the
+    /// kernel keeps a filter it refuses to replace), otherwise nothing (the parts already
+    /// changed are left, so that the bookkeeping matches the kernel).
+    fn lay_out(
+        &mut self,
+        ifindex: u32,
+        group: IpAddr,
+        old: Option<Held>,
+        mode: FilterMode,
+        sources: &[IpAddr],
+        per_part: usize,
+    ) -> Result<Held, (Option<Held>, Error)> {
+        let parts: Vec<&[IpAddr]> = if sources.is_empty() {
+            vec![&[]]
+        } else {
+            sources.chunks(per_part).collect()
+        };
+        let held = |socket, more| Held {
+            mode,
+            sources: sources.to_vec(),
+            socket,
+            more,
+        };
+        // The common cases: one socket before and after.
+        if parts.len() == 1 {
+            match old {
+                Some(h) if h.more.is_empty() => {
+                    return match self.filter(h.socket, ifindex, group, mode, sources) {
+                        Ok(()) => Ok(held(h.socket, Vec::new())),
+                        Err(e) => Err((Some(h), e)),
+                    };
+                }
+                None => {
+                    return match self.join(ifindex, group, mode, sources, &[]) {
+                        Ok(socket) => Ok(held(socket, Vec::new())),
+                        Err(e) => Err((None, e)),
+                    };
+                }
+                Some(_) => {}
+            }
+        }
+        // Several parts before or after: part i goes to the socket that held part i, new
+        // parts to other sockets, and sockets of parts no longer needed leave.
+        let old_sockets: Vec<usize> = old.iter().flat_map(|h| h.sockets()).collect();
+        let mut used: Vec<usize> = Vec::with_capacity(parts.len());
+        let mut failure = None;
+        for (i, part) in parts.iter().enumerate() {
+            let result = match old_sockets.get(i) {
+                Some(&socket) => self
+                    .filter(socket, ifindex, group, mode, part)
+                    .map(|()| socket),
+                None => {
+                    let busy: Vec<usize> = old_sockets.iter().chain(&used).copied().collect();
+                    self.join(ifindex, group, mode, part, &busy)
+                }
+            };
+            match result {
+                Ok(socket) => used.push(socket),
+                // Nothing changed yet: a refused filter stays as it was, a refused join
+                // undid itself.
+                Err(e) if i == 0 => return Err((old, e)),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        match failure {
+            None => {
+                for &socket in old_sockets.iter().skip(parts.len()) {
+                    let _ = self.leave(socket, ifindex, group);
+                }
+                let mut used = used.into_iter();
+                let first = used.next().unwrap_or_default();
+                Ok(held(first, used.collect()))
+            }
+            Some(e) => {
+                // Half changed: leave every part, so that the kernel and the bookkeeping
+                // agree on "not a member"; the caller (the engine) asks again.
+                let joined_new = used.iter().skip(old_sockets.len()).copied();
+                let all: Vec<usize> = old_sockets.iter().copied().chain(joined_new).collect();
+                for socket in all {
+                    let _ = self.leave(socket, ifindex, group);
+                }
+                Err((None, e))
+            }
+        }
+    }
+
+    /// Replaces the filter of an existing membership on `socket`.
+    fn filter(
+        &self,
+        socket: usize,
+        ifindex: u32,
+        group: IpAddr,
+        mode: FilterMode,
+        sources: &[IpAddr],
+    ) -> Result<()> {
+        let fd = self.socket(socket)?.as_fd();
+        let include = mode == FilterMode::Include;
+        sys::set_source_filter(fd, self.level(), ifindex, group, include, sources)
+            .map_err(|e| self.filter_error(ifindex, group, sources.len(), e))
+    }
+
+    /// A new membership on a socket with room that is not in `busy` (sockets already holding
+    /// a part of this group): join, then set the full filter. Returns the socket's slot.
     fn join(
         &mut self,
         ifindex: u32,
         group: IpAddr,
         mode: FilterMode,
-        sources: Vec<IpAddr>,
-    ) -> Result<()> {
+        sources: &[IpAddr],
+        busy: &[usize],
+    ) -> Result<usize> {
         // A socket can turn out full before our count says so (the sysctl was lowered, or the
         // kernel ran out of option memory): then retry once on a fresh socket.
-        let mut index = self.socket_with_room()?;
-        let mut result = self.join_on(index, ifindex, group, mode, &sources);
-        if is_enobufs(&result) && self.sockets.get(index).is_some_and(|s| s.members > 0) {
-            if let Some(s) = self.sockets.get_mut(index) {
+        let mut index = self.socket_with_room(busy)?;
+        let mut result = self.join_on(index, ifindex, group, mode, sources);
+        if is_enobufs(&result) && self.members(index) > 0 {
+            if let Some(Some(s)) = self.sockets.get_mut(index) {
                 s.full = true;
             }
-            index = self.socket_with_room()?;
-            result = self.join_on(index, ifindex, group, mode, &sources);
+            index = self.socket_with_room(busy)?;
+            result = self.join_on(index, ifindex, group, mode, sources);
         }
         match result {
             Ok(()) => {
-                if let Some(s) = self.sockets.get_mut(index) {
+                if let Some(Some(s)) = self.sockets.get_mut(index) {
                     s.members += 1;
                 }
-                self.held.insert(
-                    (ifindex, group),
-                    Held {
-                        socket: index,
-                        mode,
-                        sources,
-                    },
-                );
-                Ok(())
+                Ok(index)
             }
-            Err(JoinError::Join(e))
-                if e.raw_os_error() == Some(libc::ENOBUFS) && self.family == Family::V4 =>
-            {
-                Err(Error::io(
-                    format!(
-                        "joining {group} on interface {ifindex}: the kernel refuses memberships; raise sysctl net.ipv4.igmp_max_memberships"
-                    ),
-                    e,
-                ))
+            Err(e) => {
+                // A socket opened for this join and left empty is closed again.
+                self.close_if_empty(index);
+                Err(match e {
+                    JoinError::Join(e)
+                        if e.raw_os_error() == Some(libc::ENOBUFS) && self.family == Family::V4 =>
+                    {
+                        Error::io(
+                            format!(
+                                "joining {group} on interface {ifindex}: the kernel refuses memberships; raise sysctl net.ipv4.igmp_max_memberships"
+                            ),
+                            e,
+                        )
+                    }
+                    JoinError::Join(e) => {
+                        Error::io(format!("joining {group} on interface {ifindex}"), e)
+                    }
+                    JoinError::Filter(e) => self.filter_error(ifindex, group, sources.len(), e),
+                })
             }
-            Err(JoinError::Join(e)) => Err(Error::io(
-                format!("joining {group} on interface {ifindex}"),
-                e,
-            )),
-            Err(JoinError::Filter(e)) => Err(self.filter_error(ifindex, group, sources.len(), e)),
         }
     }
 
@@ -262,11 +469,12 @@ impl JoinPool {
         })
     }
 
-    /// Leaves `group` on `ifindex` and frees the socket's slot, also when the kernel refuses
-    /// (the membership is forgotten either way; the error is the caller's to report).
+    /// Leaves `group` on `ifindex` on one socket and frees its slot, also when the kernel
+    /// refuses (the membership is forgotten either way; the error is the caller's to report).
+    /// A socket left empty is closed.
     fn leave(&mut self, index: usize, ifindex: u32, group: IpAddr) -> io::Result<()> {
         let level = self.level();
-        let Some(s) = self.sockets.get_mut(index) else {
+        let Some(Some(s)) = self.sockets.get_mut(index) else {
             return Ok(());
         };
         let result = match sys::setsockopt(
@@ -286,20 +494,47 @@ impl JoinPool {
         if !s.full {
             self.first_with_room = self.first_with_room.min(index);
         }
+        self.close_if_empty(index);
         result
     }
 
-    /// Leaves every group of `held` entries in `gone`; failures make one warning for the whole
-    /// batch (one interface event or the shutdown), not one per group.
-    fn leave_all(&mut self, gone: Vec<((u32, IpAddr), usize)>, why: &str) {
+    /// Closes the socket in slot `index` if it holds no membership; its slot is taken first
+    /// by the next socket opened.
+    fn close_if_empty(&mut self, index: usize) {
+        if self.members(index) > 0 {
+            return;
+        }
+        if let Some(slot) = self.sockets.get_mut(index) {
+            *slot = None;
+            self.first_with_room = self.first_with_room.min(index);
+        }
+        while matches!(self.sockets.last(), Some(None)) {
+            self.sockets.pop();
+        }
+    }
+
+    fn members(&self, index: usize) -> usize {
+        match self.sockets.get(index) {
+            Some(Some(s)) => s.members,
+            _ => 0,
+        }
+    }
+
+    /// Leaves every membership in `gone`; failures make one warning for the whole batch (one
+    /// interface event or the shutdown), not one per group.
+    fn leave_all(&mut self, gone: Vec<(u32, IpAddr)>, why: &str) {
         let mut failed = 0usize;
         let mut first = None;
-        for ((ifindex, group), socket) in gone {
-            if let Err(e) = self.leave(socket, ifindex, group) {
-                failed += 1;
-                first.get_or_insert((ifindex, group, e));
+        for (ifindex, group) in gone {
+            let Some(held) = self.held.remove(&(ifindex, group)) else {
+                continue;
+            };
+            for socket in held.sockets() {
+                if let Err(e) = self.leave(socket, ifindex, group) {
+                    failed += 1;
+                    first.get_or_insert((ifindex, group, e));
+                }
             }
-            self.held.remove(&(ifindex, group));
         }
         if let Some((ifindex, group, e)) = first {
             tracing::warn!(
@@ -312,34 +547,48 @@ impl JoinPool {
     pub(crate) fn forget_interface(&mut self, ifindex: u32) {
         let gone: Vec<_> = self
             .held
-            .iter()
-            .filter(|((i, _), _)| *i == ifindex)
-            .map(|(k, h)| (*k, h.socket))
+            .keys()
+            .filter(|(i, _)| *i == ifindex)
+            .copied()
             .collect();
         // Leaving also frees the socket's slot; the kernel keeps it until then.
         self.leave_all(gone, "interface no longer upstream");
     }
 
     pub(crate) fn clear(&mut self) {
-        let all: Vec<_> = self.held.iter().map(|(k, h)| (*k, h.socket)).collect();
+        let all: Vec<_> = self.held.keys().copied().collect();
         self.leave_all(all, "leaving every upstream group");
     }
 
     fn socket(&self, index: usize) -> Result<&Socket> {
-        self.sockets.get(index).map(|s| &s.socket).ok_or_else(|| {
-            Error::io(
+        match self.sockets.get(index) {
+            Some(Some(s)) => Ok(&s.socket),
+            _ => Err(Error::io(
                 "membership socket",
                 io::Error::from_raw_os_error(libc::EBADF),
-            )
-        })
+            )),
+        }
     }
 
-    fn socket_with_room(&mut self) -> Result<usize> {
-        while let Some(s) = self.sockets.get(self.first_with_room) {
-            if !s.full && s.members < self.groups_per_socket {
-                return Ok(self.first_with_room);
+    /// The slot of an open socket with room that is not in `busy`, or of a socket opened now
+    /// (in the first closed slot, or at the end).
+    fn socket_with_room(&mut self, busy: &[usize]) -> Result<usize> {
+        let has_room = |s: &PoolSocket, limit: usize| !s.full && s.members < limit;
+        while let Some(Some(s)) = self.sockets.get(self.first_with_room) {
+            if has_room(s, self.groups_per_socket) {
+                break;
             }
             self.first_with_room += 1;
+        }
+        let mut index = self.first_with_room;
+        loop {
+            match self.sockets.get(index) {
+                Some(Some(s)) if has_room(s, self.groups_per_socket) && !busy.contains(&index) => {
+                    return Ok(index);
+                }
+                Some(Some(_)) => index += 1,
+                Some(None) | None => break,
+            }
         }
         let domain = match self.family {
             Family::V4 => Domain::IPV4,
@@ -347,12 +596,16 @@ impl JoinPool {
         };
         let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))
             .map_err(|e| Error::io(format!("opening an {} membership socket", self.family), e))?;
-        self.sockets.push(PoolSocket {
+        let opened = PoolSocket {
             socket,
             members: 0,
             full: false,
-        });
-        Ok(self.sockets.len() - 1)
+        };
+        match self.sockets.get_mut(index) {
+            Some(slot) => *slot = Some(opened),
+            None => self.sockets.push(Some(opened)),
+        }
+        Ok(index)
     }
 
     fn filter_error(&self, ifindex: u32, group: IpAddr, count: usize, e: io::Error) -> Error {

@@ -27,7 +27,7 @@ mod sender;
 mod sys;
 mod vif_table;
 
-pub use error::{Error, Family, Result};
+pub use error::{Error, Family, Result, errno_name};
 pub use membership::{FilterMode, UpstreamMembership};
 pub use mroute4::{IGMP_REPORT_GROUPS, Mroute4, Received4, Upcall};
 pub use mroute6::{MLD_REPORT_GROUPS, MLD_TYPES, Mroute6, Received6};

@@ -58,11 +58,26 @@ fn fifty_groups_on_one_interface_spread_over_sockets() {
                 .all(|g| !g.octets().starts_with(&[239, 2]))
         );
         assert_eq!(m.get(up0, groups[0]), None);
-        // The sockets' slots were freed: 50 joins fit into the same 3 sockets again.
+        // Empty sockets are closed; 50 joins take 3 sockets again.
+        assert_eq!(m.socket_count(), 0);
         for &g in &groups {
             m.set(up0, g, FilterMode::Exclude, &[]).unwrap();
         }
         assert_eq!(m.socket_count(), 3);
+        // Leaving one by one closes each socket when its last group goes.
+        for &g in &groups[..20] {
+            m.set(up0, g, FilterMode::Include, &[]).unwrap();
+        }
+        assert_eq!(m.socket_count(), 2);
+        for &g in &groups[20..] {
+            m.set(up0, g, FilterMode::Include, &[]).unwrap();
+        }
+        assert_eq!(m.socket_count(), 0);
+        // The closed slots are reused: 21 joins, 2 sockets.
+        for &g in &groups[..21] {
+            m.set(up0, g, FilterMode::Exclude, &[]).unwrap();
+        }
+        assert_eq!(m.socket_count(), 2);
     });
 }
 
@@ -133,11 +148,22 @@ fn source_filters_are_applied_whole_and_kept_on_error() {
             "{rows:?}"
         );
 
-        // net.ipv4.igmp_max_msf is 10: eleven sources are refused and the old filter stays.
+        // net.ipv4.igmp_max_msf is 10: eleven INCLUDE sources are split over two sockets;
+        // the interface's state is the union (RFC 3376 §3.2), all eleven in mcfilter.
         let eleven: Vec<IpAddr> = (10..21)
             .map(|i| IpAddr::V4(Ipv4Addr::new(198, 51, 100, i)))
             .collect();
-        let err = m.set(up0, group, FilterMode::Include, &eleven).unwrap_err();
+        m.set(up0, group, FilterMode::Include, &eleven).unwrap();
+        assert_eq!(source_filters(&t, "net/mcfilter").len(), 11);
+        assert_eq!(m.socket_count(), 2);
+        assert_eq!(
+            m.get(up0, group).map(|(mode, s)| (mode, s.len())),
+            Some((FilterMode::Include, 11))
+        );
+
+        // EXCLUDE cannot be split (the interface state would be the intersection): refused,
+        // and the old filter stays.
+        let err = m.set(up0, group, FilterMode::Exclude, &eleven).unwrap_err();
         assert!(
             matches!(err, Error::TooManySources { count: 11, .. }),
             "{err:?}"
@@ -149,22 +175,61 @@ fn source_filters_are_applied_whole_and_kept_on_error() {
         );
         assert_eq!(
             m.get(up0, group).map(|(mode, s)| (mode, s.len())),
-            Some((FilterMode::Include, 2))
+            Some((FilterMode::Include, 11))
         );
-        assert_eq!(source_filters(&t, "net/mcfilter").len(), 2);
+        assert_eq!(source_filters(&t, "net/mcfilter").len(), 11);
 
         // Switch to EXCLUDE {one source}, then leave with INCLUDE {}.
         m.set(up0, group, FilterMode::Exclude, &two[..1]).unwrap();
         let rows = source_filters(&t, "net/mcfilter");
         assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(m.socket_count(), 1, "the second part's socket is closed");
         m.set(up0, group, FilterMode::Include, &[]).unwrap();
+        assert_eq!(m.socket_count(), 0);
         assert!(!groups_on(&t, "up0").contains(&Ipv4Addr::new(232, 1, 1, 1)));
         assert!(source_filters(&t, "net/mcfilter").is_empty());
         assert_eq!(m.get(up0, group), None);
 
-        // A new INCLUDE membership with too many sources leaves nothing behind.
-        assert!(m.set(up0, group, FilterMode::Include, &eleven).is_err());
+        // A new EXCLUDE membership with too many sources leaves nothing behind.
+        assert!(m.set(up0, group, FilterMode::Exclude, &eleven).is_err());
         assert!(!groups_on(&t, "up0").contains(&Ipv4Addr::new(232, 1, 1, 1)));
+        assert_eq!(m.get(up0, group), None);
+        assert_eq!(m.socket_count(), 0);
+    });
+}
+
+#[test]
+fn a_lowered_igmp_max_msf_is_learnt_and_include_lists_split_further() {
+    if !Lab::require_root() {
+        return;
+    }
+    let t = Topology::new("lx-msf2");
+    let up0 = t.ifindex("up0");
+    let group = ip("232.1.1.2");
+    let five: Vec<IpAddr> = (1..6)
+        .map(|i| IpAddr::V4(Ipv4Addr::new(198, 51, 100, i)))
+        .collect();
+    run_in(&t.rtr, || async {
+        // The pool reads 10 when it is made; the sysctl is lowered afterwards.
+        let mut m = UpstreamMembership::new();
+        m.prepare();
+        // This thread is in the namespace: /proc/sys/net is the namespace's.
+        std::fs::write("/proc/sys/net/ipv4/igmp_max_msf", "2\n").unwrap();
+        m.set(up0, group, FilterMode::Include, &five[..1]).unwrap();
+        m.set(up0, group, FilterMode::Include, &five).unwrap();
+        let rows = source_filters(&t, "net/mcfilter");
+        assert_eq!(rows.len(), 5, "{rows:?}");
+        for s in ["0xc6336401", "0xc6336405"] {
+            assert!(rows.iter().any(|r| r.contains(s)), "{s} in {rows:?}");
+        }
+        assert_eq!(m.socket_count(), 3, "2 + 2 + 1 sources");
+        // Back to two sources: one socket.
+        m.set(up0, group, FilterMode::Include, &five[..2]).unwrap();
+        assert_eq!(source_filters(&t, "net/mcfilter").len(), 2);
+        assert_eq!(m.socket_count(), 1);
+        m.set(up0, group, FilterMode::Include, &[]).unwrap();
+        assert_eq!(m.socket_count(), 0);
+        assert!(source_filters(&t, "net/mcfilter").is_empty());
     });
 }
 

@@ -257,6 +257,10 @@ impl<A: Afi> FamilyState<A> {
             return None;
         };
         self.upcalls.forget(ifindex);
+        if how == Teardown::Final {
+            // Its VIF and joins are no longer wanted: refused ones are not retried.
+            self.retries.withdraw_interface(ifindex);
+        }
         // Routes entering here are deleted; routes leaving here lose this output.
         for (group, source) in self.routes.keys() {
             let uses_it = self

@@ -5,6 +5,7 @@ use super::FamilyState;
 use crate::action::{Action, RejectReason};
 use crate::afi::Afi;
 use crate::event::IfIndex;
+use crate::retry::RetryKey;
 use crate::routes::Route;
 use mrproxy_membership::Timestamp;
 
@@ -101,6 +102,7 @@ impl<A: Afi> FamilyState<A> {
     /// Removes an entry to make room for a new one (a kernel upcall follows if its traffic goes on).
     fn evict(&mut self, group: A, source: A, actions: &mut Vec<Action>) {
         self.routes.remove(group, source);
+        self.retries.withdraw(RetryKey::Route(group, source));
         actions.push(Action::DeleteRoute {
             source: source.into_ip(),
             group: group.into_ip(),
@@ -112,6 +114,7 @@ impl<A: Afi> FamilyState<A> {
     pub fn route_counters(&mut self, source: A, group: A, packets: u64, actions: &mut Vec<Action>) {
         if self.routes.record_sample(group, source, packets) {
             self.routes.remove(group, source);
+            self.retries.withdraw(RetryKey::Route(group, source));
             actions.push(Action::DeleteRoute {
                 source: source.into_ip(),
                 group: group.into_ip(),
@@ -128,6 +131,7 @@ impl<A: Afi> FamilyState<A> {
         let (iif, was_accepted) = (route.iif, route.accepted);
         if self.role_of(iif).is_none() {
             self.routes.remove(group, source);
+            self.retries.withdraw(RetryKey::Route(group, source));
             actions.push(Action::DeleteRoute {
                 source: source.into_ip(),
                 group: group.into_ip(),

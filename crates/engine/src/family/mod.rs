@@ -12,6 +12,7 @@
 
 mod attach;
 mod forward;
+mod retry;
 mod upstream;
 
 pub use attach::Desired;
@@ -21,6 +22,7 @@ use crate::afi::Afi;
 use crate::event::IfIndex;
 use crate::joined::JoinedGroups;
 use crate::link::LinkNets;
+use crate::retry::Retries;
 use crate::routes::RouteTable;
 use crate::timers::DeadlineIndex;
 use crate::upcalls::UpcallBudget;
@@ -75,6 +77,8 @@ pub struct FamilyState<A: Afi> {
     port_deadlines: DeadlineIndex<IfIndex>,
     /// Upstreams with `rereport`: when the next keep-alive reports are due.
     rereport_deadlines: DeadlineIndex<IfIndex>,
+    /// Kernel changes refused and asked for again (docs/kernel-faults.md).
+    retries: Retries<A>,
     dirty: Dirty<A>,
 }
 
@@ -87,6 +91,7 @@ impl<A: Afi> Default for FamilyState<A> {
             upcalls: UpcallBudget::default(),
             port_deadlines: DeadlineIndex::default(),
             rereport_deadlines: DeadlineIndex::default(),
+            retries: Retries::default(),
             dirty: Dirty::default(),
         }
     }
@@ -140,7 +145,7 @@ impl<A: Afi> FamilyState<A> {
         self.absorb(ifindex, out, actions);
     }
 
-    /// Runs every port timer and route sample that is due.
+    /// Runs every port timer, route sample and kernel retry that is due.
     pub fn timeout(&mut self, now: Timestamp, actions: &mut Vec<Action>) {
         for ifindex in self.port_deadlines.due(now) {
             let mut out = Output::new();
@@ -161,6 +166,7 @@ impl<A: Afi> FamilyState<A> {
                 group: group.into_ip(),
             });
         }
+        self.retry_due(now, actions);
     }
 
     pub fn next_deadline(&self) -> Option<Timestamp> {
@@ -168,6 +174,7 @@ impl<A: Afi> FamilyState<A> {
             self.port_deadlines.earliest(),
             self.rereport_deadlines.earliest(),
             self.routes.next_deadline(),
+            self.retries.earliest(),
         ]
         .into_iter()
         .flatten()

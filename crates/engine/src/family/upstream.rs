@@ -5,6 +5,7 @@ use super::FamilyState;
 use crate::action::{Action, FilterMode};
 use crate::afi::Afi;
 use crate::merge::{Membership, merge};
+use crate::retry::RetryKey;
 use mrproxy_membership::{Output, Timestamp};
 
 impl<A: Afi> FamilyState<A> {
@@ -42,7 +43,11 @@ impl<A: Afi> FamilyState<A> {
             });
             match desired {
                 Some(m) => upstream.joined.insert(group, m),
-                None => upstream.joined.remove(&group),
+                None => {
+                    upstream.joined.remove(&group);
+                    // Left: a refused join of it is not retried.
+                    self.retries.withdraw(RetryKey::Membership(*ifindex, group));
+                }
             }
         }
     }

@@ -15,13 +15,18 @@
 //! {"at": 60020, "counters": {"source": "192.0.2.99", "group": "239.1.2.3", "packets": 0}}
 //! {"at": 99000, "advance": true}      (only fires the timers due until then)
 //! {"at": 99000, "config": "phyint up0 upstream\n..."}
-//! {"at": 99000, "check": "routes"}   (or "upstreams", "rejected"): status, as an expected line
+//! {"at": 99000, "check": "routes"}   (or "upstreams", "rejected", "kernel"): status, as an expected line
+//! {"at": 10, "refused": {"what": {"UpstreamMembership": {"ifindex": 1, "group": "239.1.2.3"}},
+//!            "error": {"errno": 105, "name": "ENOBUFS", "kind": "PerSocketLimit", "message": "…"}}}
+//! {"at": 10, "confirmed": {"UpstreamMembership": {"ifindex": 1, "group": "239.1.2.3"}}}
 //! ```
 //! Messages: `v1_report`, `report` (IGMPv2 / MLDv1), `leave` (IGMPv2 leave / MLD done),
 //! `records` (IGMPv3 / MLDv2 report; types is_in, is_ex, to_in, to_ex, allow, block),
 //! `query` ({version, group, max_resp_ms, s, qrv, qqi_s, sources}), `hex` (raw message bytes).
 
-use mrproxy_engine::{Event, IfIndex, InterfaceInfo, LinkFlags, V4Address, V6Address};
+use mrproxy_engine::{
+    Event, IfIndex, InterfaceInfo, KernelError, KernelObject, LinkFlags, V4Address, V6Address,
+};
 use mrproxy_wire::{RecordType, code, igmp, mld};
 use serde::Deserialize;
 use serde_json::Value;
@@ -74,6 +79,18 @@ pub fn parse_step(line: &Value) -> Result<Step, String> {
             packets: c.packets,
         }));
     }
+    if let Some(v) = field("refused") {
+        let r: Refused = from_value(v)?;
+        return Ok(Step::Event(Event::KernelRefused {
+            what: r.what,
+            error: r.error,
+        }));
+    }
+    if let Some(v) = field("confirmed") {
+        return Ok(Step::Event(Event::KernelConfirmed {
+            what: from_value(v)?,
+        }));
+    }
     if let Some(v) = field("config") {
         let text: String = from_value(v)?;
         let config = mrproxy_config::parse(&text, "reload.conf").map_err(|e| e.to_string())?;
@@ -97,6 +114,13 @@ struct Upcall {
     iif: u32,
     source: IpAddr,
     group: IpAddr,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Refused {
+    what: KernelObject,
+    error: KernelError,
 }
 
 #[derive(Deserialize)]

@@ -4,7 +4,8 @@
 //! * the first JSON line is `{"config": "<igmpproxy.conf text>"}`;
 //! * input lines carry `"at"` (ms) and one input (see `input.rs`);
 //! * after each input come the expected outputs, one per line: `{"at": T, "action": <Action>}`
-//!   or `{"at": T, "routes" | "upstreams" | "rejected": ...}` for checks of the status.
+//!   or `{"at": T, "routes" | "upstreams" | "rejected" | "kernel": ...}` for checks of the
+//!   status (`kernel`: the kernel failure counters and pending retries).
 //!
 //! Before each input, the runner fires every engine deadline up to the input's time, the way
 //! the daemon sleeps until `next_deadline`; those outputs carry their own time and are written
@@ -40,7 +41,7 @@ fn classify(raw: &str, lineno: usize) -> Line {
     let obj = value
         .as_object()
         .unwrap_or_else(|| panic!("line {lineno}: not an object"));
-    if ["action", "routes", "upstreams", "rejected"]
+    if ["action", "routes", "upstreams", "rejected", "kernel"]
         .iter()
         .any(|k| obj.contains_key(*k))
     {
@@ -110,6 +111,10 @@ impl Runner {
             "routes" => serde_json::to_value(&status.routes),
             "upstreams" => serde_json::to_value(&status.upstreams),
             "rejected" => serde_json::to_value(&status.rejected),
+            "kernel" => Ok(serde_json::json!({
+                "failures": status.kernel_failures,
+                "pending": status.pending_retries,
+            })),
             other => panic!("unknown check {other:?}"),
         }
         .expect("status serialises");

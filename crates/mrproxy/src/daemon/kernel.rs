@@ -1,12 +1,15 @@
-//! Executes the engine's actions on the kernel through the Linux layer. Errors are logged and
-//! survived: one failed setsockopt never stops the daemon. Errors that can
-//! repeat per packet or per group (sends, forwarding entries, upstream memberships) are
-//! rate-limited per (kind, interface); attach failures happen once per interface event and are
-//! not.
+//! Executes the engine's actions on the kernel through the Linux layer. Errors are survived:
+//! one failed setsockopt never stops the daemon. A refused change that carries state (a VIF, a
+//! forwarding entry, an upstream membership) goes back to the engine as
+//! [`Event::KernelRefused`], which counts it, retries it and has it logged once
+//! (docs/kernel-faults.md); a success is answered with [`Event::KernelConfirmed`]. Send
+//! errors, which can repeat per packet, are logged here, rate-limited per (kind, interface).
 
 use super::limiter::LogLimiter;
 use super::names::Names;
-use mrproxy_engine::{Action, Event, Family, FilterMode};
+use mrproxy_engine::{
+    Action, Event, Family, FilterMode, KernelError, KernelErrorKind, KernelObject,
+};
 use mrproxy_linux::{IgmpSender, MldSender, Mroute4, Mroute6, UpstreamMembership};
 use std::net::IpAddr;
 use tracing::{debug, info, warn};
@@ -47,7 +50,8 @@ impl Kernel {
         })
     }
 
-    /// Apply one action; an answer for the engine (route counters) is returned.
+    /// Apply one action; an answer for the engine is returned: route counters, or for a
+    /// change that carries state whether the kernel took it.
     pub fn apply(&mut self, action: &Action, names: &Names) -> Option<Event> {
         match action {
             Action::AttachInterface {
@@ -78,9 +82,7 @@ impl Kernel {
                     },
                     _ => Ok(()),
                 };
-                if let Err(e) = result.and(joined) {
-                    warn!(iface = %name, "cannot attach: {e}");
-                }
+                return outcome(action, result.and(joined));
             }
             Action::DetachInterface { family, ifindex } => {
                 let i = ifindex.0;
@@ -163,21 +165,13 @@ impl Kernel {
                     },
                     _ => Ok(()),
                 };
-                match result {
-                    Ok(()) => info!(
+                if result.is_ok() {
+                    info!(
                         %source, %group, iif = %names.of(*iif), oifs = %names.list(oifs),
                         "forwarding entry set"
-                    ),
-                    Err(e) => self.warnings.warn(
-                        "set forwarding entry",
-                        Some(*iif),
-                        names,
-                        format_args!(
-                            "cannot set forwarding entry ({source}, {group}) from {}: {e}",
-                            names.of(*iif)
-                        ),
-                    ),
+                    );
                 }
+                return outcome(action, result);
             }
             Action::DeleteRoute { source, group } => {
                 let result = match (source, group) {
@@ -188,15 +182,11 @@ impl Kernel {
                     },
                     _ => Ok(()),
                 };
-                match result {
-                    Ok(()) => info!(%source, %group, "forwarding entry removed"),
-                    Err(e) => self.warnings.warn(
-                        "remove forwarding entry",
-                        None,
-                        names,
-                        format_args!("cannot remove forwarding entry ({source}, {group}): {e}"),
-                    ),
+                // An entry that is not there (ENOENT) counts as removed (`delete_route`).
+                if result.is_ok() {
+                    info!(%source, %group, "forwarding entry removed");
                 }
+                return outcome(action, result);
             }
             Action::SampleRoute { source, group } => {
                 let packets = match (source, group) {
@@ -231,25 +221,22 @@ impl Kernel {
                     FilterMode::Exclude => mrproxy_linux::FilterMode::Exclude,
                 };
                 // `names.of` allocates: only in the macros, which skip it below their level.
-                match self.upstream.set(ifindex.0, *group, mode_l, sources) {
+                let result = self.upstream.set(ifindex.0, *group, mode_l, sources);
+                match &result {
                     Ok(()) if *mode == FilterMode::Include && sources.is_empty() => {
                         info!(iface = %names.of(*ifindex), %group, "left upstream")
                     }
                     Ok(()) => info!(
                         iface = %names.of(*ifindex), %group, ?mode, ?sources, "upstream membership"
                     ),
-                    Err(e) => self.warnings.warn(
-                        "upstream membership",
-                        Some(*ifindex),
-                        names,
-                        format_args!(
-                            "cannot change the upstream membership of {group} on {}: {e}",
-                            names.of(*ifindex)
-                        ),
-                    ),
+                    Err(_) => {}
                 }
+                return outcome(action, result);
             }
-            Action::Rejected { .. } | Action::QuerierChanged { .. } => {}
+            Action::Rejected { .. }
+            | Action::QuerierChanged { .. }
+            | Action::KernelRefusal { .. }
+            | Action::KernelRestored { .. } => {}
         }
         None
     }
@@ -266,5 +253,35 @@ impl Kernel {
                 warn!("cleaning the IPv6 multicast routing table: {e}");
             }
         }
+    }
+}
+
+/// The engine's answer for a change that carries state: confirmed, or refused with a pure
+/// description of the error.
+fn outcome(action: &Action, result: mrproxy_linux::Result<()>) -> Option<Event> {
+    let what = KernelObject::of_action(action)?;
+    Some(match result {
+        Ok(()) => Event::KernelConfirmed { what },
+        Err(e) => Event::KernelRefused {
+            what,
+            error: describe(&what, &e),
+        },
+    })
+}
+
+/// The engine's view of a Linux error: errno, its name, whether it is a per-socket limit of
+/// the host part (only memberships have those: upstream joins, report-group joins on attach).
+fn describe(what: &KernelObject, e: &mrproxy_linux::Error) -> KernelError {
+    let membership = !matches!(what, KernelObject::Route { .. });
+    let errno = e.errno();
+    KernelError {
+        errno,
+        name: mrproxy_linux::errno_name(errno),
+        kind: if membership && e.is_per_socket_limit() {
+            KernelErrorKind::PerSocketLimit
+        } else {
+            KernelErrorKind::Other
+        },
+        message: e.to_string(),
     }
 }

@@ -167,7 +167,8 @@ impl Daemon {
     }
 
     /// Feeds the events to the engine in order, then executes all the resulting actions in
-    /// [`order::execution_order`], feeding answers (route counters) back until none are left.
+    /// [`order::execution_order`], feeding answers (route counters, kernel refusals and the
+    /// confirmations the engine waits for) back until none are left.
     fn dispatch(&mut self, events: Vec<Event>) {
         let mut removed = Vec::new();
         let mut actions = Vec::new();
@@ -184,7 +185,14 @@ impl Daemon {
             let mut answers = Vec::new();
             for action in order::execution_order(actions) {
                 self.reporter.action(&action, &self.names);
-                answers.extend(self.kernel.apply(&action, &self.names));
+                match self.kernel.apply(&action, &self.names) {
+                    // Successes matter only for changes the kernel refused before
+                    // (docs/kernel-faults.md); the others are not worth an engine call.
+                    Some(Event::KernelConfirmed { what })
+                        if !self.engine.awaits_confirmation(&what) => {}
+                    Some(answer) => answers.push(answer),
+                    None => {}
+                }
             }
             actions = Vec::new();
             for answer in answers {

@@ -32,6 +32,8 @@ fn rank(action: &Action) -> u8 {
         Action::SampleRoute { .. }
         | Action::Rejected { .. }
         | Action::QuerierChanged { .. }
+        | Action::KernelRefusal { .. }
+        | Action::KernelRestored { .. }
         | Action::AttachInterface { .. }
         | Action::DetachInterface { .. } => 2,
     }

@@ -1,11 +1,13 @@
-//! Log lines for the engine's non-kernel actions: rejected inputs and querier changes. Expected
+//! Log lines for the engine's non-kernel actions: rejected inputs, querier changes and the
+//! fate of refused kernel changes (the first refusal of an object is a warning, the next ones
+//! are debug lines, the success after refusals an info line: docs/kernel-faults.md). Expected
 //! noise (our own looped-back packets, reports heard on the upstream LAN) stays at trace level;
 //! operator-relevant rejections are warnings, rate-limited per (reason, interface) so a flood
 //! cannot flood the log (docs/hostile-lans.md).
 
 use super::limiter::LogLimiter;
 use super::names::Names;
-use mrproxy_engine::{Action, Family, RejectReason};
+use mrproxy_engine::{Action, Family, KernelObject, RejectReason};
 use tracing::{debug, info, trace, warn};
 
 #[derive(Default)]
@@ -103,6 +105,37 @@ impl Reporter {
                     other => debug!(%iface, %from, reason = ?other, "input rejected"),
                 }
             }
+            Action::KernelRefusal {
+                what,
+                ifindex,
+                error,
+                attempts,
+                retry_in_ms,
+            } => {
+                let object = describe(what, names);
+                let retry = match retry_in_ms {
+                    Some(ms) => format!("retrying in {} s", *ms as f64 / 1000.0),
+                    None => "no longer wanted, not retried".to_owned(),
+                };
+                if *attempts <= 1 {
+                    self.warnings.warn(
+                        what.operation(),
+                        *ifindex,
+                        names,
+                        format_args!(
+                            "the kernel refused the {object}: {}; {retry}",
+                            error.message
+                        ),
+                    );
+                } else {
+                    debug!(attempts, error = %error.message, "the kernel refused the {object} again; {retry}");
+                }
+            }
+            Action::KernelRestored { what, attempts } => info!(
+                "{} restored after {} attempts",
+                describe(what, names),
+                attempts + 1
+            ),
             Action::QuerierChanged {
                 family,
                 ifindex,
@@ -114,5 +147,23 @@ impl Reporter {
             },
             _ => {}
         }
+    }
+}
+
+/// A kernel object in words, with its interface's name.
+fn describe(what: &KernelObject, names: &Names) -> String {
+    match what {
+        KernelObject::Interface { family, ifindex } => {
+            let slot = if *family == Family::V6 {
+                "IPv6 MIF"
+            } else {
+                "IPv4 VIF"
+            };
+            format!("{slot} of {}", names.of(*ifindex))
+        }
+        KernelObject::UpstreamMembership { ifindex, group } => {
+            format!("upstream membership of {group} on {}", names.of(*ifindex))
+        }
+        KernelObject::Route { source, group } => format!("forwarding entry ({source}, {group})"),
     }
 }

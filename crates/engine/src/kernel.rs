@@ -1,0 +1,95 @@
+//! The kernel's answers to the engine's stateful actions (docs/kernel-faults.md).
+//!
+//! The daemon applies every action; for the ones that carry state in the kernel (a VIF, a
+//! forwarding entry, an upstream membership) a refusal comes back as
+//! [`crate::Event::KernelRefused`], and a success is told with [`crate::Event::KernelConfirmed`]
+//! while the engine waits for one ([`crate::Engine::awaits_confirmation`]). The engine keeps
+//! what it wants and asks again later (`retry`).
+
+use crate::action::{Action, Family};
+use crate::event::IfIndex;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// A kernel object that one stateful action changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum KernelObject {
+    /// The VIF/MIF of an interface (on a downstream with its report-group joins):
+    /// [`Action::AttachInterface`].
+    Interface { family: Family, ifindex: IfIndex },
+    /// The host-side membership of `group` on upstream `ifindex`:
+    /// [`Action::SetUpstreamMembership`].
+    UpstreamMembership { ifindex: IfIndex, group: IpAddr },
+    /// The forwarding entry of (source, group): [`Action::SetRoute`] and
+    /// [`Action::DeleteRoute`].
+    Route { source: IpAddr, group: IpAddr },
+}
+
+impl KernelObject {
+    /// The object a stateful action changes; `None` for actions the engine does not follow up
+    /// (detaching, sending, sampling, log-only actions).
+    pub fn of_action(action: &Action) -> Option<KernelObject> {
+        match action {
+            Action::AttachInterface {
+                family, ifindex, ..
+            } => Some(KernelObject::Interface {
+                family: *family,
+                ifindex: *ifindex,
+            }),
+            Action::SetUpstreamMembership { ifindex, group, .. } => {
+                Some(KernelObject::UpstreamMembership {
+                    ifindex: *ifindex,
+                    group: *group,
+                })
+            }
+            Action::SetRoute { source, group, .. } | Action::DeleteRoute { source, group } => {
+                Some(KernelObject::Route {
+                    source: *source,
+                    group: *group,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The operation's name, for counters and log lines.
+    pub fn operation(&self) -> &'static str {
+        match self {
+            KernelObject::Interface { .. } => "AttachInterface",
+            KernelObject::UpstreamMembership { .. } => "UpstreamMembership",
+            KernelObject::Route { .. } => "Route",
+        }
+    }
+
+    pub fn family(&self) -> Family {
+        let ip = match self {
+            KernelObject::Interface { family, .. } => return *family,
+            KernelObject::UpstreamMembership { group, .. } | KernelObject::Route { group, .. } => {
+                group
+            }
+        };
+        if ip.is_ipv4() { Family::V4 } else { Family::V6 }
+    }
+}
+
+/// Why the kernel refused, described without libc: the daemon fills it in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KernelError {
+    /// The errno value (0 when the refusal had none).
+    pub errno: i32,
+    /// Its symbolic name ("ENOBUFS"), for counters.
+    pub name: String,
+    pub kind: KernelErrorKind,
+    /// The one-line message that names cause and fix.
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum KernelErrorKind {
+    /// A per-socket limit of the kernel's host part: memberships per socket
+    /// (`igmp_max_memberships`), sources per socket and group (`igmp_max_msf`, `mld_max_msf`)
+    /// or socket option memory (`net.core.optmem_max`): ENOBUFS or ENOMEM on a membership.
+    PerSocketLimit,
+    /// Anything else (an interface in transition, a missing VIF, ...).
+    Other,
+}
