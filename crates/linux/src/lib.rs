@@ -31,7 +31,10 @@ pub use error::{Error, Family, Result, errno_name};
 pub use membership::{FilterMode, UpstreamMembership};
 pub use mroute4::{IGMP_REPORT_GROUPS, Mroute4, Received4, Upcall};
 pub use mroute6::{MLD_REPORT_GROUPS, MLD_TYPES, Mroute6, Received6};
-pub use netlink::{InterfaceAddress, Link, LinkEvent, LinkEvents, LinkFlags, LinkMonitor};
+pub use netlink::{
+    InterfaceAddress, Link, LinkEvent, LinkEvents, LinkFlags, LinkMonitor, LinkUpdate,
+    MonitorCounters, MonitorOptions, Resync, reconcile,
+};
 pub use notify::{Notifier, monotonic_usec};
 pub use packet::{Ipv4Header, UpcallKind};
 pub use process::{

@@ -3,7 +3,10 @@
 mod common;
 
 use common::{SECOND, run_in};
-use mrproxy_linux::{InterfaceAddress, Link, LinkEvent, LinkEvents, LinkMonitor};
+use mrproxy_linux::{
+    InterfaceAddress, Link, LinkEvent, LinkEvents, LinkMonitor, LinkUpdate, MonitorOptions, Resync,
+    reconcile,
+};
 use netlab::Lab;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
@@ -80,6 +83,14 @@ fn dump_sees_veth_addresses_and_tun_peer() {
     assert!(find(&links, "lo").flags.loopback);
 }
 
+/// The events of an update, a snapshot read as news to a receiver that knew nothing.
+fn events_of(update: LinkUpdate) -> Vec<LinkEvent> {
+    match update {
+        LinkUpdate::Changes(events) => events,
+        LinkUpdate::Snapshot { links, .. } => reconcile(links, []),
+    }
+}
+
 /// Collects events until `want` is satisfied or `limit` passes.
 async fn wait_event(
     monitor: &mut LinkEvents,
@@ -88,7 +99,7 @@ async fn wait_event(
 ) -> Option<LinkEvent> {
     let deadline = Instant::now() + limit;
     loop {
-        let events = timeout_at(deadline, monitor.recv()).await.ok()?.unwrap();
+        let events = events_of(timeout_at(deadline, monitor.recv()).await.ok()?);
         if let Some(e) = events.into_iter().find(|e| want(e)) {
             return Some(e);
         }
@@ -168,8 +179,8 @@ fn changes_arrive_while_the_receiver_is_woken_every_millisecond() {
         let seen = loop {
             tokio::select! {
                 _ = ticks.tick() => woken += 1,
-                batch = events.recv() => {
-                    let batch = batch.unwrap();
+                update = events.recv() => {
+                    let batch = events_of(update);
                     if batch.iter().any(|e| matches!(e, LinkEvent::Changed(l) if l.name == "dn1")) {
                         break true;
                     }
@@ -178,5 +189,78 @@ fn changes_arrive_while_the_receiver_is_woken_every_millisecond() {
             }
         };
         assert!(seen, "no event for dn1 in 5 s ({woken} timer wake-ups)");
+    });
+}
+
+/// With a tiny receive buffer, a burst of 100 veth pairs created and deleted overruns the
+/// notification socket (the kernel drops notifications): the monitor counts the overrun, dumps
+/// again, and its last snapshot or changes leave exactly the interfaces that exist.
+#[test]
+fn an_overrun_is_counted_and_followed_by_a_snapshot_of_what_exists() {
+    if !Lab::require_root() {
+        return;
+    }
+    let lab = Lab::new("lx-nlovr").unwrap();
+    let rtr = lab.ns("rtr").unwrap();
+    let batch = lab.path("burst.ip");
+    let mut commands = String::new();
+    for i in 0..100 {
+        commands.push_str(&format!(
+            "link add d{i} type veth peer name p{i}\nlink set d{i} up\n"
+        ));
+    }
+    for i in 0..99 {
+        commands.push_str(&format!("link del d{i}\n"));
+    }
+    std::fs::write(&batch, commands).unwrap();
+    run_in(&rtr, || async {
+        let options = MonitorOptions {
+            receive_buffer: Some(1024),
+        };
+        let monitor = LinkMonitor::open(options).unwrap();
+        let mut known: std::collections::BTreeMap<u32, String> = monitor
+            .dump()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| (l.ifindex, l.name))
+            .collect();
+        let mut events = monitor.watch();
+        rtr.ip(&["-batch", batch.to_str().unwrap()]).unwrap();
+        let want: std::collections::BTreeSet<String> =
+            ["lo", "d99", "p99"].map(str::to_owned).into();
+        let deadline = Instant::now() + 20 * SECOND;
+        let mut snapshots = 0;
+        loop {
+            let update = timeout_at(deadline, events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("state never settled: {known:?}"));
+            let applied = match update {
+                LinkUpdate::Changes(e) => e,
+                LinkUpdate::Snapshot { links, cause } => {
+                    assert_eq!(cause, Resync::Overrun);
+                    snapshots += 1;
+                    reconcile(links, known.keys().copied())
+                }
+            };
+            for event in applied {
+                match event {
+                    LinkEvent::Changed(l) => known.insert(l.ifindex, l.name),
+                    LinkEvent::Removed(i) => known.remove(&i),
+                };
+            }
+            let names: std::collections::BTreeSet<String> = known.values().cloned().collect();
+            if names == want && events.counters().overruns > 0 {
+                break;
+            }
+        }
+        let counters = events.counters();
+        assert!(snapshots >= 1, "no snapshot after {counters:?}");
+        assert_eq!(counters.redumps, snapshots, "{counters:?}");
+        assert_eq!(counters.reconnects, 0, "{counters:?}");
+        assert_eq!(
+            known.get(&rtr.ifindex("d99").unwrap()).map(String::as_str),
+            Some("d99")
+        );
     });
 }

@@ -11,6 +11,7 @@ mod convert;
 mod kernel;
 mod limiter;
 mod names;
+mod netlink;
 mod order;
 mod privileges;
 mod report;
@@ -20,7 +21,7 @@ use crate::control::{self, ControlSocket};
 use kernel::Kernel;
 use limiter::LogLimiter;
 use mrproxy_engine::{Engine, Event, Timestamp};
-use mrproxy_linux::{LinkMonitor, Notifier};
+use mrproxy_linux::{LinkMonitor, LinkUpdate, Notifier};
 use names::Names;
 use report::Reporter;
 use std::future::pending;
@@ -137,7 +138,8 @@ impl Readiness {
 /// What woke the loop.
 enum Input {
     Event(Event),
-    Events(Vec<Event>),
+    /// Interface changes, or a snapshot of all interfaces, from the netlink monitor.
+    Links(LinkUpdate),
     /// The IPv4 mroute socket had data: the first datagram (`None` if it was not for the
     /// engine); the rest of the queue is drained before the engine's actions are executed.
     Received4(Option<Event>),
@@ -287,7 +289,7 @@ async fn serve(
     control_group: Option<u32>,
 ) -> Result<(), String> {
     let kernel = Kernel::open()?;
-    let links = LinkMonitor::new().map_err(|e| e.to_string())?;
+    let links = LinkMonitor::open(netlink::options_from_env()).map_err(|e| e.to_string())?;
     let mut control = match ControlSocket::bind(&opts.control, control_group).await {
         Ok(c) => Some(c),
         Err(e) => {
@@ -307,7 +309,8 @@ async fn serve(
     for link in links.dump().await.map_err(|e| e.to_string())? {
         daemon.dispatch(vec![Event::InterfaceChanged(convert::link(link))]);
     }
-    // From here on, changes come debounced from the monitor's own task.
+    // From here on, changes come debounced from the monitor's own task, which also re-reads
+    // everything after an overrun and reconnects after an error (docs/interfaces.md).
     let mut links = links.watch();
     let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
@@ -360,10 +363,7 @@ async fn serve(
                     Ok(e) => Input::Received6(e),
                     Err(e) => Input::ReceiveError("IPv6", e),
                 },
-                r = links.recv() => match r {
-                    Ok(events) => Input::Events(events.into_iter().map(convert::link_event).collect()),
-                    Err(e) => return Err(format!("netlink connection lost: {e}")),
-                },
+                update = links.recv() => Input::Links(update),
                 () = wake => Input::Event(Event::Timeout),
                 _ = sigterm.recv() => Input::Stop("SIGTERM"),
                 _ = sigint.recv() => Input::Stop("SIGINT"),
@@ -376,7 +376,7 @@ async fn serve(
         };
         match input {
             Input::Event(e) => daemon.dispatch(vec![e]),
-            Input::Events(events) => daemon.dispatch(events),
+            Input::Links(update) => daemon.links(update, links.counters()),
             Input::Received4(first) => daemon.receive4(first, &mut buf4),
             Input::Received6(first) => daemon.receive6(first, &mut buf6),
             Input::ReceiveError(family, e) => daemon.receive_error(family, &e),
@@ -389,7 +389,12 @@ async fn serve(
             Input::Status(request) => {
                 debug!(request = %request.line, "status request");
                 let status = daemon.engine.status(daemon.now());
-                let body = serde_json::to_string_pretty(&status)
+                let body = serde_json::to_value(&status)
+                    .map(|mut status| {
+                        status["netlink"] = netlink::status_counters(links.counters());
+                        status
+                    })
+                    .and_then(|status| serde_json::to_string_pretty(&status))
                     .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
                 // Written by the client's own task, which drops a client that does not read.
                 request.answer(body);

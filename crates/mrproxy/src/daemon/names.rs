@@ -13,6 +13,10 @@ impl Names {
     pub fn remove(&mut self, ifindex: IfIndex) {
         self.0.remove(&ifindex);
     }
+    /// Every interface the engine was told of and not told is gone.
+    pub fn ifindexes(&self) -> impl Iterator<Item = IfIndex> + '_ {
+        self.0.keys().copied()
+    }
     pub fn of(&self, ifindex: IfIndex) -> String {
         self.0
             .get(&ifindex)
