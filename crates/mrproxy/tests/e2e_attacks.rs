@@ -1027,8 +1027,7 @@ fn spoofed_mld_reporters_are_tracked_only_up_to_maxhosts() {
         t.lab.dir().display()
     );
     assert_eq!(
-        anonymous,
-        1,
+        anonymous, 1,
         "the {} reporters past maxhosts must still count, as the anonymous listener",
         spoofed as usize - tracked
     );
