@@ -10,8 +10,8 @@
 //!
 //! Everything acts on the calling thread's network namespace. Sockets that are polled
 //! ([`Mroute4`], [`Mroute6`], [`LinkMonitor`]) must be created inside a tokio runtime.
-//! All `unsafe` code is in `sys` (setsockopt/ioctl with hand-written `#[repr(C)]` bindings)
-//! and `io` (reactor registration).
+//! All `unsafe` code is in `sys` (setsockopt/ioctl with hand-written `#[repr(C)]` bindings),
+//! `io` (reactor registration) and `process` (fork, capget/capset, prctl).
 
 mod error;
 mod io;
@@ -38,7 +38,9 @@ pub use netlink::{
 pub use notify::{Notifier, monotonic_usec};
 pub use packet::{Ipv4Header, UpcallKind};
 pub use process::{
-    Account, SwitchError, daemonize, enter_chroot, lookup_group, lookup_user, runs_as, switch_user,
+    Account, CapabilitySets, Detached, Inheritance, Outcome, Starting, StartupReport, SwitchError,
+    bounding_set, capabilities, detach, drop_capabilities, enter_chroot, forbid_new_privileges,
+    lookup_group, lookup_user, no_new_privileges, runs_as, set_umask, stderr_identity, switch_user,
     with_umask,
 };
 pub use sender::{IgmpSender, MldSender};

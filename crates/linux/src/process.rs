@@ -1,19 +1,33 @@
-//! Process-level kernel interaction for the daemon: going to the background, giving up root
-//! after start-up (`chroot DIR`, `user NAME`; mrproxy.conf(5)), and the group and file mode
-//! of the status socket.
+//! Process-level kernel interaction for the daemon: going to the background with a readiness
+//! pipe ([`detach`]), giving up root and capabilities after start-up (`chroot DIR`, `user NAME`;
+//! mrproxy.conf(5)), the umask, the group and file mode of the status socket, and what stderr
+//! is connected to.
 
-use crate::error::Error;
+mod caps;
+mod detach;
+
+pub use caps::{
+    CapabilitySets, Inheritance, bounding_set, capabilities, drop_capabilities,
+    forbid_new_privileges, no_new_privileges,
+};
+pub use detach::{Detached, Outcome, Starting, StartupReport, detach};
+
 use nix::sys::stat::Mode;
 use nix::unistd::{Gid, Group, Uid, User};
 use std::ffi::CString;
 use std::io;
 use std::path::Path;
 
-/// Detach from the terminal like a classic daemon (fork, setsid, stdio to /dev/null), keeping
-/// the working directory. Must be called before any thread (the tokio runtime) is started.
-pub fn daemonize() -> Result<(), Error> {
-    nix::unistd::daemon(true, false)
-        .map_err(|e| Error::io("going to the background (daemon(3))".to_string(), e.into()))
+/// Sets the process umask to `mask` (permission bits) for good; returns the previous one.
+pub fn set_umask(mask: u32) -> u32 {
+    nix::sys::stat::umask(Mode::from_bits_truncate(mask)).bits()
+}
+
+/// The device and inode numbers of what stderr is open on (fstat(2)), as systemd's
+/// `$JOURNAL_STREAM` names the journal's stream socket (systemd.exec(5)).
+pub fn stderr_identity() -> Option<(u64, u64)> {
+    let st = nix::sys::stat::fstat(std::io::stderr()).ok()?;
+    Some((st.st_dev, st.st_ino))
 }
 
 /// A user to run as, from the password and group databases (NSS).

@@ -1,5 +1,7 @@
-//! `mrproxy --check FILE`: validate a configuration and say what it configures.
+//! `mrproxy --check FILE`: validate a configuration and say what it configures, including the
+//! `user` and `chroot` it asks for, resolved as the daemon resolves them at start.
 
+use crate::daemon::privileges::Plan;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -10,21 +12,38 @@ pub fn load(path: &Path) -> Result<mrproxy_config::Config, String> {
 }
 
 pub fn run(path: &Path) -> ExitCode {
-    match load(path) {
-        Ok(config) => {
-            for w in &config.warnings {
-                eprintln!("warning: {w}");
-            }
-            for i in &config.interfaces {
-                println!("{}: {:?}", i.name, i.role);
-            }
-            println!("other interfaces: {:?}", config.default_role);
-            println!("{}: OK", path.display());
-            ExitCode::SUCCESS
-        }
+    let config = match load(path) {
+        Ok(config) => config,
         Err(e) => {
             eprintln!("mrproxy: {e}");
-            ExitCode::from(1)
+            return ExitCode::from(1);
         }
+    };
+    for w in &config.warnings {
+        eprintln!("warning: {w}");
     }
+    // A user that does not exist or a chroot directory that is missing stops the daemon at
+    // start: the check fails on them too, with the same line.
+    let plan = match Plan::resolve(&config, path) {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("mrproxy: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    for i in &config.interfaces {
+        println!("{}: {:?}", i.name, i.role);
+    }
+    println!("other interfaces: {:?}", config.default_role);
+    if let Some(a) = &plan.user {
+        println!(
+            "user {}: uid {}, gid {}, groups {:?}",
+            a.name, a.uid, a.gid, a.groups
+        );
+    }
+    if let Some(dir) = &plan.chroot {
+        println!("chroot {}: a directory", dir.display());
+    }
+    println!("{}: OK", path.display());
+    ExitCode::SUCCESS
 }

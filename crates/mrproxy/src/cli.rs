@@ -1,4 +1,5 @@
-//! The command line, compatible with igmpproxy's `getopt("vdnh")` (igmpproxy.md §2):
+//! The command line, compatible with igmpproxy's `getopt("vdnh")` (igmpproxy.md §2; igmpproxy:
+//! `-n` do not run as a daemon, `-d` debug mode, i.e. foreground and log to stderr, `-v` more):
 //! `mrproxy [-h] [-n] [-d] [-v [-v]] [--check] [CONFIGFILE]`, plus mrproxy's own options and subcommand
 //! `mrproxy status`. (The lab is its own binary, `mrproxy-lab`, so the daemon does not link the
 //! test harness.)
@@ -14,10 +15,12 @@ Usage: mrproxy [-h] [-n] [-d] [-v [-v]] [--check] [--control PATH] [--control-gr
        mrproxy status [--control PATH]
 
   -h          print this help and exit
-  -n          do not run in the background
-  -d          debug mode: log to stderr instead of syslog (implies -n)
+  -n          do not run in the background (what igmpproxy's -n does, and init scripts
+              and systemd pass); log to syslog
+  -d          debug mode: do not run in the background, log to stderr
   -v          log more (-v: info, -vv: debug; default: warnings)
-  --check     validate CONFIGFILE, print the interfaces it configures and exit
+  --check     validate CONFIGFILE (its user and chroot too), print what it configures
+              and exit
   --control   path of the status socket (default /run/mrproxy.sock); created with mode
               0660, owner and group may connect; a file there that is not a socket is an error
   --control-group
@@ -28,6 +31,12 @@ Usage: mrproxy [-h] [-n] [-d] [-v [-v]] [--check] [--control PATH] [--control-gr
               see docs/mrproxy.conf.5.md
 
   status      print the running daemon's state (interfaces, groups, routes) as JSON
+
+Without -n or -d mrproxy goes to the background once its sockets and interfaces are set up;
+a start-up that fails exits 1 with the reason on stderr either way. Logs go to syslog (ident
+mrproxy, facility daemon), to stderr with -d, and to the journal with their priorities when
+stderr is the systemd journal. Once started, mrproxy keeps no capability (umask 027,
+no_new_privs), with or without a 'user' line.
 ";
 
 #[derive(Clone, Debug, PartialEq, Eq)]

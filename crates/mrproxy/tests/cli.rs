@@ -251,3 +251,84 @@ fn an_unknown_control_group_stops_the_start_with_one_line() {
         "{e}"
     );
 }
+
+/// `--check` resolves `user` and `chroot` as the daemon does at start: an unknown user or a
+/// missing directory fails the check with the daemon's line; known ones are printed.
+#[test]
+fn check_resolves_the_user_and_the_chroot() {
+    let p = write(
+        "check-nouser.conf",
+        "user mrproxy-no-such-user\nphyint eth0 upstream\n",
+    );
+    let o = mrproxy(&["--check", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("mrproxy: user mrproxy-no-such-user: no such user"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+
+    let p = write(
+        "check-nochroot.conf",
+        "chroot /nonexistent/mrproxy-root\nphyint eth0 upstream\n",
+    );
+    let o = mrproxy(&["--check", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("mrproxy: chroot /nonexistent/mrproxy-root: no such directory"),
+        "{}",
+        stderr(&o)
+    );
+
+    let p = write(
+        "check-ok.conf",
+        "user root\nchroot /\nphyint eth0 upstream\n",
+    );
+    let o = mrproxy(&["--check", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("user root: uid 0, gid 0") && out.contains("chroot /: a directory"),
+        "{out}"
+    );
+}
+
+/// Where the daemon cannot open its multicast routing socket (a kernel without multicast
+/// routing, or no CAP_NET_RAW), start-up fails after going to the background: the process that
+/// was started still exits 1 with the one-line reason on stderr. With `-n` (log to syslog) the
+/// reason is on stderr too; with `-d` (log to stderr) it is there once, as the log's error line.
+/// Skipped where the daemon could really start (root on a kernel with multicast routing).
+#[test]
+fn a_start_up_failure_is_on_stderr_in_the_background_and_in_the_foreground() {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .map(|s| s.lines().any(|l| l.starts_with("Uid:\t0\t")))
+        .unwrap_or(false);
+    if root && std::path::Path::new("/proc/net/ip_mr_vif").exists() {
+        eprintln!("skipped: mrproxy would start here");
+        return;
+    }
+    let p = write("nokernel.conf", "phyint eth0 upstream\n");
+    let control = p.with_file_name("nokernel.sock");
+    let args = |mode: &'static [&'static str]| {
+        let mut a: Vec<&str> = mode.to_vec();
+        a.extend(["--control", control.to_str().unwrap(), p.to_str().unwrap()]);
+        a
+    };
+    for mode in [&[][..], &["-n"][..]] {
+        let o = mrproxy(&args(mode));
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{mode:?}: {e}");
+        assert_eq!(e.lines().count(), 1, "{mode:?}: {e}");
+        assert!(
+            e.starts_with("mrproxy: ")
+                && (e.contains("multicast routing") || e.contains("CAP_NET_RAW")),
+            "{mode:?}: {e}"
+        );
+    }
+    let o = mrproxy(&args(&["-d"]));
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains(" ERROR "), "{e}");
+}

@@ -1,5 +1,6 @@
 //! `chroot DIR` and `user NAME` (mrproxy.conf(5), igmpproxy.md §3): started as root, the daemon
-//! opens every socket, then chroots and becomes the user, keeping no capability, and still does
+//! opens every socket, then chroots and becomes the user, keeping no capability (and setting
+//! no_new_privs), and still does
 //! everything it does later: VIFs/MIFs for an interface that appears after the drop, upstream
 //! joins on sockets opened after it, queries, the status socket, readiness notifications, a
 //! reload that cannot read its file any more, and the clean-up at SIGTERM.
@@ -14,7 +15,7 @@ use std::time::Duration;
 const NOBODY: u32 = 65_534;
 
 /// `chroot <empty dir>` and `user nobody`: the daemon runs as uid/gid 65534 with no capability
-/// in its permitted or effective set, inside the empty directory, and a host joins and gets the
+/// in any set (the bounding set included), no_new_privs and umask 027, inside the empty directory, and a host joins and gets the
 /// stream; a LAN interface created after the drop gets its VIF and MIF and its host gets the
 /// stream too (MRT_ADD_VIF/MRT6_ADD_MIF on the daemon's own mroute socket need no
 /// CAP_NET_ADMIN); SIGHUP cannot read the file from inside the chroot and keeps the running
@@ -62,10 +63,13 @@ fn chroot_and_user_nobody_after_start_and_everything_still_works() {
     assert_eq!(proc_status_field(pid, "Uid:"), nobody4);
     assert_eq!(proc_status_field(pid, "Gid:"), nobody4);
     assert_eq!(proc_status_field(pid, "Groups:"), id);
-    for set in ["CapEff:", "CapPrm:", "CapAmb:"] {
+    // Started as root, it also held CAP_SETPCAP: the bounding set is empty too.
+    for set in ["CapEff:", "CapPrm:", "CapInh:", "CapAmb:", "CapBnd:"] {
         let value = u64::from_str_radix(&proc_status_field(pid, set), 16).unwrap();
         assert_eq!(value, 0, "{set} {value:#x}");
     }
+    assert_eq!(proc_status_field(pid, "NoNewPrivs:"), "1");
+    assert_eq!(proc_status_field(pid, "Umask:"), "0027");
     assert_eq!(
         std::fs::read_link(format!("/proc/{pid}/root")).unwrap(),
         root

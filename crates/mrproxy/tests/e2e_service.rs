@@ -1,6 +1,7 @@
 //! The daemon as a system service (igmpproxy.md D37): readiness notifications to systemd over
-//! `$NOTIFY_SOCKET` (sd_notify(3)), and a full run without root, as an unprivileged user with
-//! only CAP_NET_ADMIN and CAP_NET_RAW (what contrib/mrproxy.service grants).
+//! `$NOTIFY_SOCKET` (sd_notify(3)), and a full run without root, as an unprivileged user started
+//! with only CAP_NET_ADMIN, CAP_NET_RAW and CAP_SETPCAP (what contrib/mrproxy.service grants),
+//! which keeps none of them once it serves.
 
 mod common;
 use common::*;
@@ -76,15 +77,14 @@ fn monotonic_usec_now() -> u64 {
 
 /// The unprivileged user the test runs the daemon as (nobody/nogroup).
 const NOBODY: u32 = 65_534;
-/// CAP_NET_ADMIN (12) and CAP_NET_RAW (13), as /proc/PID/status prints capability sets.
-const NET_ADMIN_AND_RAW: u64 = (1 << 12) | (1 << 13);
-
-/// D37: igmpproxy insists on uid 0. mrproxy runs as uid/gid 65534 with CAP_NET_ADMIN and
-/// CAP_NET_RAW only (no other capability in any set, no supplementary groups), exactly what
-/// contrib/mrproxy.service grants, and does everything: IPv4 and IPv6 mroute sockets, VIFs,
-/// queries, a kernel host's join, the stream forwarded to it, the status socket, a clean exit.
+/// D37: igmpproxy insists on uid 0. mrproxy runs as uid/gid 65534, started with CAP_NET_ADMIN,
+/// CAP_NET_RAW and CAP_SETPCAP only (no other capability in any set, no supplementary groups),
+/// exactly what contrib/mrproxy.service grants, keeps none of them once its sockets are open
+/// (every set empty, the bounding set too, no_new_privs), and does everything: IPv4 and IPv6
+/// mroute sockets, VIFs, queries, a kernel host's join, the stream forwarded to it, the status
+/// socket, a clean exit.
 #[test]
-fn d37_runs_unprivileged_with_two_capabilities() {
+fn d37_runs_unprivileged_with_the_units_capabilities_and_keeps_none() {
     if !Lab::require_root() {
         return;
     }
@@ -94,7 +94,7 @@ fn d37_runs_unprivileged_with_two_capabilities() {
     std::fs::create_dir(&run).unwrap();
     std::os::unix::fs::chown(&run, Some(NOBODY), Some(NOBODY)).unwrap();
     let id = NOBODY.to_string();
-    let caps = "-all,+net_admin,+net_raw";
+    let caps = "-all,+net_admin,+net_raw,+setpcap";
     let (reuid, regid) = (format!("--reuid={id}"), format!("--regid={id}"));
     let (inh, ambient, bounding) = (
         format!("--inh-caps={caps}"),
@@ -118,17 +118,26 @@ fn d37_runs_unprivileged_with_two_capabilities() {
         run.join("mrproxy.sock"),
     );
 
-    // It really runs unprivileged: every uid and gid is 65534, and the effective, permitted and
-    // bounding sets hold the two capabilities and nothing else.
+    // It really runs unprivileged: every uid and gid is 65534, and once it serves no set holds
+    // any capability any more, and no execve can bring one back.
     let pid = proxy.child.pid();
     let nobody4 = format!("{id}\t{id}\t{id}\t{id}");
     assert_eq!(proc_status_field(pid, "Uid:"), nobody4);
     assert_eq!(proc_status_field(pid, "Gid:"), nobody4);
     assert_eq!(proc_status_field(pid, "Groups:"), "");
-    for set in ["CapEff:", "CapPrm:", "CapBnd:"] {
+    for set in ["CapEff:", "CapPrm:", "CapInh:", "CapAmb:", "CapBnd:"] {
         let value = u64::from_str_radix(&proc_status_field(pid, set), 16).unwrap();
-        assert_eq!(value, NET_ADMIN_AND_RAW, "{set} {value:#x}");
+        assert_eq!(value, 0, "{set} {value:#x}\n{}", proxy.log());
     }
+    assert_eq!(proc_status_field(pid, "NoNewPrivs:"), "1");
+    assert_eq!(proc_status_field(pid, "Umask:"), "0027");
+    assert!(
+        proxy
+            .log()
+            .contains("privileges dropped: no capabilities, empty bounding set, no_new_privs"),
+        "{}",
+        proxy.log()
+    );
 
     // A kernel host joins on dn1: the stream reaches it and the status shows the group.
     let rx = Receiver::join(&t.h1, "e0", ip(GROUP), 5000).unwrap();

@@ -13,17 +13,19 @@ mod limiter;
 mod names;
 mod netlink;
 mod order;
-mod privileges;
+pub(crate) mod privileges;
 mod report;
+mod startup;
 
 use crate::cli::RunOptions;
 use crate::control::{self, ControlSocket};
 use kernel::Kernel;
 use limiter::LogLimiter;
 use mrproxy_engine::{Engine, Event, Timestamp};
-use mrproxy_linux::{LinkMonitor, LinkUpdate, Notifier};
+use mrproxy_linux::{Detached, LinkMonitor, LinkUpdate, Notifier};
 use names::Names;
 use report::Reporter;
+use startup::Startup;
 use std::future::pending;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -31,6 +33,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use tracing::{debug, error, info, warn};
 
 pub fn run(opts: RunOptions) -> ExitCode {
+    // Nothing the daemon creates is for others (the status socket gets its mode explicitly).
+    mrproxy_linux::set_umask(UMASK);
     // Configuration errors are fatal at start only, and said before going to the background.
     let config = match crate::check::load(&opts.config) {
         Ok(c) => c,
@@ -62,17 +66,22 @@ pub fn run(opts: RunOptions) -> ExitCode {
         eprintln!("mrproxy: {e}");
         return ExitCode::from(1);
     }
-    if !opts.foreground {
-        if let Err(e) = mrproxy_linux::daemonize() {
-            eprintln!("mrproxy: {e}");
-            return ExitCode::from(1);
-        }
-    }
-    if opts.log_to_stderr || opts.foreground {
-        crate::logging::to_stderr(opts.verbosity);
+    let target = crate::logging::Target::choose(&opts);
+    // Forked before any socket is opened and before the runtime starts a thread; the parent
+    // exits with the child's start-up outcome.
+    let mut startup = if opts.foreground {
+        Startup::foreground(target.is_stderr())
     } else {
-        crate::logging::to_syslog(opts.verbosity);
-    }
+        match mrproxy_linux::detach() {
+            Ok(Detached::Parent(starting)) => return startup::parent_exit(starting.wait()),
+            Ok(Detached::Child(report)) => Startup::Background(report),
+            Err(e) => {
+                eprintln!("mrproxy: cannot go to the background (fork): {e}");
+                return ExitCode::from(1);
+            }
+        }
+    };
+    crate::logging::init(target, opts.verbosity);
     for w in &config.warnings {
         warn!("{w}");
     }
@@ -82,19 +91,25 @@ pub fn run(opts: RunOptions) -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            error!("cannot start the event loop: {e}");
+            let e = format!("cannot start the event loop: {e}");
+            error!("{e}");
+            startup.failed(&e);
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(serve(opts, config, plan, control_group)) {
+    match runtime.block_on(serve(opts, config, plan, control_group, &mut startup)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // Logged once: on stderr in the foreground, in syslog in the background.
+            // Logged once; before the daemon was ready also on the operator's terminal.
             error!("{e}");
+            startup.failed(&e);
             ExitCode::from(1)
         }
     }
 }
+
+/// The daemon's umask: no permission for others, none to write for the group.
+const UMASK: u32 = 0o027;
 
 /// At most this many datagrams are taken from one mroute socket per wake-up: enough to absorb a
 /// burst of reports in few rounds of the event loop, small enough that timers, signals and the
@@ -287,6 +302,7 @@ async fn serve(
     config: mrproxy_config::Config,
     plan: privileges::Plan,
     control_group: Option<u32>,
+    startup: &mut Startup,
 ) -> Result<(), String> {
     let kernel = Kernel::open()?;
     let links = LinkMonitor::open(netlink::options_from_env()).map_err(|e| e.to_string())?;
@@ -319,8 +335,9 @@ async fn serve(
     // The mroute sockets, VIFs and the status socket are set up and the loop runs next.
     let readiness = Readiness::from_env();
     // Everything the loop needs is open (the notification socket too): give up the root
-    // directory and root itself.
+    // directory, root itself and every capability.
     plan.apply(&opts.control, control.as_mut())?;
+    startup.ready();
     readiness.say("READY=1");
 
     let mut buf4 = vec![0u8; 65_536];

@@ -1,13 +1,17 @@
-//! `chroot DIR` and `user NAME` (mrproxy.conf(5)): what the daemon gives up once every socket is
-//! open, right before its event loop starts, as igmpproxy 0.4 does (igmpproxy.md §3).
+//! `chroot DIR` and `user NAME` (mrproxy.conf(5)), and every capability: what the daemon gives
+//! up once every socket is open, right before its event loop starts, as igmpproxy 0.4 does
+//! (igmpproxy.md §3) and further: the capabilities go with or without a `user` line.
 //!
 //! Both are resolved at start, before going to the background, so that a missing directory or
 //! an unknown user is one line on the terminal; the user is looked up there too because
 //! /etc/passwd and the NSS modules are outside the new root.
 //!
-//! No capability is kept across setuid (no PR_SET_KEEPCAPS): after the switch the process has
-//! none at all, and needs none, because everything it still does goes through sockets opened
-//! before. Checked in the guest by tests/e2e_privileges.rs, and by reading the kernel:
+//! After start-up the process keeps no capability in any set (effective, permitted,
+//! inheritable, ambient; the bounding set too when it holds CAP_SETPCAP to clear it), has
+//! no_new_privs set, and runs with umask 027; it needs nothing more, because everything it
+//! still does goes through sockets opened before or needs no privilege. Checked in the guest by
+//! tests/e2e_startup.rs (uid 0 without a `user` line) and tests/e2e_privileges.rs (`user
+//! nobody`), and by reading the kernel:
 //! - MRT_ADD_VIF/MRT_DEL_VIF/MRT_ADD_MFC/MRT_DEL_MFC/MRT_DONE (and the MRT6_* ones) ask for
 //!   CAP_NET_ADMIN only from a socket other than the table's mroute socket
 //!   (`ip_mroute_setsockopt`, `ip6_mroute_setsockopt`: `sk != mrt->mroute_sk &&
@@ -18,11 +22,17 @@
 //!   Sending with IP_PKTINFO/IPV6_PKTINFO from an address of the interface needs nothing.
 //! - Upstream memberships go over unprivileged UDP sockets, also those opened later
 //!   (join_pool.rs); joining report groups on the mroute sockets needs nothing either.
-//! - The rtnetlink socket is open and subscribed; dumps need nothing.
+//! - The rtnetlink socket is open and subscribed; dumps need nothing, and neither does a new
+//!   NETLINK_ROUTE socket subscribed to link and address groups (rtnetlink allows unprivileged
+//!   listeners, NL_CFG_F_NONROOT_RECV).
+//! - At start, CAP_NET_RAW is what the raw sockets need; MRT_INIT itself asks for no
+//!   capability. CAP_NET_ADMIN only lets SO_RCVBUFFORCE size the mroute sockets' receive
+//!   buffers past net.core.rmem_max (without it they get the capped SO_RCVBUF).
 //!
 //! What does not survive a chroot, and is handled: /proc (the membership limit is read before,
 //! `UpstreamMembership::prepare`), the systemd notification socket (`Notifier` connects at
-//! start), syslog's /dev/log (opened at start, LOG_NDELAY), the status socket's file (removed
+//! start), syslog's /dev/log (opened at start, LOG_NDELAY), /dev/null for the background
+//! daemon's stdio (opened at the fork), the status socket's file (removed
 //! at exit only if it lies inside the new root). The configuration file is read again
 //! on SIGHUP by the same path, which then resolves inside the new root, as in igmpproxy.
 
@@ -91,6 +101,7 @@ impl Plan {
         Ok(Plan { chroot, user })
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.chroot.is_none() && self.user.is_none()
     }
@@ -101,7 +112,9 @@ impl Plan {
             && config.user.as_deref() == self.user.as_ref().map(|a| a.name.as_str())
     }
 
-    /// Gives everything up, once every socket is open. The status socket keeps working; its
+    /// Gives everything up, once every socket is open: no_new_privs, the ambient and (with
+    /// CAP_SETPCAP) bounding sets, then the root directory and the user if asked for, then
+    /// every capability, with or without a user switch. The status socket keeps working; its
     /// file (`control_path`) is renamed to what it is called inside the new root, or left
     /// behind at exit when it lies outside. An error is one line naming the cause and the fix;
     /// the caller stops the daemon with it.
@@ -110,12 +123,14 @@ impl Plan {
         control_path: &Path,
         control: Option<&mut ControlSocket>,
     ) -> Result<(), String> {
-        if self.is_empty() {
-            return Ok(());
-        }
+        // First: clearing the bounding set needs CAP_SETPCAP, which the user switch takes away.
+        let inheritance = mrproxy_linux::forbid_new_privileges()
+            .map_err(|e| format!("cannot restrict privileges (no_new_privs, bounding set): {e}"))?;
         // Named before the chroot, while the old root's paths still resolve.
         let socket_file = self.chroot.as_ref().map(|dir| inside(dir, control_path));
         self.give_up()?;
+        mrproxy_linux::drop_capabilities()
+            .map_err(|e| format!("cannot drop the capabilities after start-up: {e}"))?;
         if let (Some(inside), Some(control)) = (socket_file, control) {
             if inside.is_none() {
                 tracing::info!(
@@ -125,7 +140,7 @@ impl Plan {
             }
             control.rename_file(inside);
         }
-        tracing::info!("privileges dropped: {}", self.describe());
+        tracing::info!("privileges dropped: {}", self.describe(inheritance));
         Ok(())
     }
 
@@ -165,17 +180,27 @@ impl Plan {
     }
 
     /// One line saying what was given up.
-    fn describe(&self) -> String {
+    fn describe(&self, inheritance: mrproxy_linux::Inheritance) -> String {
         let mut parts = Vec::new();
         if let Some(dir) = &self.chroot {
             parts.push(format!("chroot {}", dir.display()));
         }
         if let Some(a) = &self.user {
             parts.push(format!(
-                "user {} (uid {}, gid {}, groups {:?}), no capabilities",
+                "user {} (uid {}, gid {}, groups {:?})",
                 a.name, a.uid, a.gid, a.groups
             ));
         }
+        parts.push("no capabilities".to_owned());
+        parts.push(if inheritance.bounding_cleared {
+            "empty bounding set".to_owned()
+        } else {
+            format!(
+                "bounding set {:#x} kept (clearing it needs CAP_SETPCAP)",
+                mrproxy_linux::bounding_set()
+            )
+        });
+        parts.push("no_new_privs".to_owned());
         parts.join(", ")
     }
 }
