@@ -1,0 +1,108 @@
+//! End to end: a soak. 1 000 simulated hosts on two LANs (500 each, every other one IGMPv2,
+//! the others IGMPv3, some with INCLUDE source lists) join and leave 64 groups for 12 s and
+//! answer the daemon's queries; three sources behind the upstream send to every group all the
+//! while. After the last member query time, and again one query round later, what the hosts
+//! hold must be exactly what the kernel does: the output interfaces of every (S,G) forwarding
+//! entry and the upstream membership with its source list. The daemon's resident memory must
+//! stay below a generous bound. See docs/soak.md; `crates/bench` runs the same soak for 60 s.
+//!
+//! The query interval is short (5 s: a group membership interval of 12 s, shorter than the
+//! run), so a membership survives only if its hosts answer the queries, as real hosts do.
+
+mod common;
+use common::*;
+use netlab::soak::{self, SoakLab, Spec, Timers};
+use std::time::Duration;
+
+/// Resident memory the daemon must stay below: a functional bound (the benchmark reports the
+/// figures).
+const RSS_LIMIT_KIB: u64 = 64 * 1024;
+
+/// The seed from `MRPROXY_SOAK_SEED`, else from the clock (printed, so a failure can be
+/// replayed: the hosts' decisions depend on it only).
+fn seed() -> u64 {
+    std::env::var("MRPROXY_SOAK_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        })
+}
+
+/// The last lines of the daemon's log, for a failure message.
+fn log_tail(proxy: &Proxy) -> String {
+    let log = proxy.log();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(60)..].join("\n")
+}
+
+#[test]
+fn thousand_hosts_churn_and_the_kernel_matches_what_they_hold() {
+    if !netlab::Lab::require_root() {
+        return;
+    }
+    let timers = Timers {
+        query_interval: 5,
+        query_response_tenths: 20,
+        last_member_tenths: 10,
+        robustness: 2,
+    };
+    let seed = seed();
+    let spec = Spec::new(Duration::from_secs(12), timers, seed);
+    assert!(
+        spec.timers.gmi() < spec.churn + spec.settle() + spec.timers.query_round(),
+        "memberships must outlive the run only through the hosts' answers"
+    );
+    eprintln!("e2e_soak: seed {seed} (MRPROXY_SOAK_SEED={seed} replays the hosts' decisions)");
+    let lab = SoakLab::new("soak").expect("lab");
+    let proxy = Proxy::start(&lab.lab, &lab.rtr, &spec.config());
+    let report = soak::run(&lab, &spec, &proxy.child)
+        .unwrap_or_else(|e| panic!("soak: {e}\nlog (end):\n{}", log_tail(&proxy)));
+    eprint!("{}", report.summary());
+
+    // The soak really churned and the hosts really answered (else the comparison is empty).
+    assert!(
+        report.state_changes >= 1_000,
+        "only {} state changes",
+        report.state_changes
+    );
+    assert!(
+        report.queries > 0 && report.answers > 0,
+        "no query answered"
+    );
+    assert!(
+        report.groups_held.iter().all(|n| *n >= 4) && report.flows_wanted > 0,
+        "too little held at the end to compare: {:?} groups, {} flows",
+        report.groups_held,
+        report.flows_wanted
+    );
+    let (_, peak, _) = report.rss_start_peak_end();
+    assert!(
+        peak < RSS_LIMIT_KIB && report.hwm_kib < RSS_LIMIT_KIB,
+        "VmRSS peak {peak} KiB, VmHWM {} KiB: over {RSS_LIMIT_KIB} KiB",
+        report.hwm_kib
+    );
+    let all: Vec<&String> = report
+        .mismatches_settled
+        .iter()
+        .map(|m| m as &String)
+        .chain(report.mismatches_round.iter().map(|m| m as &String))
+        .chain(report.viewer_gaps.iter())
+        .collect();
+    assert!(
+        all.is_empty(),
+        "{} mismatches (seed {seed}; after settling: {}, after a query round: {}, viewers: {}):\n{}\nlog (end):\n{}",
+        all.len(),
+        report.mismatches_settled.len(),
+        report.mismatches_round.len(),
+        report.viewer_gaps.len(),
+        all.iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        log_tail(&proxy)
+    );
+    assert!(proxy.child.is_running(), "the daemon exited");
+}
