@@ -31,6 +31,50 @@ fn seed() -> u64 {
         })
 }
 
+/// A number from the environment (`MRPROXY_SOAK_SECONDS`, `MRPROXY_SOAK_PICKS`: a longer or
+/// busier soak when reproducing a problem), else `default`.
+fn env_or(name: &str, default: f64) -> f64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The daemon's view of each group named in `mismatches`: its upstream request and its state on
+/// each LAN (from the status), for a failure message.
+fn daemon_view(proxy: &Proxy, mismatches: &[&String]) -> String {
+    let status = proxy.status();
+    let mut groups: Vec<String> = mismatches
+        .iter()
+        .flat_map(|m| m.split(|c: char| !(c.is_ascii_digit() || c == '.')))
+        .filter(|w| w.starts_with("239.") && w.parse::<std::net::Ipv4Addr>().is_ok())
+        .map(str::to_owned)
+        .collect();
+    groups.sort();
+    groups.dedup();
+    let mut out = String::new();
+    for g in groups {
+        out.push_str(&format!(
+            "{g}: upstream request {:?}
+",
+            upstream_request(&status, soak::UPSTREAM, &g)
+        ));
+        for (ifname, ..) in soak::LANS {
+            let entries = port_status(&status, ifname, "V4")
+                .and_then(|p| p["groups"].as_array())
+                .cloned()
+                .unwrap_or_default();
+            for e in entries.iter().filter(|e| e["group"].as_str() == Some(&g)) {
+                out.push_str(&format!(
+                    "  {ifname}: {e}
+"
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// The last lines of the daemon's log, for a failure message.
 fn log_tail(proxy: &Proxy) -> String {
     let log = proxy.log();
@@ -50,7 +94,12 @@ fn thousand_hosts_churn_and_the_kernel_matches_what_they_hold() {
         robustness: 2,
     };
     let seed = seed();
-    let spec = Spec::new(Duration::from_secs(12), timers, seed);
+    let mut spec = Spec::new(
+        Duration::from_secs_f64(env_or("MRPROXY_SOAK_SECONDS", 12.0)),
+        timers,
+        seed,
+    );
+    spec.picks_per_second = env_or("MRPROXY_SOAK_PICKS", spec.picks_per_second);
     assert!(
         spec.timers.gmi() < spec.churn + spec.settle() + spec.timers.query_round(),
         "memberships must outlive the run only through the hosts' answers"
@@ -61,6 +110,18 @@ fn thousand_hosts_churn_and_the_kernel_matches_what_they_hold() {
     let report = soak::run(&lab, &spec, &proxy.child)
         .unwrap_or_else(|e| panic!("soak: {e}\nlog (end):\n{}", log_tail(&proxy)));
     eprint!("{}", report.summary());
+    let all: Vec<&String> = report
+        .mismatches_settled
+        .iter()
+        .chain(&report.mismatches_round)
+        .chain(&report.viewer_gaps)
+        .collect();
+    // Read at once: the daemon's state of the groups that differ, while it still does.
+    let view = if all.is_empty() {
+        String::new()
+    } else {
+        daemon_view(&proxy, &all)
+    };
 
     // The soak really churned and the hosts really answered (else the comparison is empty).
     assert!(
@@ -84,16 +145,9 @@ fn thousand_hosts_churn_and_the_kernel_matches_what_they_hold() {
         "VmRSS peak {peak} KiB, VmHWM {} KiB: over {RSS_LIMIT_KIB} KiB",
         report.hwm_kib
     );
-    let all: Vec<&String> = report
-        .mismatches_settled
-        .iter()
-        .map(|m| m as &String)
-        .chain(report.mismatches_round.iter().map(|m| m as &String))
-        .chain(report.viewer_gaps.iter())
-        .collect();
     assert!(
         all.is_empty(),
-        "{} mismatches (seed {seed}; after settling: {}, after a query round: {}, viewers: {}):\n{}\nlog (end):\n{}",
+        "{} mismatches (seed {seed}; after settling: {}, after a query round: {}, viewers: {}):\n{}\nthe daemon's view:\n{view}log (end):\n{}",
         all.len(),
         report.mismatches_settled.len(),
         report.mismatches_round.len(),

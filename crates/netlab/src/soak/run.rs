@@ -200,7 +200,10 @@ pub fn run(lab: &SoakLab, spec: &Spec, daemon: &ChildHandle) -> io::Result<Repor
         sources: SOURCES.len(),
         ..Report::default()
     };
+    // The hosts' decisions and the answers' delays draw from separate generators, so that
+    // the decisions replay from the seed whatever the timing of the queries.
     let mut rng = Rng::new(spec.seed);
+    let mut delays = Rng::new(spec.seed.rotate_left(32) ^ 0x5eed);
     let mut pending = Pending::default();
     let start = Instant::now();
     let churn_end = start + spec.churn;
@@ -227,7 +230,7 @@ pub fn run(lab: &SoakLab, spec: &Spec, daemon: &ChildHandle) -> io::Result<Repor
                 report.queries += 1;
                 // Within half the maximum response time, so that an answer is in time also
                 // when the machine is slow.
-                for (delay, answer) in lans[i].answers(&query, max_response / 2, &mut rng) {
+                for (delay, answer) in lans[i].answers(&query, max_response / 2, &mut delays) {
                     pending.push(now + delay, i, answer);
                 }
             }
