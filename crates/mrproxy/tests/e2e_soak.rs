@@ -42,7 +42,7 @@ fn env_or(name: &str, default: f64) -> f64 {
 
 /// The daemon's view of each group named in `mismatches`: its upstream request and its state on
 /// each LAN (from the status), for a failure message.
-fn daemon_view(proxy: &Proxy, mismatches: &[&String]) -> String {
+fn daemon_view(proxy: &Proxy, rtr: &netlab::Netns, mismatches: &[&String]) -> String {
     let status = proxy.status();
     let mut groups: Vec<String> = mismatches
         .iter()
@@ -53,7 +53,25 @@ fn daemon_view(proxy: &Proxy, mismatches: &[&String]) -> String {
     groups.sort();
     groups.dedup();
     let mut out = String::new();
+    let igmp = rtr.read_proc("net/igmp").unwrap_or_default();
+    let log = proxy.log();
     for g in groups {
+        let addr: std::net::Ipv4Addr = g.parse().unwrap();
+        // /proc/net/igmp prints the group as a native-endian integer.
+        let native = format!("{:08X}", u32::from_ne_bytes(addr.octets()));
+        for line in igmp.lines().filter(|l| l.contains(&native)) {
+            out.push_str(&format!("{g}: /proc/net/igmp {}\n", line.trim()));
+        }
+        let mentions: Vec<&str> = log
+            .lines()
+            .filter(|l| {
+                l.contains(&format!("{g} ")) || l.ends_with(&g) || l.contains(&format!("{g},"))
+            })
+            .filter(|l| !l.contains("forwarding entry set") && !l.contains("sent IGMP"))
+            .collect();
+        for line in &mentions[mentions.len().saturating_sub(12)..] {
+            out.push_str(&format!("{g}: log {line}\n"));
+        }
         out.push_str(&format!(
             "{g}: upstream request {:?}
 ",
@@ -120,7 +138,7 @@ fn thousand_hosts_churn_and_the_kernel_matches_what_they_hold() {
     let view = if all.is_empty() {
         String::new()
     } else {
-        daemon_view(&proxy, &all)
+        daemon_view(&proxy, &lab.rtr, &all)
     };
 
     // The soak really churned and the hosts really answered (else the comparison is empty).

@@ -1,15 +1,26 @@
 //! The comparison at the end of a soak: what the hosts hold (the model) against what the
 //! router's kernel does, per group: the output interfaces of every (S,G) forwarding entry
-//! (`/proc/net/ip_mr_cache`, VIFs named through `/proc/net/ip_mr_vif`) and the upstream
-//! membership (`/proc/net/igmp`, with the source filter of `/proc/net/mcfilter`).
+//! (`/proc/net/ip_mr_cache`, VIFs named through `/proc/net/ip_mr_vif`), the upstream
+//! membership (`/proc/net/igmp`) and its source filter, as the router's kernel reports it to
+//! an upstream querier (its IGMPv3 current-state records, RFC 9776 §5.2).
+//!
+//! `/proc/net/mcfilter` cannot serve for the source filter: it lists an interface's sources
+//! only when the first group of the interface's list has some (`igmp_mcf_get_first` in
+//! net/ipv4/igmp.c looks at that group alone), so it misses source lists.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
 
+use super::igmp::{IS_EX, IS_IN, general_query, parse_report};
 use super::model::{Lan, Want};
+use super::{SOURCES, SoakLab};
+use crate::capture::{Capture, CaptureFilter, Direction, Injector};
 use crate::kernel::{IgmpInterface, MfcEntry, Vif};
-use crate::netns::Netns;
+
+/// Maximum response time of the query that reads the upstream state, tenths of a second.
+const QUERY_TENTHS: u8 = 10;
 
 /// The router's kernel state the comparison reads.
 #[derive(Clone, Debug, Default)]
@@ -20,42 +31,36 @@ pub struct Observed {
     pub mfc: Vec<MfcEntry>,
     /// `/proc/net/igmp`.
     pub igmp: Vec<IgmpInterface>,
-    /// `/proc/net/mcfilter`: (interface, group, source) → (include count, exclude count).
-    pub filters: BTreeMap<(String, Ipv4Addr, Ipv4Addr), (u64, u64)>,
+    /// The upstream's current-state records: group → (record type, sources).
+    pub upstream_records: BTreeMap<Ipv4Addr, (u8, BTreeSet<Ipv4Addr>)>,
 }
 
 impl Observed {
-    /// Reads the router namespace's tables.
-    pub fn read(rtr: &Netns) -> io::Result<Observed> {
+    /// Reads the router namespace's tables, and asks its kernel for its upstream state with
+    /// an IGMPv3 general query from the source namespace (it answers within 1 s; the
+    /// answers are awaited for that plus half a second).
+    pub fn read(lab: &SoakLab) -> io::Result<Observed> {
+        let capture = Capture::start(&lab.src, "s0", CaptureFilter::Igmp)?;
+        Injector::open(&lab.src, "s0")?.send_ipv4(&general_query(SOURCES[0], QUERY_TENTHS))?;
+        std::thread::sleep(Duration::from_millis(u64::from(QUERY_TENTHS) * 100 + 500));
+        let mut upstream_records = BTreeMap::new();
+        for packet in capture.take() {
+            if packet.direction != Direction::Incoming {
+                continue;
+            }
+            for r in parse_report(packet.payload()) {
+                if matches!(r.kind, IS_IN | IS_EX) {
+                    upstream_records.insert(r.group, (r.kind, r.sources.into_iter().collect()));
+                }
+            }
+        }
         Ok(Observed {
-            vifs: crate::vifs_v4(rtr)?,
-            mfc: crate::mfc_v4(rtr)?,
-            igmp: crate::igmp_memberships(rtr)?,
-            filters: parse_mcfilter(&rtr.read_proc("net/mcfilter")?),
+            vifs: crate::vifs_v4(&lab.rtr)?,
+            mfc: crate::mfc_v4(&lab.rtr)?,
+            igmp: crate::igmp_memberships(&lab.rtr)?,
+            upstream_records,
         })
     }
-}
-
-/// `/proc/net/mcfilter`: `Idx Device MCA SRC INC EXC`, addresses as `0x` + 8 hex digits in
-/// host order as the kernel prints a big-endian value (so 0xef010203 is 239.1.2.3).
-pub fn parse_mcfilter(text: &str) -> BTreeMap<(String, Ipv4Addr, Ipv4Addr), (u64, u64)> {
-    let addr = |s: &str| {
-        u32::from_str_radix(s.strip_prefix("0x")?, 16)
-            .ok()
-            .map(Ipv4Addr::from)
-    };
-    text.lines()
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            let [_, ifname, group, source, inc, exc] = f.as_slice() else {
-                return None;
-            };
-            Some((
-                ((*ifname).to_owned(), addr(group)?, addr(source)?),
-                (inc.parse().ok()?, exc.parse().ok()?),
-            ))
-        })
-        .collect()
 }
 
 /// Every difference between the hosts' state and the kernel's, one line each (empty: none).
@@ -135,22 +140,12 @@ fn upstream_mismatch(
         .igmp
         .iter()
         .any(|i| i.name == upstream && i.groups.contains(&group));
-    let (mut include, mut exclude) = (BTreeSet::new(), BTreeSet::new());
-    for ((ifname, g, s), (inc, exc)) in &observed.filters {
-        if ifname == upstream && *g == group {
-            if *inc > 0 {
-                include.insert(*s);
-            }
-            if *exc > 0 {
-                exclude.insert(*s);
-            }
-        }
-    }
-    let actual = match (joined, include.is_empty(), exclude.is_empty()) {
-        (false, _, _) => "not joined".to_owned(),
-        (true, true, true) => "any source".to_owned(),
-        (true, _, true) => format!("sources {include:?}"),
-        (true, _, _) => format!("include {include:?} exclude {exclude:?}"),
+    let actual = match (joined, observed.upstream_records.get(&group)) {
+        (false, _) => "not joined".to_owned(),
+        (true, None) => "joined, but no record in its answer to a query".to_owned(),
+        (true, Some((IS_EX, s))) if s.is_empty() => "any source".to_owned(),
+        (true, Some((IS_IN, s))) => format!("sources {s:?}"),
+        (true, Some((kind, s))) => format!("record type {kind} with {s:?}"),
     };
     let wanted = match &expected {
         None => "not joined".to_owned(),
@@ -166,6 +161,7 @@ fn upstream_mismatch(
 mod tests {
     use super::*;
     use crate::kernel::{parse_igmp, parse_mfc, parse_vifs};
+    use crate::soak::igmp::{IS_EX, IS_IN};
 
     fn a(s: &str) -> Ipv4Addr {
         s.parse().unwrap()
@@ -177,12 +173,15 @@ mod tests {
  2 dn2               0       0         0       0 00000 010412C6 00000000
 ";
 
-    fn observed(mfc: &str, igmp: &str, mcfilter: &str) -> Observed {
+    fn observed(mfc: &str, igmp: &str, records: &[(Ipv4Addr, u8, &[Ipv4Addr])]) -> Observed {
         Observed {
             vifs: parse_vifs(VIFS),
             mfc: parse_mfc(mfc),
             igmp: parse_igmp(igmp),
-            filters: parse_mcfilter(mcfilter),
+            upstream_records: records
+                .iter()
+                .map(|(g, k, s)| (*g, (*k, s.iter().copied().collect())))
+                .collect(),
         }
     }
 
@@ -202,18 +201,15 @@ mod tests {
 \t\t\t\t010000E0     1 0:00000000\t\t0
 \t\t\t\t030001EF     1 0:00000000\t\t0
 ";
-        let filter = "Idx Device        MCA        SRC    INC    EXC
-  2 up0        0xef010003 0xc6336402      1      0
-";
         let lans = [("dn1", &lan1), ("dn2", &lan2)];
-        let ok = observed(mfc, igmp, filter);
+        let ok = observed(mfc, igmp, &[(g, IS_IN, &[s1])]);
         assert_eq!(
             mismatches(&lans, "up0", &[g], &[s1, s2], &ok),
             Vec::<String>::new()
         );
         // The source list upstream is wrong, and (s2, g) forwarded to dn2.
         let wrong_mfc = mfc.replace("500        0\n", "500        0  2:1\n");
-        let bad = observed(&wrong_mfc, igmp, "");
+        let bad = observed(&wrong_mfc, igmp, &[(g, IS_EX, &[])]);
         let found = mismatches(&lans, "up0", &[g], &[s1, s2], &bad);
         assert_eq!(found.len(), 2, "{found:#?}");
         assert!(found[0].contains("(198.51.100.3, 239.1.0.3)") && found[0].contains("dn2"));
@@ -221,7 +217,7 @@ mod tests {
         // Nobody wants the group: no entry and no upstream membership are right.
         let nobody = Lan::new(a("198.18.0.10"), 2, vec![]);
         let empty = [("dn1", &nobody), ("dn2", &lan2)];
-        let none = observed("", "", "");
+        let none = observed("", "", &[]);
         assert!(mismatches(&empty, "up0", &[g], &[s1, s2], &none).is_empty());
         assert_eq!(mismatches(&lans, "up0", &[g], &[s1, s2], &none).len(), 2);
     }

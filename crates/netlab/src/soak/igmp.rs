@@ -90,6 +90,47 @@ fn v2(kind: u8, group: Ipv4Addr) -> Vec<u8> {
     bytes
 }
 
+/// The records of an IGMPv3 report (the IP payload); empty for anything else or a truncated
+/// report.
+pub fn parse_report(igmp: &[u8]) -> Vec<Record> {
+    if igmp.first() != Some(&0x22) || igmp.len() < 8 {
+        return Vec::new();
+    }
+    let count = u16::from_be_bytes([igmp[6], igmp[7]]);
+    let mut records = Vec::new();
+    let mut at = 8;
+    for _ in 0..count {
+        let Some(head) = igmp.get(at..at + 8) else {
+            return Vec::new();
+        };
+        let n = usize::from(u16::from_be_bytes([head[2], head[3]]));
+        let sources = (0..n)
+            .map(|i| {
+                let b = igmp.get(at + 8 + 4 * i..at + 12 + 4 * i)?;
+                Some(Ipv4Addr::new(b[0], b[1], b[2], b[3]))
+            })
+            .collect::<Option<Vec<_>>>();
+        let Some(sources) = sources else {
+            return Vec::new();
+        };
+        records.push(Record {
+            kind: head[0],
+            group: Ipv4Addr::new(head[4], head[5], head[6], head[7]),
+            sources,
+        });
+        at += 8 + 4 * n + 4 * usize::from(head[1]);
+    }
+    records
+}
+
+/// An IGMPv3 general query (RFC 9776 §4.1) from `src` with a maximum response time of
+/// `tenths` tenths of a second (below 128), as an IPv4 packet.
+pub fn general_query(src: Ipv4Addr, tenths: u8) -> Vec<u8> {
+    let mut igmp = vec![0x11, tenths.min(127), 0, 0, 0, 0, 0, 0, 2, 125, 0, 0];
+    fix_igmp_checksum(&mut igmp);
+    igmp_packet(src, Ipv4Addr::new(224, 0, 0, 1), &igmp)
+}
+
 /// What a query asks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Query {
@@ -319,5 +360,36 @@ mod tests {
             Some((Query::General, Duration::from_secs(2)))
         );
         assert_eq!(Query::parse(&[0x16, 0, 0, 0, 239, 1, 0, 3]), None);
+        let query = general_query(host, 10);
+        let ip = parse_ip(&query).unwrap();
+        assert_eq!(
+            Query::parse(ip.payload),
+            Some((Query::General, Duration::from_secs(1)))
+        );
+    }
+
+    #[test]
+    fn reports_parse_back() {
+        let g = a("239.1.0.3");
+        let records = vec![
+            Record {
+                kind: IS_IN,
+                group: g,
+                sources: vec![a("198.51.100.2"), a("198.51.100.4")],
+            },
+            Record {
+                kind: IS_EX,
+                group: a("239.1.0.4"),
+                sources: vec![],
+            },
+        ];
+        let bytes = Message::V3Report {
+            records: records.clone(),
+        }
+        .packet(a("198.18.0.10"));
+        let ip = parse_ip(&bytes).unwrap();
+        assert_eq!(parse_report(ip.payload), records);
+        assert!(parse_report(&ip.payload[..ip.payload.len() - 1]).is_empty());
+        assert!(parse_report(&[0x16, 0, 0, 0, 239, 1, 0, 3]).is_empty());
     }
 }

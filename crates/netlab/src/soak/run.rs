@@ -334,7 +334,7 @@ fn send(injector: &Injector, src: Ipv4Addr, message: &Message) -> io::Result<()>
 }
 
 fn compare(lab: &SoakLab, lans: &[Lan], catalogue: &Catalogue) -> io::Result<Vec<String>> {
-    let observed = Observed::read(&lab.rtr)?;
+    let observed = Observed::read(lab)?;
     let named: Vec<(&str, &Lan)> = LANS.iter().map(|l| l.0).zip(lans).collect();
     Ok(mismatches(
         &named,
