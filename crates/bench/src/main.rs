@@ -65,7 +65,7 @@ enum Scenario {
     /// 5. The engine's micro-benchmark (`cargo bench -p mrproxy-engine --bench reports`).
     Micro,
     /// 6. Soak: 1 000 hosts on two LANs join and leave 64 groups for 60 s; the kernel must
-    /// match what they hold (mrproxy only).
+    ///    match what they hold (mrproxy only).
     Soak,
 }
 

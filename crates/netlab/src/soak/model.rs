@@ -405,7 +405,7 @@ impl Lan {
             Answer::V3 { host, query } => {
                 let host = self.hosts.get(*host)?;
                 let records = igmp::current_state(&host.groups, query);
-                (!records.is_empty()).then(|| (host.addr, Message::V3Report { records }))
+                (!records.is_empty()).then_some((host.addr, Message::V3Report { records }))
             }
         }
     }
