@@ -12,6 +12,7 @@ use crate::scenario::burst::BurstResult;
 use crate::scenario::join::{JoinResult, Series};
 use crate::scenario::leave::{LeaveResult, Setting};
 use crate::scenario::rest::RestResult;
+use crate::scenario::soak::SoakResult;
 
 #[derive(Debug, Default, Serialize)]
 pub struct Results {
@@ -21,6 +22,7 @@ pub struct Results {
     pub leave: BTreeMap<Kind, LeaveResult>,
     pub burst: BTreeMap<Kind, BurstResult>,
     pub rest: BTreeMap<Kind, RestResult>,
+    pub soak: BTreeMap<Kind, SoakResult>,
     /// Scenarios that could not be measured, with the reason.
     pub errors: Vec<String>,
     /// `/proc/loadavg` after each scenario: the machine is shared, and other work running
@@ -320,6 +322,44 @@ impl Results {
             2,
             Target::AtMost(1.0),
             "≤ 1",
+        );
+        let soak = |k: Kind| self.soak.get(&k);
+        add(
+            "soak: mismatches (kernel vs hosts)",
+            both(&|k| soak(k).map(|s| s.mismatches as f64)),
+            0,
+            Target::AtMost(0.0),
+            "0",
+        );
+        add(
+            "soak: reports sent by the hosts",
+            both(&|k| soak(k).map(|s| s.reports_sent as f64)),
+            0,
+            Target::None,
+            "",
+        );
+        for (what, f) in [
+            (
+                "start",
+                (|s: &SoakResult| s.rss_start_mib) as fn(&SoakResult) -> f64,
+            ),
+            ("peak", |s| s.rss_peak_mib),
+            ("end", |s| s.rss_end_mib),
+        ] {
+            add(
+                &format!("soak: resident memory, {what} (MiB)"),
+                both(&|k| soak(k).map(f)),
+                1,
+                Target::None,
+                "",
+            );
+        }
+        add(
+            "soak: CPU (% of one core)",
+            both(&|k| soak(k).map(|s| s.cpu_percent)),
+            2,
+            Target::None,
+            "",
         );
         rows.retain(|r| r.values.iter().any(Option::is_some));
         rows

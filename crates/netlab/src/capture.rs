@@ -166,6 +166,12 @@ impl Capture {
         wait_for(timeout, || self.lock().iter().find(|p| pred(p)).cloned())
     }
 
+    /// Removes and returns the packets kept so far: a long-running reader takes each packet
+    /// once and the capture's memory stays bounded.
+    pub fn take(&self) -> Vec<CapturedPacket> {
+        std::mem::take(&mut *self.lock())
+    }
+
     /// Forgets the packets kept so far.
     pub fn clear(&self) {
         self.lock().clear();

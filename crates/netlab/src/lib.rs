@@ -45,6 +45,7 @@ pub mod packet;
 pub mod payload;
 mod process;
 mod receiver;
+pub mod soak;
 mod sockopt;
 mod source;
 mod stats;

@@ -1,10 +1,11 @@
-//! The four measured scenarios (the items 1–4) and what they share. Each runs once per
+//! The measured scenarios (the items 1–4, and the soak) and what they share. Each runs once per
 //! proxy, in a lab of its own.
 
 pub mod burst;
 pub mod join;
 pub mod leave;
 pub mod rest;
+pub mod soak;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +28,8 @@ pub struct Ctx {
     pub rest_groups: usize,
     /// Steady-state window at rest (item 4: 2 minutes).
     pub rest_window: Duration,
+    /// How long the soak's hosts join and leave (60 s).
+    pub soak_churn: Duration,
     /// Set on SIGINT/SIGTERM: scenarios stop at their next step, and their labs clean up.
     pub interrupted: Arc<AtomicBool>,
 }
@@ -42,6 +45,7 @@ impl Ctx {
             burst_groups: 10_000,
             rest_groups: 10_000,
             rest_window: Duration::from_secs(120),
+            soak_churn: Duration::from_secs(60),
             interrupted,
         }
     }
@@ -56,6 +60,7 @@ impl Ctx {
             burst_groups: 1_000,
             rest_groups: 1_000,
             rest_window: Duration::from_secs(10),
+            soak_churn: Duration::from_secs(10),
             interrupted,
         }
     }
