@@ -124,7 +124,7 @@ pub fn v3_report(kind: u8, group: Ipv4Addr) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    /// testing.md §5: TO_EX 239.1.2.3 and ALLOW 232.1.1.1 {192.0.2.2}.
+    /// docs/test-strategy.md §5: TO_EX 239.1.2.3 and ALLOW 232.1.1.1 {192.0.2.2}.
     const V3_VECTOR: &str = "220038f20000000204000000ef01020305000001e8010101c0000202";
 
     fn hex(s: &str) -> Vec<u8> {

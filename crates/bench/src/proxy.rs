@@ -205,7 +205,7 @@ fn clock_ticks_per_second() -> u64 {
         .unwrap_or(100)
 }
 
-/// Installs Debian's igmpproxy if it is missing (testing.md §9.1), and makes sure no instance
+/// Installs Debian's igmpproxy if it is missing (docs/test-strategy.md §9.1), and makes sure no instance
 /// runs in the host's own network namespace: the benchmark runs it only inside its namespaces.
 pub fn ensure_igmpproxy() -> Result<PathBuf, String> {
     let path = PathBuf::from(IGMPPROXY);

@@ -88,7 +88,7 @@ pub fn load_average() -> String {
         .join(" ")
 }
 
-/// A target from the issue, checked against mrproxy's figure.
+/// A target of docs/benchmarks.md, checked against mrproxy's figure.
 #[derive(Clone, Copy)]
 enum Target {
     AtMost(f64),

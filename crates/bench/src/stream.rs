@@ -9,7 +9,7 @@
 //! [`Gate`] plays the upstream network of a real router: it delivers a group only while the
 //! proxy is a member upstream, as learnt from the proxy's own reports and leaves on the
 //! upstream link ([`Gate::follow`]). Without it the source would keep flowing after an
-//! upstream leave, and a fast leave that cuts other viewers (igmpproxy.md D6) would go unseen.
+//! upstream leave, and a fast leave that cuts other viewers (docs/igmpproxy-differences.md D6) would go unseen.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io;
@@ -29,7 +29,7 @@ use crate::wire::{Filter, Kind, Wire};
 pub const PORT: u16 = 5000;
 /// Datagram length (the netlab payload header plus padding, a small video-like cell).
 const PAYLOAD_LEN: usize = 64;
-/// TTL of the streams: the kernel forwards only TTL > threshold (igmpproxy.md D32).
+/// TTL of the streams: the kernel forwards only TTL > threshold (docs/igmpproxy-differences.md D32).
 const TTL: u32 = 8;
 
 /// The set of groups the upstream network delivers to the proxy.

@@ -53,7 +53,7 @@ impl Base {
 
     /// Lets the namespace's sockets hold `n` IPv4 memberships each (the default is 20). Raised
     /// in the router namespace for igmpproxy only, which joins every upstream group on its
-    /// one mroute socket and fails at the 21st otherwise (igmpproxy.md D21); mrproxy spreads
+    /// one mroute socket and fails at the 21st otherwise (docs/igmpproxy-differences.md D21); mrproxy spreads
     /// its joins over as many sockets as the default needs, and runs with the default.
     /// Each membership is also charged to the socket's option memory (`net.core.optmem_max`,
     /// 128 KiB: about 2 300 memberships), which is raised along.

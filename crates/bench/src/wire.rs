@@ -1,4 +1,4 @@
-//! Wire observation with kernel timestamps (testing.md §7).
+//! Wire observation with kernel timestamps (docs/test-strategy.md §7).
 //!
 //! An `AF_PACKET` socket sees every IPv4 frame of one interface in both directions, whether or
 //! not anybody is a member. Each frame carries the kernel's receive timestamp

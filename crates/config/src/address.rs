@@ -1,6 +1,6 @@
 //! Prefixes for `altnet`, `whitelist`, `blacklist` and `ssmrange`.
 //!
-//! igmpproxy (`parseSubnetAddress` in `src/config.c`, igmpproxy.md §3.6) splits the token at `/`,
+//! igmpproxy (`parseSubnetAddress` in `src/config.c`, docs/igmpproxy-differences.md §3.6) splits the token at `/`,
 //! reads the address with `inet_addr` and the length with `atoi`. mrproxy accepts everything that
 //! reads, with the same value, and warns where igmpproxy's reading is surprising:
 //!

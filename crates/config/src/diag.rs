@@ -37,7 +37,7 @@ impl Source<'_> {
 }
 
 /// Token text as it should appear between quotes in a message: control characters (a form feed
-/// is part of a token, igmpproxy.md §3.1) are escaped so that a message stays on one line.
+/// is part of a token, docs/igmpproxy-differences.md §3.1) are escaped so that a message stays on one line.
 pub(crate) fn show(text: &str) -> String {
     let mut shown = String::with_capacity(text.len());
     for c in text.chars() {

@@ -1,4 +1,4 @@
-//! mrproxy's extension keywords: per-interface settings that igmpproxy hard-codes (igmpproxy.md
+//! mrproxy's extension keywords: per-interface settings that igmpproxy hard-codes (docs/igmpproxy-differences.md
 //! §3.9). Each may appear inside a `phyint` block (that interface) or at top level (the default for
 //! every interface whose block does not set it, and for interfaces without a block).
 //!

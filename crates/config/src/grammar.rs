@@ -1,4 +1,4 @@
-//! The token grammar (igmpproxy.md §3.2, `loadConfig` in igmpproxy's `src/config.c`):
+//! The token grammar (docs/igmpproxy-differences.md §3.2, `loadConfig` in igmpproxy's `src/config.c`):
 //!
 //! ```text
 //! config = { global | phyint | extension | "ssmrange" PREFIX } ;

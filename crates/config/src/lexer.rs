@@ -1,6 +1,6 @@
 //! Tokens of an igmpproxy.conf file, with positions.
 //!
-//! igmpproxy's lexical rules (`src/confread.c`, igmpproxy.md §3.1): tokens are separated by space,
+//! igmpproxy's lexical rules (`src/confread.c`, docs/igmpproxy-differences.md §3.1): tokens are separated by space,
 //! tab, CR or LF only (form feed and vertical tab belong to tokens); `#` starts a comment that runs
 //! to the end of the line; there is no quoting. Two deliberate differences:
 //!

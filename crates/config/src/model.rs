@@ -298,7 +298,7 @@ impl std::fmt::Display for Diagnostic {
 
 /// How many interfaces one address family can use: the Linux kernel has 32 VIFs (IPv4,
 /// `MAXVIFS`) and 32 MIFs (IPv6, `MAXMIFS`) per multicast routing table, and each upstream or
-/// downstream interface of a family takes one (igmpproxy.md D11: igmpproxy died on its 8th
+/// downstream interface of a family takes one (docs/igmpproxy-differences.md D11: igmpproxy died on its 8th
 /// upstream). Upstreams and downstreams share the slots; there is no other limit on upstreams.
 pub const MAX_VIFS: usize = 32;
 

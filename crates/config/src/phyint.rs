@@ -1,4 +1,4 @@
-//! `phyint IFNAME { option }` blocks (igmpproxy.md §3.4, `parsePhyintToken` in igmpproxy's
+//! `phyint IFNAME { option }` blocks (docs/igmpproxy-differences.md §3.4, `parsePhyintToken` in igmpproxy's
 //! `src/config.c`).
 //!
 //! A block ends at the first token that is not one of its options; that token is then read at

@@ -118,7 +118,7 @@ pub(crate) fn resolve(draft: Draft) -> Result<Config, ConfigError> {
     })
 }
 
-/// igmpproxy.md D11: every upstream or downstream phyint of a family needs one of the kernel's
+/// docs/igmpproxy-differences.md D11: every upstream or downstream phyint of a family needs one of the kernel's
 /// [`MAX_VIFS`] VIFs (IPv4) or MIFs (IPv6). A file that names more can never work as written:
 /// refused at the first phyint over the limit. Interfaces without a block (`defaultdown`) are
 /// only known at run time; the engine refuses those when the slots are taken.

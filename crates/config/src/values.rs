@@ -1,6 +1,6 @@
 //! Reading numbers, durations and switches from tokens.
 //!
-//! igmpproxy reads its numbers with C `atoi` (igmpproxy.md §3.6): leading digits count and the rest
+//! igmpproxy reads its numbers with C `atoi` (docs/igmpproxy-differences.md §3.6): leading digits count and the rest
 //! of the token is ignored, and a token without digits is 0. [`legacy_integer`] reproduces that so
 //! that every file igmpproxy accepts still loads, and says when the token was not a clean number so
 //! the caller can warn. The extension keywords are new, so they are read strictly.

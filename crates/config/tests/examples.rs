@@ -53,7 +53,7 @@ fn seed_000_example_loads_as_is() {
     insta::assert_json_snapshot!("seed000", config);
 }
 
-/// igmpproxy's shipped example (igmpproxy.md §3.8).
+/// igmpproxy's shipped example (docs/igmpproxy-differences.md §3.8).
 #[test]
 fn igmpproxy_shipped_example_loads() {
     let config = ok(include_str!("fixtures/igmpproxy-shipped.conf"));

@@ -213,7 +213,7 @@ fn a_keyword_can_be_an_interface_name() {
 
 #[test]
 fn form_feed_is_part_of_a_token() {
-    // Only space, tab, CR and LF separate tokens (igmpproxy.md §3.1).
+    // Only space, tab, CR and LF separate tokens (docs/igmpproxy-differences.md §3.1).
     let e = common::err("quickleave\x0c");
     assert!(e.contains("unknown keyword 'quickleave\\u{c}'"), "{e}");
 }

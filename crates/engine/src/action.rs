@@ -149,7 +149,7 @@ pub enum RejectReason {
     /// A lower-version querier is on the link (RFC 9776 §7.3.1): set the interface version.
     OlderQuerier { from: IpAddr, version: u8 },
     /// The interface is not used in `family`: all `limit` VIFs/MIFs of the kernel are taken by
-    /// other interfaces (igmpproxy.md D11). It gets one when another interface leaves.
+    /// other interfaces (docs/igmpproxy-differences.md D11). It gets one when another interface leaves.
     NoFreeVif {
         family: Family,
         name: String,

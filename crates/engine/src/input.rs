@@ -60,7 +60,7 @@ pub fn receive<A: Afi>(
     // Our own queries come back through multicast loopback (the sender loops them so that the
     // router's own host part hears them). Our own reports on a downstream come from a receiver
     // on the router itself, a udpxy joined on that LAN: they count like any host's
-    // (igmpproxy.md D34). Elsewhere (the kernel's reports for our upstream joins) they are ours.
+    // (docs/igmpproxy-differences.md D34). Elsewhere (the kernel's reports for our upstream joins) they are ours.
     if own && (is_query || role != Role::Downstream) {
         return reject(RejectReason::OwnPacket);
     }

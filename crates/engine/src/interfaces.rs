@@ -64,7 +64,7 @@ pub fn port_config(
 }
 
 /// Our own addresses: a query from one of these is our own, looped back; a report from one of
-/// these on a downstream comes from a receiver on the router itself (igmpproxy.md D34).
+/// these on a downstream comes from a receiver on the router itself (docs/igmpproxy-differences.md D34).
 #[derive(Debug, Default)]
 pub struct OwnAddresses {
     /// IPv4 and non-link-local IPv6 addresses of every interface (unique on the system).

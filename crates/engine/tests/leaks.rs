@@ -1,4 +1,4 @@
-//! igmpproxy.md D15: igmpproxy never frees the per-leave `GroupVifDesc` and cannot cancel its
+//! docs/igmpproxy-differences.md D15: igmpproxy never frees the per-leave `GroupVifDesc` and cannot cancel its
 //! timers. Here the engine goes through rounds of thousands of joins, leaves and silent
 //! expiries (IGMPv2 and IGMPv3 LANs, several hosts each, forwarding entries with and without
 //! listeners), with simulated time run past every timer; afterwards it must hold nothing but

@@ -1,4 +1,4 @@
-//! igmpproxy.md D11: igmpproxy documents one upstream, takes 7 and dies on the 8th. mrproxy has
+//! docs/igmpproxy-differences.md D11: igmpproxy documents one upstream, takes 7 and dies on the 8th. mrproxy has
 //! no upstream limit of its own; the only limit is the kernel's 32 VIFs (IPv4) / MIFs (IPv6) per
 //! family, shared by upstreams and downstreams. Interfaces over it are refused with a reason that
 //! names them and the limit, and take a slot when another interface goes.

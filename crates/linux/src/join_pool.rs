@@ -1,5 +1,5 @@
 //! One address family's memberships, spread over as many unbound UDP sockets as the kernel's
-//! per-socket limits require (igmpproxy.md D21). Used for the upstream memberships and for the
+//! per-socket limits require (docs/igmpproxy-differences.md D21). Used for the upstream memberships and for the
 //! report groups the mroute sockets need on downstream links.
 //!
 //! Two limits are per socket, and both are spread where the semantics allow it:

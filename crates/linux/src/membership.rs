@@ -6,7 +6,7 @@
 //! (RFC 3678 full-state API), so the kernel computes the IGMPv3/MLDv2 state changes.
 //!
 //! The kernel caps memberships per socket (`net.ipv4.igmp_max_memberships`, 20 by default),
-//! which is why igmpproxy failed at the 21st group (igmpproxy.md D21). We spread memberships over
+//! which is why igmpproxy failed at the 21st group (docs/igmpproxy-differences.md D21). We spread memberships over
 //! as many unbound UDP sockets as needed; unbound, they never receive, so no queue fills up.
 
 use crate::error::{Family, Result};

@@ -1,6 +1,6 @@
 //! The IPv4 multicast routing socket: the raw IGMP socket that owns the kernel's IPv4
 //! multicast routing table (VIFs, MFC), receives IGMP and the kernel's upcalls.
-//! Kernel facts: shared reference linux.md §1, §2, §4.
+//! Kernel facts: docs/kernel-interface.md §1, §2, §4.
 
 use crate::error::{Error, Family, Result, classify};
 use crate::io::{AsyncSocket, RecvMeta4};
@@ -19,7 +19,7 @@ use std::ops::Range;
 use std::os::fd::AsFd;
 
 /// The mroute socket's receive buffer. The kernel drops upcalls and reports when it is full
-/// (linux.md §2). A burst of reports (a LAN of set-top boxes re-joining after an outage) is
+/// (docs/kernel-interface.md §2). A burst of reports (a LAN of set-top boxes re-joining after an outage) is
 /// queued here while the daemon works through it: each queued report costs about 0.8 KiB of
 /// buffer, so 8 MiB (16 MiB as the kernel counts it) holds some 20 000. igmpproxy's 256 KiB
 /// held about 600 and lost a third of a 1 000-report burst (crates/bench). The kernel only
@@ -27,7 +27,7 @@ use std::os::fd::AsFd;
 pub(crate) const MROUTE_RCVBUF: usize = 8 * 1024 * 1024;
 
 /// IGMPv2 leaves go to all-routers, IGMPv3 reports to 224.0.0.22 (RFC 9776 §4.2.14); the
-/// kernel delivers them only while the groups are joined on the interface (linux.md §4).
+/// kernel delivers them only while the groups are joined on the interface (docs/kernel-interface.md §4).
 pub const IGMP_REPORT_GROUPS: [Ipv4Addr; 2] =
     [Ipv4Addr::new(224, 0, 0, 2), Ipv4Addr::new(224, 0, 0, 22)];
 
@@ -73,7 +73,7 @@ impl Mroute4 {
         )
         .map_err(|e| classify(WHAT, e))?;
         if let Some(table) = table {
-            // MRT_TABLE must precede MRT_INIT (linux.md §1).
+            // MRT_TABLE must precede MRT_INIT (docs/kernel-interface.md §1).
             sys::setsockopt(socket.as_fd(), libc::IPPROTO_IP, MRT_TABLE, &table).map_err(|e| {
                 match e.raw_os_error() {
                     Some(libc::ENOPROTOOPT) => Error::NoMultipleTables {
@@ -109,7 +109,7 @@ impl Mroute4 {
         })
     }
 
-    /// Gives `ifindex` a VIF (by ifindex, so unnumbered interfaces work: igmpproxy.md D17) and
+    /// Gives `ifindex` a VIF (by ifindex, so unnumbered interfaces work: docs/igmpproxy-differences.md D17) and
     /// returns its index. `threshold` is the minimum TTL a packet must exceed to leave through
     /// it; 0 is raised to 1 because 0 in the MFC means "not an output". Linux ignores
     /// `rate_limit`. Adding an interface that has a VIF is a no-op.
@@ -185,7 +185,7 @@ impl Mroute4 {
 
     /// Installs or replaces in place the MFC entry for (source, group): accept on `iif`, copy to
     /// every interface of `oifs` whose VIF threshold the packet's TTL exceeds. Empty `oifs` is a
-    /// valid entry that drops the traffic without further upcalls (igmpproxy.md D35).
+    /// valid entry that drops the traffic without further upcalls (docs/igmpproxy-differences.md D35).
     pub fn set_route(
         &mut self,
         source: Ipv4Addr,
@@ -256,7 +256,7 @@ impl Mroute4 {
 
     /// Joins 224.0.0.2 and 224.0.0.22 on a downstream interface so that IGMPv2 leaves and
     /// IGMPv3 reports reach this socket. The joins are made on separate sockets so that they do
-    /// not count against this socket's membership limit (igmpproxy.md D21).
+    /// not count against this socket's membership limit (docs/igmpproxy-differences.md D21).
     pub fn join_report_groups(&mut self, ifindex: u32) -> Result<()> {
         for group in IGMP_REPORT_GROUPS {
             self.report_groups

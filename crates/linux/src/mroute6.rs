@@ -1,6 +1,6 @@
 //! The IPv6 multicast routing socket: a raw ICMPv6 socket that owns the kernel's IPv6
 //! multicast routing table (MIFs, MFC), receives MLD and the kernel's upcalls.
-//! Kernel facts: shared reference linux.md §3, §4.
+//! Kernel facts: docs/kernel-interface.md §3, §4.
 
 use crate::error::{Error, Family, Result, classify};
 use crate::io::{AsyncSocket, RecvMeta6};
@@ -20,7 +20,7 @@ use std::ops::Range;
 use std::os::fd::AsFd;
 
 /// MLDv1 Done goes to all-routers (ff02::2), MLDv2 reports to all-MLDv2-routers (ff02::16,
-/// RFC 9777 §5.2.14); the kernel delivers them only while joined (linux.md §4).
+/// RFC 9777 §5.2.14); the kernel delivers them only while joined (docs/kernel-interface.md §4).
 pub const MLD_REPORT_GROUPS: [Ipv6Addr; 2] = [
     Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2),
     Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x16),

@@ -86,7 +86,7 @@ const IPV6_OPT_PAD1: u8 = 0;
 const IPV6_OPT_ROUTER_ALERT: u8 = 5;
 
 /// Classifies a datagram from the IPv4 mroute socket. An upcall overlays the IPv4 header and is
-/// recognised by `im_mbz` = 0 where the protocol byte (IGMP = 2) would be (linux.md §2).
+/// recognised by `im_mbz` = 0 where the protocol byte (IGMP = 2) would be (docs/kernel-interface.md §2).
 pub fn decode4(buf: &[u8]) -> Result<Datagram4, DecodeError> {
     let proto = *buf
         .get(IPV4_PROTO)

@@ -43,7 +43,7 @@ impl IgmpSender {
             .set_multicast_ttl_v4(1)
             .map_err(io("IP_MULTICAST_TTL"))?;
         // Looped back, our queries reach the router's own host part, which answers them for
-        // receivers on the router itself (igmpproxy.md D34); the receive path knows them as ours.
+        // receivers on the router itself (docs/igmpproxy-differences.md D34); the receive path knows them as ours.
         socket
             .set_multicast_loop_v4(true)
             .map_err(io("IP_MULTICAST_LOOP"))?;
@@ -103,7 +103,7 @@ impl MldSender {
         socket
             .set_multicast_loop_v6(true)
             .map_err(io("IPV6_MULTICAST_LOOP"))?;
-        // Sticky Hop-by-Hop options need CAP_NET_RAW (linux.md §5): set before any drop.
+        // Sticky Hop-by-Hop options need CAP_NET_RAW (docs/kernel-interface.md §5): set before any drop.
         sys::setsockopt_bytes(
             socket.as_fd(),
             libc::IPPROTO_IPV6,

@@ -1,7 +1,7 @@
 //! Hand-written bindings for <linux/mroute.h>, <linux/mroute6.h>, `struct group_filter` and
 //! `struct icmp6_filter` (libc 0.2, nix and socket2 expose none of them), plus the few raw
 //! `setsockopt`/`ioctl` calls that take them. Layouts were checked with gcc on x86_64
-//! (shared reference linux.md §2, §3) and are asserted below at compile time.
+//! (docs/kernel-interface.md §2, §3) and are asserted below at compile time.
 #![allow(unsafe_code, non_camel_case_types)]
 
 use libc::{c_int, c_uint, c_ulong, in_addr, sockaddr_in6, sockaddr_storage};
@@ -149,7 +149,7 @@ const _: () = assert!(size_of::<sioc_sg_req>() == 32);
 const _: () = assert!(size_of::<sioc_sg_req6>() == 80);
 
 /// Byte offsets inside the 8-byte upcall header / `mrt6msg`, as read from a received buffer
-/// (linux.md §2, §3).
+/// (docs/kernel-interface.md §2, §3).
 pub mod upcall_field {
     use std::ops::Range;
     /// `igmpmsg` (20 bytes, overlays the IPv4 header).

@@ -10,7 +10,7 @@ use netlab::{Capture, CaptureFilter, Lab};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-/// IGMPv2 general query, Max Resp Code 10 (testing.md §5 vector).
+/// IGMPv2 general query, Max Resp Code 10 (docs/test-strategy.md §5 vector).
 const V2_GENERAL_QUERY: [u8; 8] = [0x11, 0x0a, 0xee, 0xf5, 0, 0, 0, 0];
 
 #[test]

@@ -1,4 +1,4 @@
-//! Explicit host tracking for one group (protocol.md §4.9, in the spirit of
+//! Explicit host tracking for one group (docs/protocol-rules.md §4.9, in the spirit of
 //! draft-ietf-pim-explicit-tracking): what each reporting host wants, rebuilt from its own
 //! records, so that a leave can be acted on at once when nobody else wants the traffic.
 //!

@@ -47,7 +47,7 @@
 //!   the anonymous host. A full source table gives way to a source a tracked host names
 //!   (`room.rs`), so hosts filling it cannot keep another from what it asked for.
 //! * A report from our own address counts like any host's: it comes from a receiver on the
-//!   router itself, joined on this link (igmpproxy.md D34). Our own queries are ignored.
+//!   router itself, joined on this link (docs/igmpproxy-differences.md D34). Our own queries are ignored.
 //! * Group-and-source-specific queries carry at most [`Address::MAX_QUERY_SOURCES`] sources;
 //!   longer lists are split over several queries.
 //!

@@ -77,7 +77,7 @@ impl<A: Address> Port<A> {
         match message {
             Message::Query(query) => self.receive_query(now, from, query, out),
             // A report from our own address is a receiver on the router itself (a udpxy joined
-            // on this LAN): it is a host of this link like any other (igmpproxy.md D34).
+            // on this LAN): it is a host of this link like any other (docs/igmpproxy-differences.md D34).
             Message::ReportV1 { group } => {
                 self.counters.reports_received += 1;
                 self.older_report(now, from, group, Mode::V1, out);

@@ -190,7 +190,7 @@ impl<A: Address> Port<A> {
         }
     }
 
-    /// Limits (protocol.md §4.10): a new group beyond `max_groups` or a host beyond
+    /// Limits (docs/protocol-rules.md §4.10): a new group beyond `max_groups` or a host beyond
     /// `max_groups_per_host` drops the whole item; the anonymous host is exempt from the latter
     /// (it stands for any number of hosts). Also false when the item would leave no trace
     /// (INCLUDE({}) stays INCLUDE({})).
@@ -251,7 +251,7 @@ fn kind_creates<A>(kind: RecordKind, sources: &BTreeSet<A>) -> bool {
 /// queries and IGMPv2/MLDv1 none with sources: on such links the table action is skipped and
 /// the state simply times out.
 ///
-/// Fast leave (protocol.md §4.9, not in the RFCs): in IGMPv3/MLDv2 compatibility mode, where
+/// Fast leave (docs/protocol-rules.md §4.9, not in the RFCs): in IGMPv3/MLDv2 compatibility mode, where
 /// hosts never suppress reports and tracking is exact, what no tracked host wants any more
 /// stops at once; the queries still go out so that an untracked listener can re-report.
 fn send_specific_queries<A: Address>(

@@ -1,4 +1,4 @@
-//! Explicit host tracking and safe fast leave (protocol.md §4.9; igmpproxy defects D6, D7).
+//! Explicit host tracking and safe fast leave (docs/protocol-rules.md §4.9; igmpproxy defects D6, D7).
 
 mod common;
 use common::*;

@@ -1,4 +1,4 @@
-//! Limits (protocol.md §4.10) and non-querier behaviour (RFC 9776 §6.6.1, RFC 2236 §3).
+//! Limits (docs/protocol-rules.md §4.10) and non-querier behaviour (RFC 9776 §6.6.1, RFC 2236 §3).
 
 mod common;
 use common::*;

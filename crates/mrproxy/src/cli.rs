@@ -1,4 +1,4 @@
-//! The command line, compatible with igmpproxy's `getopt("vdnh")` (igmpproxy.md §2; igmpproxy:
+//! The command line, compatible with igmpproxy's `getopt("vdnh")` (docs/igmpproxy-differences.md §2; igmpproxy:
 //! `-n` do not run as a daemon, `-d` debug mode, i.e. foreground and log to stderr, `-v` more):
 //! `mrproxy [-h] [-n] [-d] [-v [-v]] [--check] [CONFIGFILE]`, plus mrproxy's own options and subcommand
 //! `mrproxy status`. (The lab is its own binary, `mrproxy-lab`, so the daemon does not link the

@@ -1,4 +1,4 @@
-//! Logging, where the platform expects it (igmpproxy.md D33):
+//! Logging, where the platform expects it (docs/igmpproxy-differences.md D33):
 //! - `-d` (debug): stderr, with timestamps and structured fields;
 //! - `-n` (foreground, what Debian's and OpenWrt's init scripts pass) and in the background:
 //!   syslog, ident `mrproxy`, facility daemon, as igmpproxy does;

@@ -1,4 +1,4 @@
-//! The command line as init scripts and operators use it (igmpproxy.md §2), and the one-line
+//! The command line as init scripts and operators use it (docs/igmpproxy-differences.md §2), and the one-line
 //! errors an operator sees.
 
 mod common;
@@ -45,7 +45,7 @@ fn unknown_option_exits_1_with_usage() {
 
 #[test]
 fn check_accepts_igmpproxys_shipped_example() {
-    // igmpproxy.md §3.8: the example igmpproxy ships (and Debian installs as /etc/igmpproxy.conf).
+    // docs/igmpproxy-differences.md §3.8: the example igmpproxy ships (and Debian installs as /etc/igmpproxy.conf).
     let p = write(
         "shipped.conf",
         "quickleave\nphyint eth0 upstream  ratelimit 0  threshold 1\n        altnet 10.0.0.0/8\n        \
@@ -135,7 +135,7 @@ fn status_without_a_daemon_says_how_to_fix_it() {
     assert!(stderr(&o).contains("is it running?"), "{}", stderr(&o));
 }
 
-/// linux.md §1: a second multicast router in one network namespace gets EADDRINUSE from
+/// docs/kernel-interface.md §1: a second multicast router in one network namespace gets EADDRINUSE from
 /// MRT_INIT; the operator is told in one line what to do.
 #[test]
 fn a_busy_mroute_socket_is_one_line_naming_the_cause() {

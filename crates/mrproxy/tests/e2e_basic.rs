@@ -1,7 +1,7 @@
 //! End-to-end behaviour of the real daemon on the basic topology (a source behind `up0`, one
 //! host on each of `dn1` and `dn2`): upstream joins, leave timing with the RFC defaults, IGMPv2
 //! hosts and query versions, fast channel changes, and the general-query schedule (group policy:
-//! e2e_policy.rs). Each test names the igmpproxy defect (igmpproxy.md §6) it guards.
+//! e2e_policy.rs). Each test names the igmpproxy defect (docs/igmpproxy-differences.md §6) it guards.
 
 mod common;
 use common::*;

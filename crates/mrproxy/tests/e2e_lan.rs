@@ -1,7 +1,7 @@
 //! End-to-end behaviour of the real daemon with shared LANs and several upstreams: the seed's
 //! igmpproxy.conf on a PPP + Ethernet + bridge router, two viewers on one bridged LAN (with and
 //! without snooping, with and without quickleave), and two LANs leaving in turn. Each test names
-//! the igmpproxy defect (igmpproxy.md §6) it guards.
+//! the igmpproxy defect (docs/igmpproxy-differences.md §6) it guards.
 
 mod common;
 use common::*;
@@ -386,7 +386,7 @@ fn d4_d6_flooding_lan_remaining_viewer_keeps_the_stream_with_quickleave() {
 /// They answer its one general query with report suppression (RFC 2236 §3), so the proxy hears
 /// only one of them. That reporter leaves (a v2 Leave); with quickleave the proxy must not cut
 /// the silent viewer: in v2 compatibility mode it falls back to group-specific queries
-/// (protocol.md §4.9), the silent viewer answers, and its stream never pauses. igmpproxy's
+/// (docs/protocol-rules.md §4.9), the silent viewer answers, and its stream never pauses. igmpproxy's
 /// quickleave stopped the stream for the other viewers here (#39, #87).
 #[test]
 fn d6_silent_igmpv2_viewer_is_not_cut_by_quickleave() {

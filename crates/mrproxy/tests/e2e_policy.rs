@@ -1,6 +1,6 @@
 //! End-to-end group policy of the real daemon on the basic topology: per-downstream whitelists,
 //! link-local groups never proxied, SSDP proxied by default, and reports from 0.0.0.0 accepted.
-//! Each test names the igmpproxy defect (igmpproxy.md §6) it guards.
+//! Each test names the igmpproxy defect (docs/igmpproxy-differences.md §6) it guards.
 
 mod common;
 use common::*;
@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 /// A `whitelist` on a downstream: a group outside it is neither forwarded there nor joined
-/// upstream (igmpproxy.md §3.5); a group inside works normally; the same group requested on
+/// upstream (docs/igmpproxy-differences.md §3.5); a group inside works normally; the same group requested on
 /// another downstream without a filter is served there only.
 #[test]
 fn whitelist_forwards_only_listed_groups_and_joins_only_those_upstream() {

@@ -1,4 +1,4 @@
-//! `chroot DIR` and `user NAME` (mrproxy.conf(5), igmpproxy.md §3): started as root, the daemon
+//! `chroot DIR` and `user NAME` (mrproxy.conf(5), docs/igmpproxy-differences.md §3): started as root, the daemon
 //! opens every socket, then chroots and becomes the user, keeping no capability (and setting
 //! no_new_privs), and still does
 //! everything it does later: VIFs/MIFs for an interface that appears after the drop, upstream

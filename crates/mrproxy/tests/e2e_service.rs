@@ -1,4 +1,4 @@
-//! The daemon as a system service (igmpproxy.md D37): readiness notifications to systemd over
+//! The daemon as a system service (docs/igmpproxy-differences.md D37): readiness notifications to systemd over
 //! `$NOTIFY_SOCKET` (sd_notify(3)), and a full run without root, as an unprivileged user started
 //! with only CAP_NET_ADMIN, CAP_NET_RAW and CAP_SETPCAP (what contrib/mrproxy.service grants),
 //! which keeps none of them once it serves.

@@ -13,7 +13,7 @@ use netlab::{Capture, CaptureFilter, Direction, Lab, Receiver, Source, SourceSpe
 use std::time::Duration;
 
 /// The second source, on the source's subnet too (an off-subnet one would need `lo` and
-/// `altnet`, testing.md §3).
+/// `altnet`, docs/test-strategy.md §3).
 const SOURCE2: &str = "198.51.100.3";
 const SSM_GROUP: &str = "232.1.1.1";
 const ASM_GROUP: &str = "239.2.2.2";

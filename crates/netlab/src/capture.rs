@@ -2,7 +2,7 @@
 //!
 //! An `AF_PACKET` socket sees frames on the wire in both directions whether or not the host
 //! is a member, which separates "forwarded onto the link" from "delivered to a socket"
-//! (testing.md §7). `SOCK_DGRAM` strips the link header, so veth, bridge and tun captures all
+//! (docs/test-strategy.md §7). `SOCK_DGRAM` strips the link header, so veth, bridge and tun captures all
 //! yield IP packets.
 
 use std::io;

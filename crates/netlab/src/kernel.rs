@@ -1,5 +1,5 @@
 //! The kernel's multicast routing and membership state of a namespace, read from `/proc` and
-//! `ip -j mroute` (linux.md §11, testing.md §8).
+//! `ip -j mroute` (docs/kernel-interface.md §11, docs/test-strategy.md §8).
 //!
 //! The parsers are lenient: a line they do not understand is skipped rather than failing the
 //! whole read, since the formats are the kernel's and only the fields below are asserted on.

@@ -1,5 +1,5 @@
 //! The [`Lab`]: owner of every namespace, link and process a test creates, and the guard that
-//! removes them all again, also when the test fails (testing.md §2).
+//! removes them all again, also when the test fails (docs/test-strategy.md §2).
 
 use std::io;
 use std::path::{Path, PathBuf};

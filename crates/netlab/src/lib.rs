@@ -7,7 +7,7 @@
 //! and the benchmarks. Needs root; see [`Lab::require_root`].
 //!
 //! Everything a [`Lab`] creates is removed when it is dropped, also when a test panics.
-//! Rules for tests (shared/reference/testing.md §2): only TEST-NET addresses
+//! Rules for tests (docs/test-strategy.md §2): only TEST-NET addresses
 //! (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32), groups in 239/8, 232/8,
 //! ff3e::/16, ff0e::/16, ff15::/16, and every wait bounded ([`wait_until`], [`wait_for`]).
 //!

@@ -274,7 +274,7 @@ pub fn mld_packet(src: Ipv6Addr, dst: Ipv6Addr, icmp: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    /// IGMPv2 report for 239.1.2.3 (testing.md §5 known vector).
+    /// IGMPv2 report for 239.1.2.3 (docs/test-strategy.md §5 known vector).
     const V2_REPORT: [u8; 8] = [0x16, 0x00, 0xf8, 0xfa, 0xef, 0x01, 0x02, 0x03];
 
     #[test]

@@ -1,6 +1,6 @@
 //! The test datagram payload shared by [`crate::Source`] and [`crate::Receiver`]: a magic, a
 //! sequence number and the send time, so a receiver can tell order, loss and freshness
-//! (testing.md §6: the kernel's unresolved queue can deliver packets seconds old at a join).
+//! (docs/test-strategy.md §6: the kernel's unresolved queue can deliver packets seconds old at a join).
 
 use std::time::Duration;
 

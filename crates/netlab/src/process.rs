@@ -1,6 +1,6 @@
 //! Child processes started inside a namespace, tracked by the PID recorded at spawn.
 //!
-//! Hygiene (testing.md §2): a test stops only what it started, by PID, never by name. The
+//! Hygiene (docs/test-strategy.md §2): a test stops only what it started, by PID, never by name. The
 //! `Child` is kept behind a mutex and every signal is sent while holding it, after checking
 //! the child has not been reaped, so a signal can never reach a recycled PID.
 #![allow(unsafe_code)] // pre_exec: entering the namespace and resetting signals before exec
@@ -247,7 +247,7 @@ fn enter_namespace(ns_fd: RawFd) -> io::Result<()> {
 
 /// Runs in the forked child: default dispositions and an empty mask, so a daemon under test
 /// sees SIGHUP etc. as a fresh process would even when the test runner ignores or blocks them
-/// (testing.md §9.1: nohup and CI runners leave SIGHUP ignored).
+/// (docs/test-strategy.md §9.1: nohup and CI runners leave SIGHUP ignored).
 fn reset_signal_state() -> io::Result<()> {
     // Standard signals only; real-time signals have no inherited meaning for a daemon.
     for signo in 1..32 {

@@ -1,6 +1,6 @@
 //! A kernel multicast host: a UDP socket inside a namespace whose memberships make that
-//! namespace's kernel send the IGMP/MLD reports and leaves (testing.md §5), and a thread that
-//! records every datagram for timing and freshness assertions (testing.md §7).
+//! namespace's kernel send the IGMP/MLD reports and leaves (docs/test-strategy.md §5), and a thread that
+//! records every datagram for timing and freshness assertions (docs/test-strategy.md §7).
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};

@@ -1,4 +1,4 @@
-//! A bounded multicast sender living in a namespace (testing.md §6).
+//! A bounded multicast sender living in a namespace (docs/test-strategy.md §6).
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
@@ -26,7 +26,7 @@ pub struct SourceSpec {
     /// Destination UDP port.
     pub port: u16,
     /// `IP_MULTICAST_TTL` / `IPV6_MULTICAST_HOPS`. Default 8: the kernel forwards only TTL > 1
-    /// (a TTL-1 source is itself a test case, igmpproxy.md D32).
+    /// (a TTL-1 source is itself a test case, docs/igmpproxy-differences.md D32).
     pub ttl: u32,
     /// Time between datagrams. Default 10 ms.
     pub interval: Duration,
@@ -35,7 +35,7 @@ pub struct SourceSpec {
     /// Datagram length, at least [`HEADER_LEN`]. Default 64.
     pub payload_len: usize,
     /// Local address to bind to, for example an off-subnet address on `lo` while sending out
-    /// of `ifname` (testing.md §3). Default: the kernel's choice.
+    /// of `ifname` (docs/test-strategy.md §3). Default: the kernel's choice.
     pub bind: Option<IpAddr>,
 }
 

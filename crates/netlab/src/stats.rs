@@ -1,4 +1,4 @@
-//! What a [`crate::Receiver`] records, and the summary tests assert on (testing.md §7:
+//! What a [`crate::Receiver`] records, and the summary tests assert on (docs/test-strategy.md §7:
 //! join → first packet, largest gap while joined, packet age, TTL seen).
 
 use std::collections::BTreeSet;
@@ -46,7 +46,7 @@ pub struct ReceiverStats {
     /// Arrival of the last one.
     pub last_rx: Option<Instant>,
     /// Largest interval between two consecutive arrivals (a remaining member must never be
-    /// cut off, igmpproxy.md D4). `None` with fewer than two datagrams.
+    /// cut off, docs/igmpproxy-differences.md D4). `None` with fewer than two datagrams.
     pub max_gap: Option<Duration>,
     /// Sequence numbers in arrival order (netlab payloads only).
     pub seqs: Vec<u64>,

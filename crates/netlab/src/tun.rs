@@ -1,8 +1,8 @@
 //! A PPP stand-in: two tun devices in two namespaces, joined by an in-process relay thread
-//! (testing.md §4). The link is layer 3 point-to-point without ARP; its flags are those of a
+//! (docs/test-strategy.md §4). The link is layer 3 point-to-point without ARP; its flags are those of a
 //! PPP link (0x10d1: UP, POINTOPOINT, RUNNING, NOARP, MULTICAST). Closing the tun file
 //! descriptors removes the devices, which is how "PPP went down" is emulated
-//! (igmpproxy.md D13).
+//! (docs/igmpproxy-differences.md D13).
 #![allow(unsafe_code)] // the TUNSETIFF ioctl
 
 use std::fs::File;

@@ -1,4 +1,4 @@
-//! Bounded polling: every wait in a test has a deadline (testing.md §2, "Bounded loops").
+//! Bounded polling: every wait in a test has a deadline (docs/test-strategy.md §2, "Bounded loops").
 
 use std::thread;
 use std::time::{Duration, Instant};

@@ -244,7 +244,7 @@ fn injected_igmp_and_mld_arrive_byte_for_byte() {
     let capture = Capture::start(&s, "s0", CaptureFilter::Igmp).unwrap();
     let capture6 = Capture::start(&s, "s0", CaptureFilter::Mld).unwrap();
 
-    // IGMPv3 report from 0.0.0.0 with one TO_EX record (testing.md §5 vector), bad checksum.
+    // IGMPv3 report from 0.0.0.0 with one TO_EX record (docs/test-strategy.md §5 vector), bad checksum.
     let mut report = hex("220038f20000000204000000ef01020305000001e8010101c0000202");
     report[2] ^= 0xff;
     let packet = igmp_packet(Ipv4Addr::UNSPECIFIED, Ipv4Addr::new(224, 0, 0, 22), &report);

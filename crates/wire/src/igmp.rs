@@ -321,7 +321,7 @@ impl Repr {
 
     /// Writes the message into the first [`Repr::buffer_len`] octets and computes the checksum
     /// over exactly those octets, whatever the buffer holds after them (igmpproxy summed a
-    /// fixed 24 octets, `igmpproxy.md` D27). Reserved fields are zero; QRV above 7 is masked
+    /// fixed 24 octets, `docs/igmpproxy-differences.md` D27). Reserved fields are zero; QRV above 7 is masked
     /// to 3 bits. At most 65535 sources or records are written (a message that long cannot fit
     /// an IP datagram; callers split by MTU, RFC 9776 §4.2.17), and auxiliary data is padded
     /// to whole 32-bit words.

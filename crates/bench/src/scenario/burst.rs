@@ -82,7 +82,7 @@ pub struct Burst {
 }
 
 /// The burst twice: with every group's stream already reaching the upstream (the scenario
-/// of the issue, which also gives the forwarding state), and without any stream (the proxy
+/// the targets assume, which also gives the forwarding state), and without any stream (the proxy
 /// does nothing but process reports).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct BurstResult {

@@ -39,12 +39,12 @@ pub struct Series {
     /// from `latency` when the kernel had queued older packets for an unresolved route.
     pub latency_fresh: Summary,
     /// Age of the first packet at the host (time since its source sent it): large values are
-    /// packets the kernel queued while the route was unresolved (igmpproxy.md D35).
+    /// packets the kernel queued while the route was unresolved (docs/igmpproxy-differences.md D35).
     pub first_packet_age: Summary,
     /// Joins without a report or without a packet within the timeout.
     pub failed: usize,
     /// Report versions seen on the wire, (version, count): a host configured for IGMPv3 falls
-    /// back to IGMPv2 when it hears IGMPv2 queries (igmpproxy.md D24).
+    /// back to IGMPv2 when it hears IGMPv2 queries (docs/igmpproxy-differences.md D24).
     pub report_versions: Vec<(u8, usize)>,
 }
 

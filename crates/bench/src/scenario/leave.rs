@@ -30,7 +30,7 @@ const TICK: Duration = Duration::from_millis(1);
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// The stream has stopped once nothing arrived for this long.
 const QUIET: Duration = Duration::from_secs(1);
-/// Forwarding still going on after this is reported as "never stopped" (igmpproxy.md D3).
+/// Forwarding still going on after this is reported as "never stopped" (docs/igmpproxy-differences.md D3).
 const STOP_TIMEOUT: Duration = Duration::from_secs(45);
 /// Single-host leaves of one batch are this far apart, so that they meet a proxy's timers at
 /// different phases (igmpproxy handles leaves in rounds) and count as separate samples.
@@ -38,7 +38,7 @@ const STAGGER: Duration = Duration::from_millis(700);
 /// How long two viewers watch before one leaves: long enough for the proxy's general queries
 /// and its aging of the answers, so that IGMPv2 report suppression (only one of two hosts
 /// answers a query) has happened, as it has for real viewers. igmpproxy's quickleave host
-/// table forgets hosts that did not answer (igmpproxy.md D6).
+/// table forgets hosts that did not answer (docs/igmpproxy-differences.md D6).
 const WATCH: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -100,7 +100,7 @@ fn build() -> std::io::Result<Lan> {
 }
 
 /// The nominal time from a leave to the end of last-member queries: RFC 9776 §8.8/§8.9
-/// defaults for mrproxy (1 s × 2), igmpproxy's hard-coded 10 s × 2 (igmpproxy.md §4.4).
+/// defaults for mrproxy (1 s × 2), igmpproxy's hard-coded 10 s × 2 (docs/igmpproxy-differences.md §4.4).
 fn last_member_query_time(kind: Kind) -> Duration {
     match kind {
         Kind::Mrproxy => Duration::from_secs(2),

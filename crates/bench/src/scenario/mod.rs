@@ -1,4 +1,4 @@
-//! The measured scenarios (the issue's items 1–4, and the soak) and what they share. Each runs once per
+//! The measured scenarios (join, leave, burst, rest, and the soak) and what they share. Each runs once per
 //! proxy, in a lab of its own.
 
 pub mod burst;
@@ -35,7 +35,7 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// The sizes the issue asks for; about 13 minutes for both proxies.
+    /// The full sizes (docs/benchmarks.md); about 13 minutes for both proxies.
     pub fn full(binaries: Binaries, interrupted: Arc<AtomicBool>) -> Ctx {
         Ctx {
             binaries,

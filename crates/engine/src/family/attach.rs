@@ -74,7 +74,7 @@ impl<A: Afi> FamilyState<A> {
         if desired.role == Role::Disabled {
             return;
         }
-        // igmpproxy.md D11: the kernel has MAX_VIFS slots per family; the interface waits for
+        // docs/igmpproxy-differences.md D11: the kernel has MAX_VIFS slots per family; the interface waits for
         // one (Engine::attach_waiting) instead of being half-attached with no VIF.
         if self.attached() >= MAX_VIFS {
             actions.push(Action::Rejected {

@@ -14,7 +14,7 @@ impl<A: Afi> FamilyState<A> {
     /// affects another, and leaves reach every upstream that joined).
     pub(super) fn update_membership(&mut self, group: A, actions: &mut Vec<Action>) {
         let ip = group.into_ip();
-        // Each downstream's filter applies before the merge (protocol.md §5).
+        // Each downstream's filter applies before the merge (docs/protocol-rules.md §5).
         let merged = merge(
             self.downstreams
                 .values()

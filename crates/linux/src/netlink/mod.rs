@@ -1,7 +1,7 @@
 //! Interfaces and their addresses from rtnetlink: a dump at start and a stream of changes.
 //!
 //! igmpproxy enumerated at most 40 interfaces with SIOCGIFCONF and rescanned them in a busy loop
-//! (igmpproxy.md D18, D19); here the kernel tells us. The model is deliberately simple and
+//! (docs/igmpproxy-differences.md D18, D19); here the kernel tells us. The model is deliberately simple and
 //! robust: a notification only says *which* interface to look at; we re-read that interface
 //! completely and report its whole state, or its removal. Netlink crates change their
 //! attribute enums between minor releases, so all netlink code stays in this module.
@@ -36,7 +36,7 @@ pub struct LinkFlags {
 }
 
 /// An address on an interface. On point-to-point links `peer` is the far end (IFA_ADDRESS
-/// when it differs from IFA_LOCAL); its prefix is the link's network (igmpproxy.md D20).
+/// when it differs from IFA_LOCAL); its prefix is the link's network (docs/igmpproxy-differences.md D20).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InterfaceAddress<A> {
     pub address: A,

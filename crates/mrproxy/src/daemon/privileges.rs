@@ -1,6 +1,6 @@
 //! `chroot DIR` and `user NAME` (mrproxy.conf(5)), and every capability: what the daemon gives
 //! up once every socket is open, right before its event loop starts, as igmpproxy 0.4 does
-//! (igmpproxy.md §3) and further: the capabilities go with or without a `user` line.
+//! (docs/igmpproxy-differences.md §3) and further: the capabilities go with or without a `user` line.
 //!
 //! Both are resolved at start, before going to the background, so that a missing directory or
 //! an unknown user is one line on the terminal; the user is looked up there too because

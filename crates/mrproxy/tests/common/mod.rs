@@ -138,7 +138,7 @@ impl Proxy {
     }
 }
 
-/// The basic topology of testing.md §3: a source behind `up0`, the router, and two LANs each
+/// The basic topology of docs/test-strategy.md §3: a source behind `up0`, the router, and two LANs each
 /// with one host (`e0` in h1 on 192.0.2.0/24, `e0` in h2 on 203.0.113.0/24).
 pub struct Basic {
     pub lab: Lab,

@@ -1,6 +1,6 @@
 //! Just enough of <linux/mroute.h> and <linux/mroute6.h> to make a namespace forward one
 //! static (S,G), so the MFC readers can be checked against the kernel's real output.
-//! (The daemon's own bindings live in crates/linux; this copy is test-only, from linux.md §12.1.)
+//! (The daemon's own bindings live in crates/linux; this copy is test-only, from docs/kernel-interface.md §12.1.)
 #![allow(unsafe_code, non_camel_case_types, dead_code)]
 
 use std::io;

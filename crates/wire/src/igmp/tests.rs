@@ -1,4 +1,4 @@
-//! Byte vectors next to the message they mean (testing.md §5), both directions, and the
+//! Byte vectors next to the message they mean (docs/test-strategy.md §5), both directions, and the
 //! malformed inputs each with its error. Goldens from scapy are in `tests/golden_v4.rs`.
 
 use super::*;
@@ -14,7 +14,7 @@ fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
 }
 
-/// The known vectors of `testing.md` §5 with the message each one encodes.
+/// The known vectors of `docs/test-strategy.md` §5 with the message each one encodes.
 fn known_vectors() -> Vec<(&'static str, Repr)> {
     vec![
         (
