@@ -70,7 +70,7 @@ pub enum Error {
     NoMultipleTables { family: Family, table: u32 },
 
     /// EPERM / EACCES while opening or initialising a socket.
-    #[error("{what} needs CAP_NET_ADMIN and CAP_NET_RAW (run as root or grant the capabilities)")]
+    #[error("{what} needs CAP_NET_RAW (run as root or grant that capability; CAP_NET_ADMIN is optional)")]
     Permission { what: &'static str },
 
     /// MAXVIFS / MAXMIFS reached.
@@ -227,7 +227,7 @@ mod tests {
                 .to_string()
                 .contains("CONFIG_IP_MROUTE_MULTIPLE_TABLES")
         );
-        assert!(all[3].to_string().contains("CAP_NET_ADMIN and CAP_NET_RAW"));
+        assert!(all[3].to_string().contains("needs CAP_NET_RAW"));
         assert!(all[4].to_string().contains("all 32 IPv4 VIFs are in use"));
         assert!(
             all[5]
