@@ -70,7 +70,9 @@ pub enum Error {
     NoMultipleTables { family: Family, table: u32 },
 
     /// EPERM / EACCES while opening or initialising a socket.
-    #[error("{what} needs CAP_NET_RAW (run as root or grant that capability; CAP_NET_ADMIN is optional)")]
+    #[error(
+        "{what} needs CAP_NET_RAW (run as root or grant that capability; CAP_NET_ADMIN is optional)"
+    )]
     Permission { what: &'static str },
 
     /// MAXVIFS / MAXMIFS reached.

@@ -164,17 +164,23 @@ fn spoofed(i: u32) -> Ipv6Addr {
     Ipv6Addr::from((0xfe80_u128 << 112) | u128::from(iid))
 }
 
-fn part2(distinct_groups: bool) {
-    const HOSTS: u32 = 1_000_000;
-    let config = PortConfig::rfc_defaults(Mode::V3);
-    let before = LIVE.load(Relaxed);
-    let mut port: Port<Ipv6Addr> = Port::new(config.clone(), Timestamp(0));
+/// An IPv6 port with the link-local address fe80::1 (the querier), at time 0.
+fn querier_port(config: &PortConfig) -> (Port<Ipv6Addr>, Output<Ipv6Addr>) {
+    let mut port = Port::new(config.clone(), Timestamp(0));
     let mut out = Output::new();
     port.set_address(
         Some("fe80::1".parse().expect("address")),
         Timestamp(0),
         &mut out,
     );
+    (port, out)
+}
+
+fn part2(distinct_groups: bool) {
+    const HOSTS: u32 = 1_000_000;
+    let config = PortConfig::rfc_defaults(Mode::V3);
+    let before = LIVE.load(Relaxed);
+    let (mut port, mut out) = querier_port(&config);
     let mut limit_hits = 0u64;
     let began = Instant::now();
     for i in 0..HOSTS {
@@ -305,13 +311,7 @@ fn part3(with_sources: bool) {
         .map(|i| Ipv6Addr::from((0x2001_0db8_u128 << 96) | (i + 1)))
         .collect();
     let before = LIVE.load(Relaxed);
-    let mut port: Port<Ipv6Addr> = Port::new(config.clone(), Timestamp(0));
-    let mut out = Output::new();
-    port.set_address(
-        Some("fe80::1".parse().expect("address")),
-        Timestamp(0),
-        &mut out,
-    );
+    let (mut port, mut out) = querier_port(&config);
     let began = Instant::now();
     let mut limit_hits = 0u64;
     for h in 0..hosts {
