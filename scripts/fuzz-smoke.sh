@@ -3,7 +3,7 @@
 # (RUSTC_BOOTSTRAP=1 lets cargo-fuzz use -Z flags). Fails if any target finds a crash.
 set -euo pipefail
 seconds=${1:-10}
-cd "$(dirname "$0")/../fuzz"
+cd "$(dirname "$0")/../tools/fuzz"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for target in $(RUSTC_BOOTSTRAP=1 cargo fuzz list); do

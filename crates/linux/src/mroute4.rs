@@ -22,7 +22,7 @@ use std::os::fd::AsFd;
 /// (docs/kernel-interface.md §2). A burst of reports (a LAN of set-top boxes re-joining after an outage) is
 /// queued here while the daemon works through it: each queued report costs about 0.8 KiB of
 /// buffer, so 8 MiB (16 MiB as the kernel counts it) holds some 20 000. igmpproxy's 256 KiB
-/// held about 600 and lost a third of a 1 000-report burst (crates/bench). The kernel only
+/// held about 600 and lost a third of a 1 000-report burst (tools/bench). The kernel only
 /// charges memory for what is queued.
 pub(crate) const MROUTE_RCVBUF: usize = 8 * 1024 * 1024;
 

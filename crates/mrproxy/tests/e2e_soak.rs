@@ -4,7 +4,7 @@
 //! while. After the last member query time, and again one query round later, what the hosts
 //! hold must be exactly what the kernel does: the output interfaces of every (S,G) forwarding
 //! entry and the upstream membership with its source list. The daemon's resident memory must
-//! stay below a generous bound. See docs/soak.md; `crates/bench` runs the same soak for 60 s.
+//! stay below a generous bound. See docs/soak.md; `tools/bench` runs the same soak for 60 s.
 //!
 //! The query interval is short (5 s: a group membership interval of 12 s, shorter than the
 //! run), so a membership survives only if its hosts answer the queries, as real hosts do.
