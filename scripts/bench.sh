@@ -6,7 +6,7 @@
 # Figures from the guest (TCG) measure an emulated CPU: compare ratios there, not absolutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MRPROXY_SKIP_FUZZ=1 MRPROXY_WITH_IGMPPROXY=1 ./scripts/setup.sh
+MRPROXY_SKIP_FUZZ=1 MRPROXY_SKIP_DEPS_CHECK=1 MRPROXY_WITH_IGMPPROXY=1 ./scripts/setup.sh
 cargo build --release --locked -p mrproxy -p bench
 if [ "${1:-}" = micro ]; then
   exec cargo bench --locked -p mrproxy-engine --bench reports

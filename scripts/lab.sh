@@ -6,7 +6,7 @@
 #   ./scripts/lab.sh [--seconds N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MRPROXY_SKIP_FUZZ=1 ./scripts/setup.sh
+MRPROXY_SKIP_FUZZ=1 MRPROXY_SKIP_DEPS_CHECK=1 ./scripts/setup.sh
 cargo build --release --locked -p mrproxy -p mrproxy-lab
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 exec ./scripts/kernel-vm.sh "$target_dir/release/mrproxy-lab" "$@"

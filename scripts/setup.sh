@@ -19,3 +19,8 @@ if [ "${MRPROXY_SKIP_FUZZ:-0}" != 1 ] && ! cargo fuzz --version >/dev/null 2>&1;
   echo "setup: installing cargo-fuzz (once)"
   cargo install cargo-fuzz --locked --quiet
 fi
+
+if [ "${MRPROXY_SKIP_DEPS_CHECK:-0}" != 1 ] && ! cargo machete --version >/dev/null 2>&1; then
+  echo "setup: installing cargo-machete (once)"
+  cargo install cargo-machete --locked --quiet
+fi

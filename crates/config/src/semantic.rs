@@ -177,17 +177,15 @@ fn interface(
         warnings,
     )?;
 
-    if role != Role::Upstream {
-        if let Some(rereport) = last(&block.extensions, |e| {
+    if role != Role::Upstream
+        && let Some(rereport) = last(&block.extensions, |e| {
             matches!(e, Extension::Rereport(Some(_)))
-        }) {
-            warnings.push(Diagnostic {
-                position: rereport.position.clone(),
-                message: format!(
-                    "rereport has effect on upstream interfaces only; {whom} is not one"
-                ),
-            });
-        }
+        })
+    {
+        warnings.push(Diagnostic {
+            position: rereport.position.clone(),
+            message: format!("rereport has effect on upstream interfaces only; {whom} is not one"),
+        });
     }
     if !settings.ipv4 && !settings.ipv6 && role != Role::Disabled {
         warnings.push(Diagnostic {

@@ -381,10 +381,10 @@ fn attach_waiting<A: Afi>(
         if family.attached() >= MAX_VIFS {
             return;
         }
-        if family.role_of(info.ifindex).is_none() {
-            if let Some(desired) = interfaces::desired::<A>(config, info) {
-                family.sync_interface(now, info, Some(desired), actions);
-            }
+        if family.role_of(info.ifindex).is_none()
+            && let Some(desired) = interfaces::desired::<A>(config, info)
+        {
+            family.sync_interface(now, info, Some(desired), actions);
         }
     }
 }

@@ -46,7 +46,11 @@ fn host(lan: IfIndex, n: u32) -> Ipv4Addr {
 
 /// The hosts that join group `i`: one, and a second one for every fifth group.
 fn members(i: u32) -> Vec<u32> {
-    if i % 5 == 0 { vec![i, i + 1] } else { vec![i] }
+    if i.is_multiple_of(5) {
+        vec![i, i + 1]
+    } else {
+        vec![i]
+    }
 }
 
 fn igmp(ifindex: IfIndex, source: Ipv4Addr, message: Repr) -> Event {

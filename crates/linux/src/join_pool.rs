@@ -197,17 +197,18 @@ impl JoinPool {
         // An EXCLUDE list past the limit is refused without a system call: trying would join
         // the group any-source and leave it again (two state-change reports upstream) on every
         // retry. The sysctl is read again, so a raised limit is seen at once.
-        if mode == FilterMode::Exclude && sources.len() > self.sources_per_socket {
-            if let Some(limit) = self.read_msf() {
-                self.sources_per_socket = limit.max(1);
-                if sources.len() > self.sources_per_socket {
-                    return Err(Error::TooManySources {
-                        group,
-                        ifindex,
-                        count: sources.len(),
-                        sysctl: self.msf_sysctl(),
-                    });
-                }
+        if mode == FilterMode::Exclude
+            && sources.len() > self.sources_per_socket
+            && let Some(limit) = self.read_msf()
+        {
+            self.sources_per_socket = limit.max(1);
+            if sources.len() > self.sources_per_socket {
+                return Err(Error::TooManySources {
+                    group,
+                    ifindex,
+                    count: sources.len(),
+                    sysctl: self.msf_sysctl(),
+                });
             }
         }
         loop {

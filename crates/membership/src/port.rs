@@ -293,13 +293,13 @@ impl<A: Address> Port<A> {
         if fx.sources_dropped {
             self.limit_hit(Limit::SourcesPerGroup, host, address, out);
         }
-        if self.groups.get(&address).is_some_and(|g| g.is_removable()) {
-            if let Some(mut group) = self.groups.remove(&address) {
-                let (gone, freed) = group.hosts.drain();
-                self.host_entries -= freed;
-                for host in gone {
-                    release_host(&mut self.host_groups, host);
-                }
+        if self.groups.get(&address).is_some_and(|g| g.is_removable())
+            && let Some(mut group) = self.groups.remove(&address)
+        {
+            let (gone, freed) = group.hosts.drain();
+            self.host_entries -= freed;
+            for host in gone {
+                release_host(&mut self.host_groups, host);
             }
         }
         self.reschedule(address);

@@ -2,7 +2,8 @@ use std::fmt;
 
 /// Why a packet was rejected. Every variant names the cause so that logs and counters can
 /// say exactly what was wrong with the input.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum Error {
     /// The buffer is shorter than the fixed header.
     Truncated,

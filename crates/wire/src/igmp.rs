@@ -9,7 +9,8 @@ use std::net::Ipv4Addr;
 
 /// A decoded IGMP message. Codes are kept raw so that `parse(emit(x)) == x`; use
 /// [`crate::code`] to convert them.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Repr {
     /// 8 octets, type 0x11, Max Resp Code 0 (RFC 9776 §7.1).
     QueryV1 { group: Ipv4Addr },
@@ -35,7 +36,8 @@ pub enum Repr {
 }
 
 /// One IGMPv3 group record (RFC 9776 §4.2). `aux_data` length is a multiple of 4.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct GroupRecord {
     pub record_type: RecordType,
     pub group: Ipv4Addr,

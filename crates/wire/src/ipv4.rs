@@ -267,7 +267,8 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 
 /// A decoded IPv4 header. Options other than Router Alert are not kept; fragments are not
 /// accepted (raw sockets see reassembled datagrams, and IGMP messages are never fragmented).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Repr {
     pub src: Ipv4Addr,
     pub dst: Ipv4Addr,

@@ -166,7 +166,8 @@ pub use hbh::{HopByHop, HopByHopRepr};
 
 /// A decoded IPv6 header plus its Hop-by-Hop Router Alert. Traffic class and flow label are
 /// not kept (MLD uses neither); Hop-by-Hop options other than Router Alert are not kept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Repr {
     pub src: Ipv6Addr,
     pub dst: Ipv6Addr,

@@ -7,7 +7,8 @@ use crate::record::{self, MAX_COUNT, RawRecord};
 use crate::{Error, RecordType, Result};
 use std::net::Ipv6Addr;
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Repr {
     /// Type 130, exactly 24 octets. Maximum Response Delay in ms.
     QueryV1 {
@@ -32,7 +33,8 @@ pub enum Repr {
 }
 
 /// One MLDv2 multicast address record (RFC 9777 §5.2.4).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AddressRecord {
     pub record_type: RecordType,
     pub group: Ipv6Addr,

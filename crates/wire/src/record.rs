@@ -4,7 +4,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 /// IGMPv3 group record / MLDv2 address record types (RFC 9776 §4.2.13, RFC 9777 §5.2.12;
 /// RFC 3376 numbered the IGMP list §4.2.12).
 /// Unknown types are kept so that a report round-trips; the engine ignores them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum RecordType {
     ModeIsInclude,
     ModeIsExclude,

@@ -86,11 +86,11 @@ fn main() -> ExitCode {
             print!("{}", results.table());
             let json = serde_json::to_string_pretty(&results).unwrap_or_default();
             println!("{json}");
-            if let Some(path) = &args.json {
-                if let Err(e) = std::fs::write(path, format!("{json}\n")) {
-                    eprintln!("bench: writing {}: {e}", path.display());
-                    return ExitCode::FAILURE;
-                }
+            if let Some(path) = &args.json
+                && let Err(e) = std::fs::write(path, format!("{json}\n"))
+            {
+                eprintln!("bench: writing {}: {e}", path.display());
+                return ExitCode::FAILURE;
             }
             if results.errors.is_empty() {
                 ExitCode::SUCCESS

@@ -274,10 +274,11 @@ fn host_namespace_instances(binary: &Path) -> Result<Vec<u32>, String> {
         // Processes may exit while we look: unreadable entries are skipped.
         let exe = fs::read_link(entry.path().join("exe"));
         let ns = fs::read_link(entry.path().join("ns/net"));
-        if let (Ok(exe), Ok(ns)) = (exe, ns) {
-            if exe == binary && ns == host_ns {
-                found.push(pid);
-            }
+        if let (Ok(exe), Ok(ns)) = (exe, ns)
+            && exe == binary
+            && ns == host_ns
+        {
+            found.push(pid);
         }
     }
     Ok(found)

@@ -118,10 +118,7 @@ fn run(seconds: Option<u64>) -> Result<(), String> {
     fn e(what: &'static str) -> impl Fn(std::io::Error) -> String {
         move |err| format!("{what}: {err}")
     }
-    println!(
-        "Building the lab network (namespaces {}*) …",
-        "mrp<pid>-…-lab-"
-    );
+    println!("Building the lab network (namespaces mrp<pid>-…-lab-*) …");
     let t = Topology::build().map_err(e("building the topology"))?;
     println!("{}", TOPOLOGY_PICTURE);
     println!("mrproxy.conf:\n{CONFIG}");

@@ -110,7 +110,7 @@ pub fn upstream_lines(status: &serde_json::Value) -> Vec<String> {
                 "{name}: {} {} {}",
                 g["group"].as_str().unwrap_or("?"),
                 g["mode"].as_str().unwrap_or("?"),
-                g["sources"].to_string()
+                g["sources"]
             ));
         }
     }

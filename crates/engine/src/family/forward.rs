@@ -45,10 +45,11 @@ impl<A: Afi> FamilyState<A> {
         }
         // A repeated upcall replaces its own entry and needs no room.
         let replacing = self.routes.get(group, source).is_some();
-        if !replacing && self.routes.count_from(iif) >= max_routes {
-            if let Some((g, s)) = self.routes.oldest_from(iif) {
-                self.evict(g, s, actions);
-            }
+        if !replacing
+            && self.routes.count_from(iif) >= max_routes
+            && let Some((g, s)) = self.routes.oldest_from(iif)
+        {
+            self.evict(g, s, actions);
         }
         if !replacing && self.routes.len() >= max_total_routes {
             match self.routes.oldest_idle() {

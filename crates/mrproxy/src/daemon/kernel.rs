@@ -248,10 +248,10 @@ impl Kernel {
         if let Err(e) = self.v4.flush() {
             warn!("cleaning the IPv4 multicast routing table: {e}");
         }
-        if let Some(m) = self.v6.as_mut() {
-            if let Err(e) = m.flush() {
-                warn!("cleaning the IPv6 multicast routing table: {e}");
-            }
+        if let Some(m) = self.v6.as_mut()
+            && let Err(e) = m.flush()
+        {
+            warn!("cleaning the IPv6 multicast routing table: {e}");
         }
     }
 }

@@ -255,10 +255,11 @@ fn vif_of(rtr: &Netns, ifname: &str) -> Result<u32, String> {
 fn note_forwarding(rtr: &Netns, vif: u32, forwarded: &FirstSeen) {
     let now = monotonic_ns();
     for entry in netlab::mfc_v4(rtr).unwrap_or_default() {
-        if let std::net::IpAddr::V4(group) = entry.group {
-            if entry.is_resolved() && entry.oif_vifs().contains(&vif) {
-                forwarded.note(group, now);
-            }
+        if let std::net::IpAddr::V4(group) = entry.group
+            && entry.is_resolved()
+            && entry.oif_vifs().contains(&vif)
+        {
+            forwarded.note(group, now);
         }
     }
 }

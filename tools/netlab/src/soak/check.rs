@@ -103,13 +103,13 @@ pub fn mismatches(
                 out.push(format!(
                     "({source}, {group}): hosts want it on {expected:?}, the kernel forwards to {actual:?}{state}"
                 ));
-            } else if let (Some(e), false) = (entry, expected.is_empty()) {
-                if e.iif != upstream_vif {
-                    out.push(format!(
-                        "({source}, {group}): input VIF {:?}, expected the upstream's {upstream_vif:?}",
-                        e.iif
-                    ));
-                }
+            } else if let (Some(e), false) = (entry, expected.is_empty())
+                && e.iif != upstream_vif
+            {
+                out.push(format!(
+                    "({source}, {group}): input VIF {:?}, expected the upstream's {upstream_vif:?}",
+                    e.iif
+                ));
             }
         }
         out.extend(upstream_mismatch(lans, upstream, group, observed));

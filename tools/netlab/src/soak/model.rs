@@ -282,10 +282,10 @@ impl Lan {
             }
         };
         if held.is_empty() {
-            if rng.chance(behaviour.tune_in) {
-                if let Some(g) = pick_new(rng) {
-                    changes.push((g, Some(new_want(g, rng))));
-                }
+            if rng.chance(behaviour.tune_in)
+                && let Some(g) = pick_new(rng)
+            {
+                changes.push((g, Some(new_want(g, rng))));
             }
         } else {
             let old = held[rng.below(held.len())];
@@ -423,10 +423,10 @@ fn random_sources(sources: &[Ipv4Addr], rng: &mut Rng) -> BTreeSet<Ipv4Addr> {
         .copied()
         .filter(|_| rng.chance(0.5))
         .collect();
-    if chosen.is_empty() {
-        if let Some(s) = sources.get(rng.below(sources.len())) {
-            chosen.insert(*s);
-        }
+    if chosen.is_empty()
+        && let Some(s) = sources.get(rng.below(sources.len()))
+    {
+        chosen.insert(*s);
     }
     chosen
 }
