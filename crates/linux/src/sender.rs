@@ -10,7 +10,7 @@ use crate::io::{in_pktinfo, in6_pktinfo};
 use crate::mroute6::icmp6_filter_passing;
 use crate::sys;
 use nix::sys::socket::{ControlMessage, MsgFlags, SockaddrIn, SockaddrIn6, sendmsg};
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Protocol, SockFilter, Socket, Type};
 use std::io::IoSlice;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd};
@@ -22,6 +22,11 @@ const IGMP_TOS: u32 = 0xc0;
 /// Hop-by-Hop Options header: next header (filled by the kernel), length 0 (8 octets), Router
 /// Alert (RFC 2711: type 5, length 2, value 0 = MLD), PadN of 2.
 const IPV6_HOPOPTS_ROUTER_ALERT: [u8; 8] = [0, 0, 5, 2, 0, 0, 1, 0];
+/// Classic BPF `ret #0` (linux/filter.h: BPF_RET | BPF_K): accept zero bytes of every packet.
+const BPF_RET_K: u16 = 0x06;
+/// Makes a send-only raw socket drop everything it would receive. A raw IGMP socket otherwise
+/// gets a copy of every IGMP packet of the namespace and its queue would sit full.
+const DROP_ALL: [SockFilter; 1] = [SockFilter::new(BPF_RET_K, 0, 0, 0)];
 
 /// Sends IGMP messages (the bytes come from mrproxy-wire, checksum included).
 #[derive(Debug)]
@@ -55,7 +60,9 @@ impl IgmpSender {
             &IPV4_ROUTER_ALERT,
         )
         .map_err(io("IP_OPTIONS (Router Alert)"))?;
-        sys::attach_drop_all_filter(socket.as_fd()).map_err(io("SO_ATTACH_FILTER"))?;
+        socket
+            .attach_filter(&DROP_ALL)
+            .map_err(io("SO_ATTACH_FILTER"))?;
         socket.set_nonblocking(true).map_err(io("O_NONBLOCK"))?;
         Ok(IgmpSender { socket })
     }

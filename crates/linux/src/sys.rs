@@ -330,28 +330,6 @@ pub fn set_source_filter(
     }
 }
 
-/// SO_ATTACH_FILTER (asm-generic/socket.h; the same on every Linux architecture we build for).
-const SO_ATTACH_FILTER: c_int = 26;
-/// Classic BPF `ret #0`: accept zero bytes of every packet.
-const BPF_RET_K: u16 = 0x06;
-
-/// Makes a send-only raw socket drop everything it would receive. A raw IGMP socket otherwise
-/// gets a copy of every IGMP packet of the namespace and its queue would sit full.
-pub fn attach_drop_all_filter(fd: BorrowedFd<'_>) -> io::Result<()> {
-    let mut program = [libc::sock_filter {
-        code: BPF_RET_K,
-        jt: 0,
-        jf: 0,
-        k: 0,
-    }];
-    let fprog = libc::sock_fprog {
-        len: 1,
-        filter: program.as_mut_ptr(),
-    };
-    // The kernel copies the program during the call; `program` outlives it.
-    setsockopt(fd, libc::SOL_SOCKET, SO_ATTACH_FILTER, &fprog)
-}
-
 /// `group_req` for MCAST_JOIN_GROUP / MCAST_LEAVE_GROUP.
 pub fn group_req(ifindex: u32, group: IpAddr) -> libc::group_req {
     libc::group_req {
