@@ -57,14 +57,14 @@ fn refused(actions: &[Action], family: Family) -> Vec<(IfIndex, String)> {
 }
 
 #[test]
-fn d11_eight_upstreams_each_join_and_interfaces_over_the_kernel_vif_limit_wait_for_a_slot() {
+fn eight_upstreams_each_join_and_interfaces_over_the_kernel_vif_limit_wait_for_a_slot() {
     assert_eq!(MAX_VIFS, 32, "Linux MAXVIFS / MAXMIFS");
     // Eight upstream phyints; every other interface is downstream (`defaultdown`).
     let mut text = String::from("defaultdown\nquickleave\n");
     for u in 0..UPSTREAMS {
         text.push_str(&format!("phyint up{u} upstream\n"));
     }
-    let config = mrproxy_config::parse(&text, "d11.conf").unwrap();
+    let config = mrproxy_config::parse(&text, "vif_limit.conf").unwrap();
     let mut engine = Engine::new(config, Timestamp(0));
 
     let mut actions = Vec::new();

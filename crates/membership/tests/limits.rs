@@ -239,7 +239,7 @@ fn losing_the_querier_role_stops_pending_specific_queries() {
 /// D34: a receiver on the router itself (udpxy joined on this LAN) reports from our address;
 /// it is a member of the link like any host, so the group is proxied for it.
 #[test]
-fn d34_own_reports_are_a_local_receiver() {
+fn own_reports_are_a_local_receiver() {
     let mut lab = Lab::v3();
     let out = lab.receive(ME, Message::ReportV2 { group: group(1) });
     assert_eq!(out.changed, vec![group(1)]);

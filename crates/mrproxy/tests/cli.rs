@@ -182,7 +182,7 @@ fn a_busy_mroute_socket_is_one_line_naming_the_cause() {
 /// downstreams, and a file that needs more is refused at load time in one line naming the
 /// interface and the limit (not a crash, not a half-working daemon).
 #[test]
-fn d11_eight_upstreams_load_and_the_33rd_interface_is_one_clear_line() {
+fn eight_upstreams_load_and_the_33rd_interface_is_one_clear_line() {
     let mut eight = String::from("quickleave\n");
     for u in 0..8 {
         eight.push_str(&format!(

@@ -80,7 +80,7 @@ fn join_forwards_and_reports_the_group_upstream() {
 /// wanted; forwarding onto dn1 stops once LMQT has passed (igmpproxy: 10-s queries, median
 /// 9.5 s) and the member on dn2 keeps its stream (D4).
 #[test]
-fn d2_d5_leave_queries_only_that_lan_and_stops_after_lmqt_with_rfc_defaults() {
+fn leave_queries_only_that_lan_and_stops_after_lmqt_with_rfc_defaults() {
     if !Lab::require_root() {
         return;
     }
@@ -333,15 +333,17 @@ fn quick_rejoins_keep_the_stream(tag: &str, quickleave: bool) {
     assert!(host_groups(&t.rtr, "up0").contains(&GROUP.parse().unwrap()));
 }
 
+/// D8 (`quick_rejoins_keep_the_stream`): without quickleave.
 #[test]
-fn d8_quick_rejoins_within_lmqt_keep_the_stream() {
+fn quick_rejoins_within_lmqt_keep_the_stream() {
     if Lab::require_root() {
         quick_rejoins_keep_the_stream("rejoin", false);
     }
 }
 
+/// D8 (`quick_rejoins_keep_the_stream`): with quickleave.
 #[test]
-fn d8_quick_rejoins_keep_the_stream_with_quickleave() {
+fn quick_rejoins_keep_the_stream_with_quickleave() {
     if Lab::require_root() {
         quick_rejoins_keep_the_stream("rejoinql", true);
     }
@@ -351,7 +353,7 @@ fn d8_quick_rejoins_keep_the_stream_with_quickleave() {
 /// v2); `igmpversion 2` on an interface sends IGMPv2 queries there, and the host on that link
 /// falls back to v2 while the host on the default link stays at v3.
 #[test]
-fn d24_queries_are_v3_by_default_and_v2_with_igmpversion_2() {
+fn queries_are_v3_by_default_and_v2_with_igmpversion_2() {
     if !Lab::require_root() {
         return;
     }
@@ -451,7 +453,7 @@ fn d24_queries_are_v3_by_default_and_v2_with_igmpversion_2() {
 /// D1: with `queryinterval 2` the general queries on dn1 come every 2 s after the startup
 /// queries, never faster (igmpproxy's clock ran ahead: 6–22 s instead of 125 s).
 #[test]
-fn d1_general_queries_keep_the_configured_interval() {
+fn general_queries_keep_the_configured_interval() {
     if !Lab::require_root() {
         return;
     }

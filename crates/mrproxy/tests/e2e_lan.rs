@@ -1,7 +1,7 @@
 //! End-to-end behaviour of the real daemon with shared LANs and several upstreams: the seed's
 //! igmpproxy.conf on a PPP + Ethernet + bridge router, two viewers on one bridged LAN (with and
-//! without snooping, with and without quickleave), and two LANs leaving in turn. Each test names
-//! the igmpproxy defect (docs/igmpproxy-differences.md §6) it guards.
+//! without snooping, with and without quickleave), and two LANs leaving in turn. Each test's doc
+//! comment names the igmpproxy defect (docs/igmpproxy-differences.md §6) it guards.
 
 mod common;
 use common::*;
@@ -354,29 +354,33 @@ fn remaining_viewer_keeps_the_stream(tag: &str, snooping: Snooping, quickleave: 
     );
 }
 
+/// D4, D6 (`remaining_viewer_keeps_the_stream`): behind a snooping bridge, without quickleave.
 #[test]
-fn d4_d6_snooping_lan_remaining_viewer_keeps_the_stream() {
+fn snooping_lan_remaining_viewer_keeps_the_stream() {
     if Lab::require_root() {
         remaining_viewer_keeps_the_stream("lansnoop", Snooping::On { querier: false }, false);
     }
 }
 
+/// D4, D6 (`remaining_viewer_keeps_the_stream`): behind a snooping bridge, with quickleave.
 #[test]
-fn d4_d6_snooping_lan_remaining_viewer_keeps_the_stream_with_quickleave() {
+fn snooping_lan_remaining_viewer_keeps_the_stream_with_quickleave() {
     if Lab::require_root() {
         remaining_viewer_keeps_the_stream("lansnoopql", Snooping::On { querier: false }, true);
     }
 }
 
+/// D4, D6 (`remaining_viewer_keeps_the_stream`): on a flooding bridge, without quickleave.
 #[test]
-fn d4_d6_flooding_lan_remaining_viewer_keeps_the_stream() {
+fn flooding_lan_remaining_viewer_keeps_the_stream() {
     if Lab::require_root() {
         remaining_viewer_keeps_the_stream("lanflood", Snooping::Off, false);
     }
 }
 
+/// D4, D6 (`remaining_viewer_keeps_the_stream`): on a flooding bridge, with quickleave.
 #[test]
-fn d4_d6_flooding_lan_remaining_viewer_keeps_the_stream_with_quickleave() {
+fn flooding_lan_remaining_viewer_keeps_the_stream_with_quickleave() {
     if Lab::require_root() {
         remaining_viewer_keeps_the_stream("lanfloodql", Snooping::Off, true);
     }
@@ -389,7 +393,7 @@ fn d4_d6_flooding_lan_remaining_viewer_keeps_the_stream_with_quickleave() {
 /// (docs/protocol-rules.md §4.9), the silent viewer answers, and its stream never pauses. igmpproxy's
 /// quickleave stopped the stream for the other viewers here (#39, #87).
 #[test]
-fn d6_silent_igmpv2_viewer_is_not_cut_by_quickleave() {
+fn silent_igmpv2_viewer_is_not_cut_by_quickleave() {
     if !Lab::require_root() {
         return;
     }
@@ -604,15 +608,17 @@ fn two_lans_leave_in_turn(tag: &str, quickleave: bool) {
     assert!(port_groups(&status, "dn1").is_empty() && port_groups(&status, "dn2").is_empty());
 }
 
+/// D3, D4 (`two_lans_leave_in_turn`): without quickleave.
 #[test]
-fn d3_d4_two_lans_leave_in_turn_and_forwarding_stops_completely() {
+fn two_lans_leave_in_turn_and_forwarding_stops_completely() {
     if Lab::require_root() {
         two_lans_leave_in_turn("twolans", false);
     }
 }
 
+/// D3, D4 (`two_lans_leave_in_turn`): with quickleave.
 #[test]
-fn d3_d4_two_lans_leave_in_turn_with_quickleave() {
+fn two_lans_leave_in_turn_with_quickleave() {
     if Lab::require_root() {
         two_lans_leave_in_turn("twolansql", true);
     }

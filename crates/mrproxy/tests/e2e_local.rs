@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 /// looped back to it), and the leave ends the upstream membership after the last-member
 /// queries. The receiver gets each datagram once.
 #[test]
-fn d34_receiver_on_the_router_itself_pulls_the_group_from_upstream() {
+fn receiver_on_the_router_itself_pulls_the_group_from_upstream() {
     if !Lab::require_root() {
         return;
     }

@@ -97,7 +97,7 @@ fn join_receive_leave(t: &Basic, proxy: &Proxy, host: &netlab::Netns, dn: &str) 
 /// An MLDv2 host (the kernel's default) joins an ASM group, gets the stream through the
 /// router, and its leave stops forwarding and the upstream membership (RFC 9777 §7.4).
 #[test]
-fn d36_mldv2_host_receives_an_ipv6_stream_until_it_leaves() {
+fn mldv2_host_receives_an_ipv6_stream_until_it_leaves() {
     if !Lab::require_root() {
         return;
     }
@@ -114,7 +114,7 @@ fn d36_mldv2_host_receives_an_ipv6_stream_until_it_leaves() {
 /// An MLDv1 host (`force_mld_version=1`) is served in compatibility mode (RFC 9777 §8.3.2):
 /// its Report starts and its Done stops forwarding.
 #[test]
-fn d36_mldv1_host_receives_an_ipv6_stream_until_done() {
+fn mldv1_host_receives_an_ipv6_stream_until_done() {
     if !Lab::require_root() {
         return;
     }
@@ -140,7 +140,7 @@ fn d36_mldv1_host_receives_an_ipv6_stream_until_done() {
 /// SSM over IPv6 (D25 for MLD): a host with INCLUDE {S1} on an ff3e::/32 group gets S1 only,
 /// on the wire as well as at its socket, and the upstream asks for S1 only.
 #[test]
-fn d25_mld_ssm_include_forwards_only_the_requested_source() {
+fn mld_ssm_include_forwards_only_the_requested_source() {
     if !Lab::require_root() {
         return;
     }

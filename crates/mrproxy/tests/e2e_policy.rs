@@ -106,7 +106,7 @@ fn whitelist_forwards_only_listed_groups_and_joins_only_those_upstream() {
 /// when a host reports them; SSDP 239.255.255.250 is an ordinary admin-scoped group and is
 /// proxied by default (igmpproxy 0.4 behaviour).
 #[test]
-fn d22_d26_link_local_groups_are_never_proxied_but_ssdp_is() {
+fn link_local_groups_are_never_proxied_but_ssdp_is() {
     if !Lab::require_root() {
         return;
     }
@@ -171,7 +171,7 @@ fn d22_d26_link_local_groups_are_never_proxied_but_ssdp_is() {
 /// IGMPv3 TO_EX and an IGMPv2 report, both from 0.0.0.0, each lead to an upstream join and to
 /// forwarding onto dn1.
 #[test]
-fn d16_reports_from_unspecified_source_are_accepted() {
+fn reports_from_unspecified_source_are_accepted() {
     if !Lab::require_root() {
         return;
     }

@@ -45,7 +45,7 @@ fn own_queries(capture: &Capture, address: &str) -> usize {
 /// non-querier until the Other Querier Present timer expires; RFC 4605 §4.2: a proxy forwards
 /// onto a LAN only where it is the querier.
 #[test]
-fn d23_lower_addressed_querier_takes_the_lan_and_mrproxy_takes_it_back() {
+fn lower_addressed_querier_takes_the_lan_and_mrproxy_takes_it_back() {
     if !Lab::require_root() {
         return;
     }
@@ -161,7 +161,7 @@ fn d23_lower_addressed_querier_takes_the_lan_and_mrproxy_takes_it_back() {
 /// matched the exact flags value). When PPP goes down the daemon survives (igmpproxy exited on
 /// the failing ioctl), and when it comes back forwarding resumes without a restart.
 #[test]
-fn d20_d13_d19_ppp_upstream_peer_source_accepted_and_survives_link_down_and_up() {
+fn ppp_upstream_peer_source_accepted_and_survives_link_down_and_up() {
     if !Lab::require_root() {
         return;
     }
@@ -296,7 +296,7 @@ fn restart_after_sigkill_reuses_the_stale_control_socket_and_forwards_again() {
 /// keeps the flowing group and drops another) without a gap in the kept stream, and a broken
 /// file keeps the running configuration.
 #[test]
-fn d30_sighup_reload_keeps_the_stream_and_a_broken_file_keeps_the_old_config() {
+fn sighup_reload_keeps_the_stream_and_a_broken_file_keeps_the_old_config() {
     if !Lab::require_root() {
         return;
     }
@@ -387,7 +387,7 @@ fn assert_unbroken(rx: &Receiver, since: Instant, proxy: &Proxy) {
 /// with an address) gets that block's role and settings (here threshold 3, visible in the
 /// MFC), its report groups are joined, and a host there joins and receives.
 #[test]
-fn d19_interface_created_after_start_gets_its_phyint_role_and_forwards() {
+fn interface_created_after_start_gets_its_phyint_role_and_forwards() {
     if !Lab::require_root() {
         return;
     }
@@ -463,7 +463,7 @@ fn d19_interface_created_after_start_gets_its_phyint_role_and_forwards() {
 /// D17: igmpproxy refused to start without an IPv4 address on the upstream ("There must be at
 /// least 1 Vif as upstream"). An unnumbered up0 (VIF by ifindex) starts, joins and forwards.
 #[test]
-fn d17_unnumbered_upstream_starts_joins_and_forwards() {
+fn unnumbered_upstream_starts_joins_and_forwards() {
     if !Lab::require_root() {
         return;
     }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 /// RELOADING=1 with MONOTONIC_USEC (systemd ≥ 253, `Type=notify-reload`) and READY=1 again
 /// around a SIGHUP reload, and STOPPING=1 on SIGTERM before it exits cleanly.
 #[test]
-fn d37_notifies_systemd_ready_reloading_and_stopping() {
+fn notifies_systemd_ready_reloading_and_stopping() {
     if !Lab::require_root() {
         return;
     }
@@ -84,7 +84,7 @@ const NOBODY: u32 = 65_534;
 /// mroute sockets, VIFs, queries, a kernel host's join, the stream forwarded to it, the status
 /// socket, a clean exit.
 #[test]
-fn d37_runs_unprivileged_with_the_units_capabilities_and_keeps_none() {
+fn runs_unprivileged_with_the_units_capabilities_and_keeps_none() {
     if !Lab::require_root() {
         return;
     }

@@ -34,7 +34,7 @@ fn from_source(capture: &Capture, source: &str) -> usize {
 /// INCLUDE {S1} on an SSM group gets only S1, a host with EXCLUDE {S2} on an ASM group gets S1
 /// but not S2, and the upstream requests exactly these source lists.
 #[test]
-fn d25_include_and_exclude_source_lists_reach_the_wire_and_the_upstream() {
+fn include_and_exclude_source_lists_reach_the_wire_and_the_upstream() {
     if !Lab::require_root() {
         return;
     }
@@ -156,7 +156,7 @@ fn d25_include_and_exclude_source_lists_reach_the_wire_and_the_upstream() {
 /// `igmp_max_memberships` (20) with ENOBUFS. One host joins 100 groups: all are joined upstream
 /// and forwarded.
 #[test]
-fn d21_hundred_groups_are_joined_upstream_and_forwarded() {
+fn hundred_groups_are_joined_upstream_and_forwarded() {
     if !Lab::require_root() {
         return;
     }
@@ -243,7 +243,7 @@ fn d21_hundred_groups_are_joined_upstream_and_forwarded() {
 /// record MODE_IS_EXCLUDE (RFC 9776 §5.2), which no unsolicited report carries; an IGMPv2
 /// query then turns the upstream to IGMPv2 and gets a v2 report (RFC 9776 §7.2.1).
 #[test]
-fn d22_upstream_general_queries_are_answered_in_the_queriers_version() {
+fn upstream_general_queries_are_answered_in_the_queriers_version() {
     if !Lab::require_root() {
         return;
     }
@@ -303,7 +303,7 @@ fn d22_upstream_general_queries_are_answered_in_the_queriers_version() {
 /// and queued packets that reached the first receiver seconds old. Here the (S,G) entry is
 /// installed with no outputs at once, and a host joining later gets only fresh packets.
 #[test]
-fn d35_source_without_listeners_gets_an_empty_entry_and_a_late_host_fresh_packets() {
+fn source_without_listeners_gets_an_empty_entry_and_a_late_host_fresh_packets() {
     if !Lab::require_root() {
         return;
     }
@@ -361,7 +361,7 @@ fn d35_source_without_listeners_gets_an_empty_entry_and_a_late_host_fresh_packet
 /// TTL-1 source is never forwarded while a TTL-8 source of the same group is, arriving with
 /// TTL 7. The TTL-1 source's entry counts its packets: the router saw and dropped them.
 #[test]
-fn d32_ttl_one_source_is_not_forwarded_but_a_ttl_eight_source_is() {
+fn ttl_one_source_is_not_forwarded_but_a_ttl_eight_source_is() {
     if !Lab::require_root() {
         return;
     }
