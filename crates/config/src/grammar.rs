@@ -1,4 +1,5 @@
-//! The token grammar (docs/igmpproxy-differences.md §3.2, `loadConfig` in igmpproxy's `src/config.c`):
+//! The token grammar (docs/igmpproxy-differences.md §3.2, `loadConfig` in igmpproxy's
+//! `src/config.c`):
 //!
 //! ```text
 //! config = { global | phyint | extension | "ssmrange" PREFIX } ;
@@ -21,7 +22,7 @@ use crate::values::legacy_integer;
 use ipnet::IpNet;
 use std::path::PathBuf;
 
-/// igmpproxy's global keywords (§3.3), valid only at top level.
+/// igmpproxy's global keywords (docs/igmpproxy-differences.md §3.3), valid only at top level.
 pub(crate) const GLOBAL_KEYWORDS: &[&str] = &[
     "phyint",
     "quickleave",

@@ -66,7 +66,7 @@ pub struct InterfaceSettings {
     /// sources are accepted; on a downstream, kept for compatibility (reports are matched by the
     /// receiving interface, not by source).
     pub altnets: Vec<IpNet>,
-    /// `whitelist PREFIX` / `blacklist PREFIX` in file order (igmpproxy §3.5 evaluation:
+    /// `whitelist PREFIX` / `blacklist PREFIX` in file order (docs/igmpproxy-differences.md §3.5:
     /// the last matching entry decides; none matching → deny if any whitelist exists).
     pub group_filters: Vec<GroupFilter>,
     // ---- extensions ----
@@ -113,7 +113,8 @@ pub struct InterfaceSettings {
     /// stop streams); `None` = off.
     pub rereport: Option<Duration>,
     /// `queryonupstreamquery on|off`: send a downstream general query when an upstream general
-    /// query arrives (seed 004 / igmpproxy PR #48). Default off.
+    /// query arrives (the change proposed in pali/igmpproxy#48; docs/igmpproxy-differences.md
+    /// D22). Default off.
     pub query_on_upstream_query: bool,
 }
 
@@ -184,8 +185,9 @@ pub struct GroupFilter {
 }
 
 impl InterfaceSettings {
-    /// igmpproxy §3.5: the last matching entry decides; if none matches, deny when any whitelist
-    /// entry exists, else allow. Only entries of the group's address family take part.
+    /// docs/igmpproxy-differences.md §3.5: the last matching entry decides; if none matches, deny
+    /// when any whitelist entry exists, else allow. Only entries of the group's address family
+    /// take part.
     pub fn allows_group(&self, group: std::net::IpAddr) -> bool {
         let mut any_whitelist = false;
         let mut decision = None;
@@ -298,8 +300,9 @@ impl std::fmt::Display for Diagnostic {
 
 /// How many interfaces one address family can use: the Linux kernel has 32 VIFs (IPv4,
 /// `MAXVIFS`) and 32 MIFs (IPv6, `MAXMIFS`) per multicast routing table, and each upstream or
-/// downstream interface of a family takes one (docs/igmpproxy-differences.md D11: igmpproxy died on its 8th
-/// upstream). Upstreams and downstreams share the slots; there is no other limit on upstreams.
+/// downstream interface of a family takes one (docs/igmpproxy-differences.md D11: igmpproxy died
+/// on its 8th upstream). Upstreams and downstreams share the slots; there is no other limit on
+/// upstreams.
 pub const MAX_VIFS: usize = 32;
 
 /// How operator messages name a family and its kernel slots: ("IPv4", "VIFs (MAXVIFS)").

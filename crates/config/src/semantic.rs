@@ -118,10 +118,10 @@ pub(crate) fn resolve(draft: Draft) -> Result<Config, ConfigError> {
     })
 }
 
-/// docs/igmpproxy-differences.md D11: every upstream or downstream phyint of a family needs one of the kernel's
-/// [`MAX_VIFS`] VIFs (IPv4) or MIFs (IPv6). A file that names more can never work as written:
-/// refused at the first phyint over the limit. Interfaces without a block (`defaultdown`) are
-/// only known at run time; the engine refuses those when the slots are taken.
+/// docs/igmpproxy-differences.md D11: every upstream or downstream phyint of a family needs one
+/// of the kernel's [`MAX_VIFS`] VIFs (IPv4) or MIFs (IPv6). A file that names more can never
+/// work as written: refused at the first phyint over the limit. Interfaces without a block
+/// (`defaultdown`) are only known at run time; the engine refuses those when the slots are taken.
 fn vif_limit(interfaces: &[Interface]) -> Result<(), ConfigError> {
     type UsesFamily = fn(&InterfaceSettings) -> bool;
     let families: [(bool, UsesFamily); 2] = [(false, |s| s.ipv4), (true, |s| s.ipv6)];
@@ -160,7 +160,8 @@ fn interface(
     for e in &block.extensions {
         e.value.apply(&mut settings);
     }
-    // igmpproxy §3.2: a block without a role is disabled, or downstream after `defaultdown`.
+    // docs/igmpproxy-differences.md §3.2: a block without a role is disabled, or downstream
+    // after `defaultdown`.
     let default_role = if block.defaultdown_before {
         Role::Downstream
     } else {

@@ -10,7 +10,8 @@ fn net(s: &str) -> IpNet {
     s.parse().unwrap()
 }
 
-/// The igmpproxy.conf of seed 000, verbatim (Chinese comments included).
+/// The two-upstream router configuration of docs/igmpproxy-differences.md §3.8, verbatim
+/// (Chinese comments included).
 #[test]
 fn seed_000_example_loads_as_is() {
     let config = ok(include_str!("fixtures/seed000.conf"));

@@ -52,7 +52,8 @@ fn igmpproxy_keywords() {
     assert_eq!(role, Role::Downstream);
     assert!(eth1.allows_group("239.1.2.3".parse().unwrap()));
     assert!(!eth1.allows_group("239.255.255.250".parse().unwrap()));
-    // A whitelist exists, so a group matching nothing is denied (igmpproxy §3.5).
+    // A whitelist exists, so a group matching nothing is denied
+    // (docs/igmpproxy-differences.md §3.5).
     assert!(!eth1.allows_group("232.1.1.1".parse().unwrap()));
 
     // `defaultdown` came before eth2's block, which has no role.

@@ -1,8 +1,9 @@
 //! `rereport S` on an upstream: every S seconds, send the upstream membership again as
 //! current-state records (MODE_IS_INCLUDE / MODE_IS_EXCLUDE, RFC 9776 §4.2.12, RFC 9777
-//! §5.2.12), for networks that stop a stream when no report arrives in time (igmpproxy issues
-//! #56, #94; docs/protocol-rules.md §5 "optional, not in any RFC"). The kernel's own host part still
-//! answers queries; these reports only add keep-alives.
+//! §5.2.12), for networks that stop a stream when no report arrives in time (pali/igmpproxy#56,
+//! pali/igmpproxy#94, docs/igmpproxy-differences.md D22; docs/protocol-rules.md §5 "optional,
+//! not in any RFC"). The kernel's own host part still answers queries; these reports only add
+//! keep-alives.
 
 use crate::action::{Action, FilterMode};
 use crate::event::IfIndex;

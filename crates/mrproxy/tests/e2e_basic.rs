@@ -285,7 +285,7 @@ fn igmpv2_host_joins_and_its_leave_stops_the_stream() {
 
 /// D8: fast channel changes. Five times, h1 leaves and joins again 100 ms later, well within
 /// the last-member query time; afterwards the stream runs steadily and the group stays
-/// forwarded and joined upstream past any leftover LMQT (igmpproxy lost the stream here, #47).
+/// forwarded and joined upstream past any leftover LMQT (igmpproxy lost the stream here, pali/igmpproxy#47).
 fn quick_rejoins_keep_the_stream(tag: &str, quickleave: bool) {
     let t = Basic::new(tag);
     let extra = if quickleave {

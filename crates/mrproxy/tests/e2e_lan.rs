@@ -1,7 +1,8 @@
-//! End-to-end behaviour of the real daemon with shared LANs and several upstreams: the seed's
-//! igmpproxy.conf on a PPP + Ethernet + bridge router, two viewers on one bridged LAN (with and
-//! without snooping, with and without quickleave), and two LANs leaving in turn. Each test's doc
-//! comment names the igmpproxy defect (docs/igmpproxy-differences.md §6) it guards.
+//! End-to-end behaviour of the real daemon with shared LANs and several upstreams: an unchanged
+//! igmpproxy.conf on a PPP + Ethernet + bridge router (docs/igmpproxy-differences.md §3.8), two
+//! viewers on one bridged LAN (with and without snooping, with and without quickleave), and two
+//! LANs leaving in turn. Each test's doc comment names the igmpproxy defect
+//! (docs/igmpproxy-differences.md §6) it guards.
 
 mod common;
 use common::*;
@@ -16,25 +17,9 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-/// seeds/000_4d9c086aaff1650e.txt, the configuration as the seed gives it (comments included).
-const SEED_000_CONFIG: &str = "# /etc/igmpproxy.conf
-quickleave
-
-# 设置 ppp0 网口，
-# upstream : 此网口做上行，即组播包从这里进入
-# ratelimit 0 不限制速率
-# threshold 1 设置ttl 至少为1
-# altnet 允许的IP为所有IP
-phyint ppp0 upstream ratelimit 0 threshold 1
-  altnet 0.0.0.0/0
-
-phyint eth0 upstream ratelimit 0 threshold 1
-  altnet 0.0.0.0/0
-
-# br0为下行口，即组播包转发到这里
-phyint br0 downstream ratelimit 0 threshold 1
-  altnet 0.0.0.0/0
-";
+/// The two-upstream router configuration of docs/igmpproxy-differences.md §3.8, verbatim
+/// (comments included); the configuration tests load the same file.
+const SEED_000_CONFIG: &str = include_str!("../../config/tests/fixtures/seed000.conf");
 
 fn outgoing(p: &CapturedPacket) -> bool {
     p.direction == Direction::Outgoing
@@ -54,7 +39,8 @@ fn route_iif(rtr: &Netns, source: &str, group: &str) -> Option<String> {
     entry["iif"].as_str().map(str::to_owned)
 }
 
-/// Seed 000: igmpproxy.conf runs unchanged on the router it was written for. ppp0 is a PPP-like
+/// seed000.conf (docs/igmpproxy-differences.md §3.8) runs unchanged on the router it was written
+/// for. ppp0 is a PPP-like
 /// tun link to an ISP with a source at the peer address, eth0 a second upstream with its own
 /// source, br0 a bridge with two host ports. The sources start first; a host that joins later
 /// gets both streams, each entry with its own upstream as input; the group is joined on both
@@ -391,7 +377,7 @@ fn flooding_lan_remaining_viewer_keeps_the_stream_with_quickleave() {
 /// only one of them. That reporter leaves (a v2 Leave); with quickleave the proxy must not cut
 /// the silent viewer: in v2 compatibility mode it falls back to group-specific queries
 /// (docs/protocol-rules.md §4.9), the silent viewer answers, and its stream never pauses. igmpproxy's
-/// quickleave stopped the stream for the other viewers here (#39, #87).
+/// quickleave stopped the stream for the other viewers here (pali/igmpproxy#39, pali/igmpproxy#87).
 #[test]
 fn silent_igmpv2_viewer_is_not_cut_by_quickleave() {
     if !Lab::require_root() {

@@ -1,5 +1,5 @@
-//! D34 (igmpproxy #67): a receiver on the router itself, such as a udpxy that joins a group on
-//! the LAN's address. Its kernel sends the reports from the router's own address on that LAN;
+//! D34 (docs/igmpproxy-differences.md §6, pali/igmpproxy#67): a receiver on the router itself,
+//! such as a udpxy that joins a group on the LAN's address. Its kernel sends the reports from the router's own address on that LAN;
 //! igmpproxy drops them as "from myself", so the group is never pulled from upstream unless a
 //! LAN host also watches. mrproxy counts them as a host of that LAN.
 

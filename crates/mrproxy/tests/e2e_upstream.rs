@@ -1,5 +1,5 @@
 //! The upstream host part beyond what the kernel does by itself: the `rereport` keep-alive
-//! (igmpproxy issues #56/#94, streams that stop when an ISP expects periodic reports).
+//! (pali/igmpproxy#56, pali/igmpproxy#94, streams that stop when an ISP expects periodic reports).
 
 mod common;
 use common::*;

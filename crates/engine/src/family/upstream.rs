@@ -53,7 +53,7 @@ impl<A: Afi> FamilyState<A> {
     }
 
     /// A general query arrived on an upstream: downstreams with `queryonupstreamquery` query
-    /// their links now, so that the state the kernel reports upstream is fresh (igmpproxy PR #48).
+    /// their links now, so that the state the kernel reports upstream is fresh (pali/igmpproxy#48).
     pub fn upstream_general_query(&mut self, now: Timestamp, actions: &mut Vec<Action>) {
         let wanted: Vec<_> = self
             .downstreams
