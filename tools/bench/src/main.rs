@@ -9,7 +9,6 @@
 //! Needs root (network namespaces). Installs Debian's igmpproxy when it is missing. Not part
 //! of the test suite: figures are not assertions.
 
-mod igmp;
 mod proxy;
 mod report;
 mod scenario;

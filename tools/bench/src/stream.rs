@@ -52,7 +52,7 @@ impl Gate {
     pub fn follow(&self, ns: &Netns, ifname: &str) -> io::Result<Wire> {
         let gate = self.clone();
         Wire::start(ns, ifname, Filter::Igmp, move |event| {
-            let Kind::Igmp(message) = &event.kind else {
+            let Kind::Igmp(Some(message)) = &event.kind else {
                 return;
             };
             if event.outgoing {

@@ -22,7 +22,7 @@ use nix::sys::socket::{ControlMessageOwned, LinkAddr, MsgFlags, recvmsg, setsock
 use nix::time::{ClockId, clock_gettime};
 use socket2::{Domain, Protocol, SockFilter, Socket, Type};
 
-use crate::igmp::Message;
+use netlab::igmp::Message;
 
 const ETH_P_ALL: u16 = 0x0003;
 /// How often the capture thread looks at its stop flag.
@@ -63,8 +63,8 @@ fn igmp_only_program() -> [SockFilter; 7] {
 pub enum Kind {
     /// A UDP datagram; `payload` is set when it came from a benchmark source.
     Udp { payload: Option<Payload> },
-    /// An IGMP message.
-    Igmp(Message),
+    /// An IGMP message; `None` for another type or a truncated one.
+    Igmp(Option<Message>),
 }
 
 /// One IPv4 packet on the captured interface.
@@ -161,12 +161,14 @@ impl WireEvent {
 
     /// A report sent from the interface that asks for `group`.
     pub fn is_join_out(&self, group: Ipv4Addr) -> bool {
-        self.outgoing && matches!(&self.kind, Kind::Igmp(m) if m.joined_groups().contains(&group))
+        self.outgoing
+            && matches!(&self.kind, Kind::Igmp(Some(m)) if m.joined_groups().contains(&group))
     }
 
     /// A leave (or v3 TO_IN {}) sent from the interface that gives up `group`.
     pub fn is_leave_out(&self, group: Ipv4Addr) -> bool {
-        self.outgoing && matches!(&self.kind, Kind::Igmp(m) if m.left_groups().contains(&group))
+        self.outgoing
+            && matches!(&self.kind, Kind::Igmp(Some(m)) if m.left_groups().contains(&group))
     }
 
     /// The benchmark payload of a datagram.

@@ -267,9 +267,11 @@ pub fn parse_igmp6(text: &str) -> BTreeMap<String, Vec<Ipv6Addr>> {
 mod tests {
     use super::*;
 
+    /// The `/proc/net/ip_mr_cache` format of docs/kernel-interface.md §11: a resolved route with
+    /// two outputs, an unresolved one, and a line that is not a route.
     #[cfg(target_endian = "little")]
     #[test]
-    fn mfc_sample_from_linux_md() {
+    fn mfc_cache_lines_parse() {
         let text = "Group    Origin   Iif     Pkts    Bytes    Wrong Oifs\n\
                     030201EF 026433C6 0         51     2472        0  1:1    2:3  \n\
                     030201EF 026433C6 -1         0        0        0\n\

@@ -38,6 +38,7 @@
 #![warn(missing_docs)]
 
 mod capture;
+pub mod igmp;
 mod kernel;
 mod lab;
 mod netns;

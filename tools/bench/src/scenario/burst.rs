@@ -20,14 +20,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use netlab::Netns;
-use netlab::packet::igmp_packet;
+use netlab::igmp::{Message, Record, TO_EX};
 use netlab::payload::monotonic_ns;
 use nix::errno::Errno;
 use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrIn, sendmmsg};
 use serde::Serialize;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::igmp::{CHANGE_TO_EXCLUDE, v3_report};
 use crate::proxy::{Config, Kind, Running};
 use crate::scenario::Ctx;
 use crate::stream::Sweep;
@@ -164,7 +163,7 @@ fn run_once(ctx: &Ctx, kind: Kind, with_streams: bool) -> Result<Burst, String> 
     let _up_wire = {
         let upstream = upstream.clone();
         Wire::start(&base.src, "s0", Filter::Igmp, move |e| {
-            if let (false, WireKind::Igmp(m)) = (e.outgoing, &e.kind) {
+            if let (false, WireKind::Igmp(Some(m))) = (e.outgoing, &e.kind) {
                 m.joined_groups()
                     .into_iter()
                     .for_each(|g| upstream.note(g, e.at_ns));
@@ -271,7 +270,16 @@ fn build_reports(groups: &[Ipv4Addr]) -> Vec<Vec<u8>> {
         .enumerate()
         .map(|(i, g)| {
             let host = nth(FIRST_HOST, u32::try_from(i).unwrap_or(0) % HOSTS);
-            igmp_packet(host, ALL_V3_ROUTERS, &v3_report(CHANGE_TO_EXCLUDE, *g))
+            // TO_EX({}): what a Linux host sends when an application joins (RFC 9776 §5.1).
+            let record = Record {
+                kind: TO_EX,
+                group: *g,
+                sources: Vec::new(),
+            };
+            Message::V3Report {
+                records: vec![record],
+            }
+            .packet(host)
         })
         .collect()
 }
@@ -320,7 +328,6 @@ fn inject(socket: &Socket, packets: &[Vec<u8>]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::igmp::Message;
 
     #[test]
     fn every_group_is_reported_once_by_a_lan_host() {
@@ -331,7 +338,10 @@ mod tests {
         for (packet, group) in packets.iter().zip(&groups) {
             let ip = netlab::packet::parse_ip(packet).expect("valid IPv4");
             assert!(ip.router_alert && ip.ttl == 1);
-            assert_eq!(Message::parse(ip.payload).joined_groups(), vec![*group]);
+            assert_eq!(
+                Message::parse(ip.payload).unwrap().joined_groups(),
+                vec![*group]
+            );
             hosts.insert(ip.src);
         }
         assert_eq!(hosts.len(), HOSTS as usize);

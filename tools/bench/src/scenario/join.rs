@@ -166,7 +166,7 @@ fn first_packet(events: &[WireEvent], group: Ipv4Addr) -> Option<Sample> {
 fn report_versions(events: &[WireEvent]) -> Vec<(u8, usize)> {
     let mut counts = [0usize; 4];
     for e in events.iter().filter(|e| e.outgoing) {
-        if let WireKind::Igmp(m) = &e.kind
+        if let WireKind::Igmp(Some(m)) = &e.kind
             && let Some(v) = m.report_version()
             && let Some(c) = counts.get_mut(usize::from(v))
         {

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use netlab::Netns;
 use serde::Serialize;
 
-use crate::igmp::Message;
 use crate::proxy::{Config, Kind, Running};
 use crate::scenario::Ctx;
 use crate::topo::{Base, Member, nth, upstream_groups};
 use crate::wire::{Filter, Kind as WireKind, Wire};
+use netlab::igmp::Message;
 
 /// MAXVIFS (32) minus the upstream.
 pub const DOWNSTREAMS: u32 = 31;
@@ -82,7 +82,7 @@ pub fn run(ctx: &Ctx, kind: Kind) -> Result<RestResult, String> {
     let _one_lan = {
         let (queries, reports) = (Arc::clone(&queries), Arc::clone(&reports));
         Wire::start(&hosts, "e1", Filter::Igmp, move |e| {
-            if let WireKind::Igmp(m) = &e.kind {
+            if let WireKind::Igmp(Some(m)) = &e.kind {
                 match (e.outgoing, m) {
                     (false, Message::Query { .. }) => queries.fetch_add(1, Ordering::Relaxed),
                     (true, m) if m.report_version().is_some() => {

@@ -13,14 +13,14 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use super::igmp::{IS_EX, IS_IN, general_query, parse_report};
 use super::model::{Lan, Want};
 use super::{SOURCES, SoakLab};
 use crate::capture::{Capture, CaptureFilter, Direction, Injector};
+use crate::igmp::{IS_EX, IS_IN, Message, Query};
 use crate::kernel::{IgmpInterface, MfcEntry, Vif};
 
-/// Maximum response time of the query that reads the upstream state, tenths of a second.
-const QUERY_TENTHS: u8 = 10;
+/// Maximum response time of the query that reads the upstream state.
+const QUERY_RESPONSE: Duration = Duration::from_secs(1);
 
 /// The router's kernel state the comparison reads.
 #[derive(Clone, Debug, Default)]
@@ -41,14 +41,21 @@ impl Observed {
     /// answers are awaited for that plus half a second).
     pub fn read(lab: &SoakLab) -> io::Result<Observed> {
         let capture = Capture::start(&lab.src, "s0", CaptureFilter::Igmp)?;
-        Injector::open(&lab.src, "s0")?.send_ipv4(&general_query(SOURCES[0], QUERY_TENTHS))?;
-        std::thread::sleep(Duration::from_millis(u64::from(QUERY_TENTHS) * 100 + 500));
+        let query = Message::Query {
+            query: Query::General,
+            max_response: QUERY_RESPONSE,
+        };
+        Injector::open(&lab.src, "s0")?.send_ipv4(&query.packet(SOURCES[0]))?;
+        std::thread::sleep(QUERY_RESPONSE + Duration::from_millis(500));
         let mut upstream_records = BTreeMap::new();
         for packet in capture.take() {
             if packet.direction != Direction::Incoming {
                 continue;
             }
-            for r in parse_report(packet.payload()) {
+            let Some(Message::V3Report { records }) = Message::parse(packet.payload()) else {
+                continue;
+            };
+            for r in records {
                 if matches!(r.kind, IS_IN | IS_EX) {
                     upstream_records.insert(r.group, (r.kind, r.sources.into_iter().collect()));
                 }
@@ -161,7 +168,6 @@ fn upstream_mismatch(
 mod tests {
     use super::*;
     use crate::kernel::{parse_igmp, parse_mfc, parse_vifs};
-    use crate::soak::igmp::{IS_EX, IS_IN};
 
     fn a(s: &str) -> Ipv4Addr {
         s.parse().unwrap()

@@ -10,8 +10,8 @@
 //! answers for itself and checks that the streams arrive.
 
 pub mod check;
-pub mod igmp;
 pub mod model;
+pub mod records;
 mod run;
 pub mod sweep;
 

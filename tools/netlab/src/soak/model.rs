@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use super::igmp::{self, Message, Query, Record};
+use super::records;
+use crate::igmp::{Message, Query, Record};
 
 /// xorshift64* (Vigna, 2016): small, seedable, good enough to pick hosts and groups; a run is
 /// reproduced from its seed.
@@ -342,9 +343,11 @@ impl Lan {
                     (Some(_), None) => messages.push(Message::V2Leave { group }),
                     _ => {}
                 },
-                Version::V3 => {
-                    records.extend(igmp::state_change(group, previous.as_ref(), next.as_ref()))
-                }
+                Version::V3 => records.extend(records::state_change(
+                    group,
+                    previous.as_ref(),
+                    next.as_ref(),
+                )),
             }
         }
         if !records.is_empty() {
@@ -404,7 +407,7 @@ impl Lan {
                 .map(|h| (h.addr, Message::V2Report { group: *group })),
             Answer::V3 { host, query } => {
                 let host = self.hosts.get(*host)?;
-                let records = igmp::current_state(&host.groups, query);
+                let records = records::current_state(&host.groups, query);
                 (!records.is_empty()).then_some((host.addr, Message::V3Report { records }))
             }
         }
@@ -442,7 +445,7 @@ pub fn records_of(message: &Message) -> &[Record] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::soak::igmp::{ALLOW, BLOCK, TO_EX, TO_IN};
+    use crate::igmp::{ALLOW, BLOCK, TO_EX, TO_IN};
 
     fn a(s: &str) -> Ipv4Addr {
         s.parse().unwrap()
@@ -492,6 +495,7 @@ mod tests {
                             }
                         }
                     }
+                    other => panic!("a host sent {other:?}"),
                 }
             }
             if before == *after {

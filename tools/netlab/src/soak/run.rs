@@ -8,11 +8,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use super::check::{Observed, mismatches};
-use super::igmp::{Message, Query};
 use super::model::{Answer, Catalogue, Lan, Rng};
 use super::sweep::Sweep;
 use super::{LANS, PORT, SOURCES, SoakLab, Spec, UPSTREAM};
 use crate::capture::{Capture, CaptureFilter, Direction, Injector};
+use crate::igmp::{Message, Query};
 use crate::process::ChildHandle;
 use crate::receiver::Receiver;
 
