@@ -138,6 +138,14 @@ impl Proxy {
     }
 }
 
+/// Fails, naming the text and showing the log, if `log` contains any of `needles`: the check
+/// that nothing was refused, warned about or failed while a test ran.
+pub fn assert_log_lacks(log: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(!log.contains(needle), "{needle:?} in the log:\n{log}");
+    }
+}
+
 /// The basic topology of docs/test-strategy.md §3: a source behind `up0`, the router, and two LANs each
 /// with one host (`e0` in h1 on 192.0.2.0/24, `e0` in h2 on 203.0.113.0/24).
 pub struct Basic {
