@@ -187,6 +187,25 @@ mod tests {
         assert_eq!(AnySourceGroup::from(v6).family(), Family::V6);
     }
 
+    /// Commands embed these pairs with `#[serde(flatten)]`: the JSON is the bare pair, as it
+    /// was when commands carried two `IpAddr`s, and it reads back into the right family.
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serialised_as_the_bare_pair() {
+        let sg = AnySourceGroup::from(SourceGroup {
+            source: "2001:db8::5".parse::<Ipv6Addr>().unwrap(),
+            group: "ff3e::1".parse::<Ipv6Addr>().unwrap(),
+        });
+        let json = serde_json::to_value(sg).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"source": "2001:db8::5", "group": "ff3e::1"})
+        );
+        assert_eq!(serde_json::from_value::<AnySourceGroup>(json).unwrap(), sg);
+        let mixed = serde_json::json!({"source": "192.0.2.9", "group": "ff3e::1"});
+        assert!(serde_json::from_value::<AnySourceGroup>(mixed).is_err());
+    }
+
     #[test]
     fn addresses_convert_only_within_their_family() {
         let v4 = IpAddr::V4(Ipv4Addr::new(239, 1, 2, 3));

@@ -116,6 +116,8 @@ pub struct Upcall<A> {
     pub group: A,
 }
 
+/// One family's mroute socket, with what was installed through it (VIFs/MIFs by slot,
+/// forwarding entries, the report-group joins) so that `flush` can undo it.
 #[derive(Debug)]
 pub struct Mroute<A: MrouteFamily> {
     socket: AsyncSocket,
