@@ -2,6 +2,7 @@
 //! the RFC defaults for mrproxy extensions.
 
 use ipnet::{IpNet, Ipv4Net};
+use mrproxy_types::Family;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -298,19 +299,12 @@ impl std::fmt::Display for Diagnostic {
     }
 }
 
-/// How many interfaces one address family can use: the Linux kernel has 32 VIFs (IPv4,
-/// `MAXVIFS`) and 32 MIFs (IPv6, `MAXMIFS`) per multicast routing table, and each upstream or
-/// downstream interface of a family takes one (docs/igmpproxy-differences.md D11: igmpproxy died
-/// on its 8th upstream). Upstreams and downstreams share the slots; there is no other limit on
-/// upstreams.
-pub const MAX_VIFS: usize = 32;
-
-/// How operator messages name a family and its kernel slots: ("IPv4", "VIFs (MAXVIFS)").
-pub fn vif_slots(ipv6: bool) -> (&'static str, &'static str) {
-    if ipv6 {
-        ("IPv6", "MIFs (MAXMIFS)")
-    } else {
-        ("IPv4", "VIFs (MAXVIFS)")
+/// How operator messages name a family's kernel slots ([`mrproxy_types::MAX_VIFS`] of them):
+/// "VIFs (MAXVIFS)" or "MIFs (MAXMIFS)".
+pub fn vif_slots(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "VIFs (MAXVIFS)",
+        Family::V6 => "MIFs (MAXMIFS)",
     }
 }
 

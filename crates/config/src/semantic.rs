@@ -8,12 +8,12 @@
 use crate::extensions::Extension;
 use crate::grammar::{Draft, Spanned};
 use crate::model::{
-    Config, ConfigError, Diagnostic, Interface, InterfaceSettings, MAX_VIFS, Position, Role,
-    vif_slots,
+    Config, ConfigError, Diagnostic, Interface, InterfaceSettings, Position, Role, vif_slots,
 };
 use crate::phyint::Block;
 use crate::values::show_seconds;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use mrproxy_types::{Family, MAX_VIFS};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
@@ -124,9 +124,9 @@ pub(crate) fn resolve(draft: Draft) -> Result<Config, ConfigError> {
 /// (`defaultdown`) are only known at run time; the engine refuses those when the slots are taken.
 fn vif_limit(interfaces: &[Interface]) -> Result<(), ConfigError> {
     type UsesFamily = fn(&InterfaceSettings) -> bool;
-    let families: [(bool, UsesFamily); 2] = [(false, |s| s.ipv4), (true, |s| s.ipv6)];
-    for (ipv6, uses) in families {
-        let (family, slots) = vif_slots(ipv6);
+    let families: [(Family, UsesFamily); 2] = [(Family::V4, |s| s.ipv4), (Family::V6, |s| s.ipv6)];
+    for (family, uses) in families {
+        let slots = vif_slots(family);
         let mut used = interfaces
             .iter()
             .filter(|i| i.role != Role::Disabled && uses(&i.settings));
@@ -138,7 +138,7 @@ fn vif_limit(interfaces: &[Interface]) -> Result<(), ConfigError> {
                      but the upstream and downstream interfaces before it take them all; make \
                      some interfaces disabled (or set `{} off` on them)",
                     over.name,
-                    family.to_lowercase()
+                    family.to_string().to_lowercase()
                 ),
             });
         }

@@ -24,7 +24,9 @@
 mod counting;
 use counting::{Heap, PEAK_CHUNKS, heap};
 
-use mrproxy_engine::{Engine, Event, IfIndex, InterfaceInfo, LinkFlags, Timestamp, V4Address};
+use mrproxy_engine::{
+    Engine, Event, IfIndex, InterfaceInfo, LinkFlags, SourceGroup, Timestamp, V4Address,
+};
 use mrproxy_wire::{RecordType, igmp};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::Ordering::Relaxed;
@@ -119,7 +121,7 @@ fn main() {
     engine.handle(Timestamp(0), interface(VIEWER_LAN, "viewers", viewers, 24));
     // The viewer on the other LAN joins first and its stream is flowing.
     let watched = Ipv4Addr::new(239, 1, 1, 1);
-    let stream_source = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 99));
+    let stream_source = Ipv4Addr::new(192, 0, 2, 99);
     let viewer = Ipv4Addr::new(203, 0, 113, 10);
     engine.handle(
         Timestamp(0),
@@ -133,8 +135,11 @@ fn main() {
         Timestamp(1),
         Event::NoCache {
             iif: UP,
-            source: stream_source,
-            group: IpAddr::V4(watched),
+            sg: SourceGroup {
+                source: stream_source,
+                group: watched,
+            }
+            .into(),
         },
     );
     let base = heap();
@@ -182,16 +187,22 @@ fn main() {
             Timestamp(now),
             Event::NoCache {
                 iif: HOSTILE,
-                source: IpAddr::V4(host(0)),
-                group: IpAddr::V4(addr(Ipv4Addr::new(239, 50, 0, 0), i)),
+                sg: SourceGroup {
+                    source: host(0),
+                    group: addr(Ipv4Addr::new(239, 50, 0, 0), i),
+                }
+                .into(),
             },
         );
         engine.handle(
             Timestamp(now),
             Event::NoCache {
                 iif: UP,
-                source: stream_source,
-                group: IpAddr::V4(addr(Ipv4Addr::new(239, 60, 0, 0), i)),
+                sg: SourceGroup {
+                    source: stream_source,
+                    group: addr(Ipv4Addr::new(239, 60, 0, 0), i),
+                }
+                .into(),
             },
         );
     }
@@ -215,7 +226,9 @@ fn main() {
         status.rejected
     );
     let served = status.routes.iter().any(|r| {
-        r.group == IpAddr::V4(watched) && r.source == stream_source && r.oifs == vec![VIEWER_LAN]
+        r.group == IpAddr::V4(watched)
+            && r.source == IpAddr::V4(stream_source)
+            && r.oifs == vec![VIEWER_LAN]
     });
     assert!(served, "the viewer's stream is still forwarded");
     assert!(from_hostile <= 1024, "maxroutes bounds the hostile LAN");

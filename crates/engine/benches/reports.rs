@@ -11,13 +11,13 @@
 //! here touches a network.
 
 use mrproxy_engine::{
-    Engine, Event, IfIndex, InterfaceInfo, LinkFlags, Timestamp, V4Address, merge,
+    Engine, Event, IfIndex, InterfaceInfo, LinkFlags, SourceGroup, Timestamp, V4Address, merge,
 };
 use mrproxy_membership::Subscription;
 use mrproxy_wire::{RecordType, igmp};
 use std::collections::BTreeSet;
 use std::hint::black_box;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::time::Instant;
 
 const DOWN: IfIndex = IfIndex(2);
@@ -219,10 +219,11 @@ fn main() {
     let upcalls = (0..GROUPS)
         .map(|i| Event::NoCache {
             iif: IfIndex(1),
-            source: IpAddr::V4(Ipv4Addr::from(
-                u32::from(Ipv4Addr::new(192, 0, 2, 0)) + i % 250,
-            )),
-            group: IpAddr::V4(group(i / 250)),
+            sg: SourceGroup {
+                source: Ipv4Addr::from(u32::from(Ipv4Addr::new(192, 0, 2, 0)) + i % 250),
+                group: group(i / 250),
+            }
+            .into(),
         })
         .collect();
     print(

@@ -1,25 +1,11 @@
 //! What the engine asks the outside world to do.
 
-use crate::event::IfIndex;
 use crate::kernel::{KernelError, KernelObject};
 use mrproxy_config::Role;
+use mrproxy_types::{AnySourceFilter, AnySourceGroup, Family, IfIndex};
 use mrproxy_wire::{igmp, mld};
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
-pub enum Family {
-    V4,
-    V6,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum FilterMode {
-    Include,
-    Exclude,
-}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Action {
@@ -54,22 +40,21 @@ pub enum Action {
     /// Install or replace the forwarding entry for (source, group): accept on `iif`, copy to `oifs`
     /// (sorted; may be empty, which drops the traffic without further upcalls).
     SetRoute {
-        source: IpAddr,
-        group: IpAddr,
+        #[serde(flatten)]
+        sg: AnySourceGroup,
         iif: IfIndex,
         oifs: Vec<IfIndex>,
     },
     /// Remove the forwarding entry.
-    DeleteRoute { source: IpAddr, group: IpAddr },
+    DeleteRoute(AnySourceGroup),
     /// Read the entry's packet counter and answer with `Event::RouteCounters` (idle expiry).
     SampleRoute { source: IpAddr, group: IpAddr },
     /// Make the router's host-side membership of `group` on upstream `ifindex` equal to
     /// (mode, sources). INCLUDE with no sources means "not a member" (leave).
     SetUpstreamMembership {
         ifindex: IfIndex,
-        group: IpAddr,
-        mode: FilterMode,
-        sources: Vec<IpAddr>,
+        #[serde(flatten)]
+        filter: AnySourceFilter,
     },
     /// An input was rejected; for logs and counters.
     Rejected {

@@ -1,25 +1,20 @@
 //! What differs between IPv4/IGMP and IPv6/MLD, so that the rest of the engine is written once.
 
-use crate::action::{Action, Family, RejectReason};
+use crate::action::{Action, RejectReason};
 use crate::convert;
-use crate::event::{IfIndex, InterfaceInfo};
 use crate::joined::JoinedGroups;
 use crate::link::LinkNets;
 use crate::rereport;
 use ipnet::IpNet;
 use mrproxy_config::InterfaceSettings;
 use mrproxy_membership::{Address, Mode, Outgoing, PortConfig};
+use mrproxy_types::{Family, IfIndex, InterfaceInfo, IpFamily};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// An address family as the engine needs it: the membership crate's [`Address`] plus the
-/// family's scoping rules, settings and interface addresses.
-pub trait Afi: Address {
-    const FAMILY: Family;
-
-    fn into_ip(self) -> IpAddr;
-    /// The address if it is of this family.
-    fn from_ip(ip: IpAddr) -> Option<Self>;
-
+/// An address family as the engine needs it: the membership crate's [`Address`] and the
+/// shared [`IpFamily`] (family, conversions) plus the family's scoping rules, settings and
+/// interface addresses.
+pub trait Afi: Address + IpFamily {
     fn is_multicast_group(&self) -> bool;
     /// Link-local scope is never proxied: 224.0.0.0/24 (RFC 5771 §4: "not forwarded by
     /// routers"), IPv6 multicast scopes 0, 1 and 2 (RFC 4291 §2.7).
@@ -68,18 +63,6 @@ pub trait Afi: Address {
 }
 
 impl Afi for Ipv4Addr {
-    const FAMILY: Family = Family::V4;
-
-    fn from_ip(ip: IpAddr) -> Option<Self> {
-        match ip {
-            IpAddr::V4(a) => Some(a),
-            IpAddr::V6(_) => None,
-        }
-    }
-
-    fn into_ip(self) -> IpAddr {
-        IpAddr::V4(self)
-    }
     fn is_multicast_group(&self) -> bool {
         self.is_multicast()
     }
@@ -193,18 +176,6 @@ impl Afi for Ipv4Addr {
 }
 
 impl Afi for Ipv6Addr {
-    const FAMILY: Family = Family::V6;
-
-    fn from_ip(ip: IpAddr) -> Option<Self> {
-        match ip {
-            IpAddr::V6(a) => Some(a),
-            IpAddr::V4(_) => None,
-        }
-    }
-
-    fn into_ip(self) -> IpAddr {
-        IpAddr::V6(self)
-    }
     fn is_multicast_group(&self) -> bool {
         self.is_multicast()
     }

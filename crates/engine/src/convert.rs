@@ -1,8 +1,8 @@
 //! Wire messages ↔ the membership crate's family-neutral messages, including the time codes.
 
 use crate::action::Action;
-use crate::event::IfIndex;
 use mrproxy_membership::{Message, Mode, Outgoing, PortConfig, Query, Record, RecordKind};
+use mrproxy_types::IfIndex;
 use mrproxy_wire::code;
 use mrproxy_wire::{RecordType, igmp, mld};
 use std::net::{Ipv4Addr, Ipv6Addr};

@@ -1,17 +1,18 @@
 //! The engine: one [`FamilyState`] per address family, fed by [`Event`]s.
 
-use crate::action::{Action, Family, RejectReason};
+use crate::action::{Action, RejectReason};
 use crate::afi::Afi;
 use crate::convert;
-use crate::event::{Event, IfIndex, InterfaceInfo};
+use crate::event::Event;
 use crate::family::FamilyState;
 use crate::input::{self, Received};
 use crate::interfaces::{self, InterfaceTable, OwnAddresses};
 use crate::kernel::{KernelError, KernelObject};
 use crate::retry::RetryKey;
 use crate::status::{self, InterfaceStatus, KernelFailures, Status};
-use mrproxy_config::{Config, MAX_VIFS};
+use mrproxy_config::Config;
 use mrproxy_membership::{Port, Timestamp};
+use mrproxy_types::{Family, IfIndex, InterfaceInfo, MAX_VIFS, PerFamily};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -117,18 +118,13 @@ impl Engine {
                 from: Some(source),
                 reason: RejectReason::Malformed(reason),
             }),
-            Event::NoCache { iif, source, group } => match (source, group) {
-                (IpAddr::V4(s), IpAddr::V4(g)) => {
-                    let limit = self.config.max_total_routes;
-                    self.v4.upcall(now, iif, s, g, limit, &mut actions)
+            Event::NoCache { iif, sg } => {
+                let limit = self.config.max_total_routes;
+                match sg {
+                    PerFamily::V4(sg) => self.v4.upcall(now, iif, sg, limit, &mut actions),
+                    PerFamily::V6(sg) => self.v6.upcall(now, iif, sg, limit, &mut actions),
                 }
-                (IpAddr::V6(s), IpAddr::V6(g)) => {
-                    let limit = self.config.max_total_routes;
-                    self.v6.upcall(now, iif, s, g, limit, &mut actions)
-                }
-                // A kernel upcall never mixes families; nothing sensible to install.
-                _ => {}
-            },
+            }
             Event::RouteCounters {
                 source,
                 group,

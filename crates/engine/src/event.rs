@@ -1,58 +1,9 @@
 //! What the outside world tells the engine.
 
 use mrproxy_config::Config;
+use mrproxy_types::{AnySourceGroup, IfIndex, InterfaceInfo};
 use mrproxy_wire::{igmp, mld};
-use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-/// A kernel interface index (never a VIF index: the Linux layer maps between them).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
-#[serde(transparent)]
-pub struct IfIndex(pub u32);
-
-impl std::fmt::Display for IfIndex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "if{}", self.0)
-    }
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct LinkFlags {
-    pub up: bool,
-    pub running: bool,
-    pub multicast: bool,
-    pub loopback: bool,
-    pub point_to_point: bool,
-}
-
-/// An IPv4 address on an interface. On point-to-point links `peer` is the far end
-/// (netlink IFA_ADDRESS when it differs from IFA_LOCAL).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct V4Address {
-    pub address: Ipv4Addr,
-    pub prefix_len: u8,
-    pub peer: Option<Ipv4Addr>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct V6Address {
-    pub address: Ipv6Addr,
-    pub prefix_len: u8,
-    pub peer: Option<Ipv6Addr>,
-}
-
-/// The complete current state of one interface (sent on every change).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct InterfaceInfo {
-    pub ifindex: IfIndex,
-    pub name: String,
-    pub flags: LinkFlags,
-    /// Primary first.
-    pub ipv4: Vec<V4Address>,
-    pub ipv6: Vec<V6Address>,
-}
 
 #[derive(Clone, Debug)]
 pub enum Event {
@@ -88,11 +39,7 @@ pub enum Event {
     },
     /// Kernel upcall: traffic for (source, group) arrived on `iif` and has no forwarding entry
     /// (IGMPMSG_NOCACHE / MRT6MSG_NOCACHE).
-    NoCache {
-        iif: IfIndex,
-        source: IpAddr,
-        group: IpAddr,
-    },
+    NoCache { iif: IfIndex, sg: AnySourceGroup },
     /// Answer to [`crate::Action::SampleRoute`]: the entry's packet counter now.
     RouteCounters {
         source: IpAddr,

@@ -4,12 +4,12 @@
 
 use crate::action::{Action, RejectReason};
 use crate::afi::Afi;
-use crate::event::IfIndex;
 use crate::family::FamilyState;
 use crate::interfaces::OwnAddresses;
 use crate::policy;
 use mrproxy_config::{Config, Role};
 use mrproxy_membership::{Message, Timestamp};
+use mrproxy_types::IfIndex;
 
 /// One received message, already decoded into the family-neutral form.
 pub struct Received<A: Afi> {

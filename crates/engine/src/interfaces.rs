@@ -1,10 +1,10 @@
 //! From the configuration and an interface's link state to what the interface should be.
 
 use crate::afi::{Afi, is_unicast_link_local};
-use crate::event::{IfIndex, InterfaceInfo};
 use crate::family::Desired;
 use mrproxy_config::{Config, InterfaceSettings, Role};
 use mrproxy_membership::PortConfig;
+use mrproxy_types::{IfIndex, InterfaceInfo};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -108,9 +108,9 @@ pub type InterfaceTable = BTreeMap<IfIndex, InterfaceInfo>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{LinkFlags, V4Address};
     use mrproxy_config::{Interface, Position, Timers};
     use mrproxy_membership::Mode;
+    use mrproxy_types::{LinkFlags, V4Address};
     use std::net::{Ipv4Addr, Ipv6Addr};
     use std::time::Duration;
 
@@ -252,12 +252,12 @@ mod tests {
     fn link_local_addresses_are_ours_only_on_their_link() {
         let mut dn = info("dn0", UP);
         dn.ipv6 = vec![
-            crate::event::V6Address {
+            mrproxy_types::V6Address {
                 address: "fe80::1".parse().unwrap(),
                 prefix_len: 64,
                 peer: None,
             },
-            crate::event::V6Address {
+            mrproxy_types::V6Address {
                 address: "2001:db8::1".parse().unwrap(),
                 prefix_len: 64,
                 peer: None,

@@ -6,8 +6,8 @@
 //! slot of one pointer instead of a 32-byte value) and share one EXCLUDE {}; other states are
 //! boxed. Readers see plain [`Membership`] values either way.
 
-use crate::action::FilterMode;
 use crate::merge::Membership;
+use mrproxy_types::FilterMode;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Debug, PartialEq, Eq)]

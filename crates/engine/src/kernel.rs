@@ -6,8 +6,9 @@
 //! while the engine waits for one ([`crate::Engine::awaits_confirmation`]). The engine keeps
 //! what it wants and asks again later (`retry`).
 
-use crate::action::{Action, Family};
-use crate::event::IfIndex;
+use crate::action::Action;
+use mrproxy_types::Family;
+use mrproxy_types::IfIndex;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
@@ -36,18 +37,16 @@ impl KernelObject {
                 family: *family,
                 ifindex: *ifindex,
             }),
-            Action::SetUpstreamMembership { ifindex, group, .. } => {
+            Action::SetUpstreamMembership { ifindex, filter } => {
                 Some(KernelObject::UpstreamMembership {
                     ifindex: *ifindex,
-                    group: *group,
+                    group: filter.group(),
                 })
             }
-            Action::SetRoute { source, group, .. } | Action::DeleteRoute { source, group } => {
-                Some(KernelObject::Route {
-                    source: *source,
-                    group: *group,
-                })
-            }
+            Action::SetRoute { sg, .. } | Action::DeleteRoute(sg) => Some(KernelObject::Route {
+                source: sg.source(),
+                group: sg.group(),
+            }),
             _ => None,
         }
     }

@@ -67,12 +67,17 @@ mod status;
 mod timers;
 mod upcalls;
 
-pub use action::{Action, Family, FilterMode, RejectReason};
+pub use action::{Action, RejectReason};
 pub use engine::Engine;
-pub use event::{Event, IfIndex, InterfaceInfo, LinkFlags, V4Address, V6Address};
+pub use event::Event;
 pub use kernel::{KernelError, KernelErrorKind, KernelObject};
 pub use merge::{Membership, merge};
 pub use mrproxy_membership::Timestamp;
+/// The shared types the engine's events and actions are made of.
+pub use mrproxy_types::{
+    AnySourceFilter, AnySourceGroup, Family, FilterMode, IfIndex, InterfaceInfo, LinkFlags,
+    PerFamily, SourceFilter, SourceGroup, V4Address, V6Address,
+};
 pub use retry::{FIRST_RETRY, MAX_RETRY, backoff};
 pub use routes::ROUTE_SAMPLE_INTERVAL;
 pub use status::{

@@ -1,7 +1,7 @@
 //! The networks that count as "on" one link: its own prefixes and the configured `altnet`s.
 
-use crate::action::Family;
 use ipnet::IpNet;
+use mrproxy_types::Family;
 use serde::Serialize;
 use std::net::IpAddr;
 

@@ -1,8 +1,8 @@
 //! The RFC 4605 §4.1 membership database: the downstream subscriptions of one group merged into
 //! the one state the proxy requests upstream, with the interface-state rules of RFC 9776 §3.2.
 
-use crate::action::FilterMode;
 use mrproxy_membership::{Address, Subscription};
+use mrproxy_types::FilterMode;
 use serde::Serialize;
 use std::collections::BTreeSet;
 

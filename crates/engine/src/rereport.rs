@@ -5,9 +5,10 @@
 //! not in any RFC"). The kernel's own host part still answers queries; these reports only add
 //! keep-alives.
 
-use crate::action::{Action, FilterMode};
-use crate::event::IfIndex;
+use crate::action::Action;
 use crate::merge::Membership;
+use mrproxy_types::FilterMode;
+use mrproxy_types::IfIndex;
 use mrproxy_wire::{RecordType, igmp, mld};
 use std::net::{Ipv4Addr, Ipv6Addr};
 

@@ -2,10 +2,10 @@
 //! (docs/kernel-faults.md). The table only keeps the timing and the last error; what is asked
 //! for on a retry is the engine's current intent, never the refused action.
 
-use crate::event::IfIndex;
 use crate::kernel::KernelError;
 use crate::timers::DeadlineIndex;
 use mrproxy_membership::Timestamp;
+use mrproxy_types::IfIndex;
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -12,9 +12,9 @@
 //! because they only hold back upcalls. Every index here is ordered, so finding that entry costs
 //! O(log n).
 
-use crate::event::IfIndex;
 use crate::timers::DeadlineIndex;
 use mrproxy_membership::{Address, Timestamp};
+use mrproxy_types::IfIndex;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

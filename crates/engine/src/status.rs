@@ -1,12 +1,11 @@
 //! A serialisable snapshot of the whole engine, for the control socket and for tests.
 
-use crate::action::{Family, FilterMode};
 use crate::afi::Afi;
-use crate::event::{IfIndex, InterfaceInfo, LinkFlags};
 use crate::family::FamilyState;
 use crate::kernel::{KernelError, KernelObject};
 use mrproxy_config::Role;
 use mrproxy_membership::{PortSnapshot, Timestamp};
+use mrproxy_types::{Family, FilterMode, IfIndex, InterfaceInfo, LinkFlags};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -5,8 +5,8 @@
 //! install an entry per datagram. The bucket holds one second's worth of upcalls, so a short
 //! burst (a set-top box starting several channels) passes whole.
 
-use crate::event::IfIndex;
 use mrproxy_membership::Timestamp;
+use mrproxy_types::IfIndex;
 use std::collections::BTreeMap;
 
 /// Tokens are counted in thousandths, so that a rate of N per second refills N thousandths per

@@ -6,7 +6,7 @@
 
 mod support;
 
-use mrproxy_engine::{Action, Engine, Event, FilterMode, IfIndex, Timestamp};
+use mrproxy_engine::{Action, Engine, Event, FilterMode, IfIndex, SourceGroup, Timestamp};
 use mrproxy_wire::RecordType;
 use mrproxy_wire::igmp::{GroupRecord, Repr};
 use std::collections::{BTreeMap, BTreeSet};
@@ -97,28 +97,18 @@ impl World {
         while let Some(event) = pending.pop() {
             for action in self.engine.handle(self.now, event) {
                 match action {
-                    Action::SetUpstreamMembership {
-                        ifindex,
-                        group,
-                        mode,
-                        sources,
-                    } => {
-                        if mode == FilterMode::Include && sources.is_empty() {
-                            self.joined.remove(&(ifindex, group));
+                    Action::SetUpstreamMembership { ifindex, filter } => {
+                        if filter.mode() == FilterMode::Include && filter.sources().is_empty() {
+                            self.joined.remove(&(ifindex, filter.group()));
                         } else {
-                            self.joined.insert((ifindex, group));
+                            self.joined.insert((ifindex, filter.group()));
                         }
                     }
-                    Action::SetRoute {
-                        source,
-                        group,
-                        oifs,
-                        ..
-                    } => {
-                        self.routes.insert((source, group), oifs);
+                    Action::SetRoute { sg, oifs, .. } => {
+                        self.routes.insert((sg.source(), sg.group()), oifs);
                     }
-                    Action::DeleteRoute { source, group } => {
-                        self.routes.remove(&(source, group));
+                    Action::DeleteRoute(sg) => {
+                        self.routes.remove(&(sg.source(), sg.group()));
                     }
                     Action::SampleRoute { source, group } => {
                         if self.traffic {
@@ -250,20 +240,27 @@ fn thousands_of_joins_leaves_and_expiries_leave_no_state_behind() {
                 ms(start + 1),
                 Event::NoCache {
                     iif: UP0,
-                    source: IpAddr::V4(SOURCE),
-                    group: IpAddr::V4(group(round, i)),
+                    sg: SourceGroup {
+                        source: SOURCE,
+                        group: group(round, i),
+                    }
+                    .into(),
                 },
             );
         }
-        let unwanted = IpAddr::V4(Ipv4Addr::new(239, 99, 0, u8::try_from(round).unwrap()));
+        let unwanted = Ipv4Addr::new(239, 99, 0, u8::try_from(round).unwrap());
         w.handle(
             ms(start + 1),
             Event::NoCache {
                 iif: UP0,
-                source: IpAddr::V4(SOURCE),
-                group: unwanted,
+                sg: SourceGroup {
+                    source: SOURCE,
+                    group: unwanted,
+                }
+                .into(),
             },
         );
+        let unwanted = IpAddr::V4(unwanted);
         assert_eq!(w.routes.len(), 501);
         assert_eq!(
             w.routes[&(IpAddr::V4(SOURCE), unwanted)],

@@ -13,7 +13,7 @@
 mod prop_model;
 mod support;
 
-use mrproxy_engine::{Engine, Event, Timestamp};
+use mrproxy_engine::{Engine, Event, SourceGroup, Timestamp};
 use mrproxy_wire::{RecordType, igmp};
 use prop_model::*;
 use proptest::prelude::*;
@@ -219,8 +219,11 @@ fn run(quickleave: bool, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 };
                 Event::NoCache {
                     iif,
-                    source: IpAddr::V4(s),
-                    group: IpAddr::V4(group(g)),
+                    sg: SourceGroup {
+                        source: s,
+                        group: group(g),
+                    }
+                    .into(),
                 }
             }
         };

@@ -5,10 +5,14 @@
 
 mod support;
 
-use mrproxy_config::{MAX_VIFS, Role};
-use mrproxy_engine::{Action, Engine, Event, Family, FilterMode, IfIndex, RejectReason, Timestamp};
+use mrproxy_config::Role;
+use mrproxy_engine::{
+    Action, Engine, Event, Family, FilterMode, IfIndex, PerFamily, RejectReason, SourceFilter,
+    Timestamp,
+};
+use mrproxy_types::MAX_VIFS;
 use mrproxy_wire::igmp;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use support::v4_interface;
 
 const UPSTREAMS: u32 = 8;
@@ -126,10 +130,13 @@ fn eight_upstreams_each_join_and_interfaces_over_the_kernel_vif_limit_wait_for_a
         .filter_map(|a| match a {
             Action::SetUpstreamMembership {
                 ifindex,
-                group: g,
-                mode: FilterMode::Exclude,
-                ..
-            } if *g == IpAddr::V4(group) => Some(*ifindex),
+                filter:
+                    PerFamily::V4(SourceFilter {
+                        group: g,
+                        mode: FilterMode::Exclude,
+                        ..
+                    }),
+            } if *g == group => Some(*ifindex),
             _ => None,
         })
         .collect();

@@ -1,48 +1,30 @@
 //! The crate's error type. Every message is one line that names the cause and, where there is
 //! one, the fix: these strings end up in the daemon's log and on the operator's terminal.
 
-use std::fmt;
+use mrproxy_types::{Family, IfIndex, MAX_VIFS};
 use std::io;
 use std::net::IpAddr;
 
-/// Address family of a multicast routing table or membership.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Family {
-    V4,
-    V6,
-}
-
-impl fmt::Display for Family {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Family::V4 => "IPv4",
-            Family::V6 => "IPv6",
-        })
+/// The kernel option that provides multicast routing for this family.
+fn mroute_config(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "CONFIG_IP_MROUTE",
+        Family::V6 => "CONFIG_IPV6_MROUTE",
     }
 }
 
-impl Family {
-    /// The kernel option that provides multicast routing for this family.
-    fn mroute_config(self) -> &'static str {
-        match self {
-            Family::V4 => "CONFIG_IP_MROUTE",
-            Family::V6 => "CONFIG_IPV6_MROUTE",
-        }
+fn multiple_tables_config(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "CONFIG_IP_MROUTE_MULTIPLE_TABLES",
+        Family::V6 => "CONFIG_IPV6_MROUTE_MULTIPLE_TABLES",
     }
+}
 
-    fn multiple_tables_config(self) -> &'static str {
-        match self {
-            Family::V4 => "CONFIG_IP_MROUTE_MULTIPLE_TABLES",
-            Family::V6 => "CONFIG_IPV6_MROUTE_MULTIPLE_TABLES",
-        }
-    }
-
-    /// What the kernel calls a virtual interface of this family's routing table.
-    pub(crate) fn vif_name(self) -> &'static str {
-        match self {
-            Family::V4 => "VIF",
-            Family::V6 => "MIF",
-        }
+/// What the kernel calls a virtual interface of this family's routing table.
+pub(crate) fn vif_name(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "VIF",
+        Family::V6 => "MIF",
     }
 }
 
@@ -58,14 +40,14 @@ pub enum Error {
     /// MRT_INIT gave ENOPROTOOPT.
     #[error(
         "this kernel has no {family} multicast routing ({}); use a kernel built with it or load its module",
-        family.mroute_config()
+        mroute_config(*family)
     )]
     NoMulticastRouting { family: Family },
 
     /// MRT_TABLE gave ENOPROTOOPT.
     #[error(
         "this kernel cannot use {family} multicast routing table {table} ({} is off); remove the table setting or use a kernel built with it",
-        family.multiple_tables_config()
+        multiple_tables_config(*family)
     )]
     NoMultipleTables { family: Family, table: u32 },
 
@@ -77,27 +59,29 @@ pub enum Error {
 
     /// MAXVIFS / MAXMIFS reached.
     #[error(
-        "all 32 {family} {}s are in use (kernel limit MAXVIFS = 32); interface {ifindex} cannot be added",
-        family.vif_name()
+        "all {MAX_VIFS} {family} {}s are in use (kernel limit MAXVIFS = {MAX_VIFS}); interface {} cannot be added",
+        vif_name(*family),
+        ifindex.0
     )]
-    VifsExhausted { family: Family, ifindex: u32 },
+    VifsExhausted { family: Family, ifindex: IfIndex },
 
     /// IPv6 MIFs carry the ifindex in a u16.
-    #[error("interface index {ifindex} does not fit the kernel's 16-bit IPv6 MIF interface field")]
-    IfIndexTooLarge { ifindex: u32 },
+    #[error("interface index {} does not fit the kernel's 16-bit IPv6 MIF interface field", ifindex.0)]
+    IfIndexTooLarge { ifindex: IfIndex },
 
     /// A route names an interface that has no VIF/MIF.
-    #[error("interface {ifindex} has no {family} {} (add the interface before routing through it)", family.vif_name())]
-    NoVif { family: Family, ifindex: u32 },
+    #[error("interface {} has no {family} {} (add the interface before routing through it)", ifindex.0, vif_name(*family))]
+    NoVif { family: Family, ifindex: IfIndex },
 
     /// MCAST_MSFILTER / MCAST_JOIN_SOURCE_GROUP gave ENOBUFS: the per-socket source limit.
     #[error(
-        "group {group} on interface {ifindex}: {count} sources exceed the kernel's per-socket source \
-         filter limit; raise sysctl {sysctl}"
+        "group {group} on interface {}: {count} sources exceed the kernel's per-socket source \
+         filter limit; raise sysctl {sysctl}",
+        ifindex.0
     )]
     TooManySources {
         group: IpAddr,
-        ifindex: u32,
+        ifindex: IfIndex,
         count: usize,
         sysctl: &'static str,
     },
@@ -209,11 +193,11 @@ mod tests {
             },
             Error::VifsExhausted {
                 family: Family::V4,
-                ifindex: 9,
+                ifindex: IfIndex(9),
             },
             Error::TooManySources {
                 group: "239.1.2.3".parse().unwrap(),
-                ifindex: 3,
+                ifindex: IfIndex(3),
                 count: 11,
                 sysctl: "net.ipv4.igmp_max_msf",
             },
@@ -231,6 +215,7 @@ mod tests {
         );
         assert!(all[3].to_string().contains("needs CAP_NET_RAW"));
         assert!(all[4].to_string().contains("all 32 IPv4 VIFs are in use"));
+        assert!(all[4].to_string().contains("interface 9 cannot be added"));
         assert!(
             all[5]
                 .to_string()
@@ -242,7 +227,7 @@ mod tests {
     fn errnos_are_named_and_limits_recognised() {
         let e = Error::TooManySources {
             group: "239.1.2.3".parse().unwrap(),
-            ifindex: 3,
+            ifindex: IfIndex(3),
             count: 5,
             sysctl: "net.ipv4.igmp_max_msf",
         };

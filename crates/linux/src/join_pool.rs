@@ -16,19 +16,18 @@
 //! takes: the pool holds ceil(memberships / groups per socket) sockets, plus one per extra part
 //! of a split list (docs/kernel-faults.md, "Descriptors").
 
-use crate::error::{Error, Family, Result};
-use crate::membership::{FilterMode, family_of};
+use crate::error::{Error, Result};
 use crate::sys;
+use mrproxy_types::{Family, FilterMode, IfIndex, IpFamily};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::HashMap;
 use std::io;
-use std::net::IpAddr;
 use std::os::fd::AsFd;
 
-/// One family's memberships over a set of sockets that grows and shrinks with them.
+/// One family's memberships (`A`: its address type) over a set of sockets that grows and
+/// shrinks with them.
 #[derive(Debug)]
-pub(crate) struct JoinPool {
-    family: Family,
+pub(crate) struct JoinPool<A: IpFamily> {
     groups_per_socket: usize,
     /// Sources one socket may filter per group, as last learnt (the sysctl, or a refusal):
     /// INCLUDE lists longer than this are split.
@@ -39,7 +38,7 @@ pub(crate) struct JoinPool {
     /// look from here, so filling 500 sockets one after the other does not rescan the full
     /// ones on every join.
     first_with_room: usize,
-    held: HashMap<(u32, IpAddr), Held>,
+    held: HashMap<(IfIndex, A), Held<A>>,
 }
 
 #[derive(Debug)]
@@ -51,9 +50,9 @@ struct PoolSocket {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Held {
+struct Held<A> {
     mode: FilterMode,
-    sources: Vec<IpAddr>,
+    sources: Vec<A>,
     /// The slot of the socket holding the first part.
     socket: usize,
     /// The slots of the further parts of a split INCLUDE list (usually none); part `i` holds
@@ -61,7 +60,7 @@ struct Held {
     more: Vec<usize>,
 }
 
-impl Held {
+impl<A> Held<A> {
     fn sockets(&self) -> impl Iterator<Item = usize> + '_ {
         std::iter::once(self.socket).chain(self.more.iter().copied())
     }
@@ -82,11 +81,11 @@ pub(crate) const V4_MAX_GROUPS_PER_SOCKET: usize = 256;
 /// The kernel's default `igmp_max_msf` / `mld_max_msf`, used when /proc cannot be read.
 const DEFAULT_MAX_MSF: usize = 10;
 
-impl JoinPool {
+impl<A: IpFamily> JoinPool<A> {
     /// A pool sized from the current network namespace's `igmp_max_memberships` and
     /// `igmp_max_msf` / `mld_max_msf`.
-    pub(crate) fn new(family: Family) -> JoinPool {
-        let groups_per_socket = match family {
+    pub(crate) fn new() -> JoinPool<A> {
+        let groups_per_socket = match A::FAMILY {
             // /proc/sys/net resolves to the calling thread's network namespace.
             Family::V4 => read_sysctl("/proc/sys/net/ipv4/igmp_max_memberships")
                 .unwrap_or(V4_DEFAULT_MAX_MEMBERSHIPS)
@@ -94,7 +93,6 @@ impl JoinPool {
             Family::V6 => V6_GROUPS_PER_SOCKET,
         };
         let mut pool = JoinPool {
-            family,
             groups_per_socket: groups_per_socket.max(1),
             sources_per_socket: DEFAULT_MAX_MSF,
             sockets: Vec::new(),
@@ -106,14 +104,14 @@ impl JoinPool {
     }
 
     fn level(&self) -> libc::c_int {
-        match self.family {
+        match A::FAMILY {
             Family::V4 => libc::IPPROTO_IP,
             Family::V6 => libc::IPPROTO_IPV6,
         }
     }
 
     fn msf_sysctl(&self) -> &'static str {
-        match self.family {
+        match A::FAMILY {
             Family::V4 => "net.ipv4.igmp_max_msf",
             Family::V6 => "net.ipv6.mld_max_msf",
         }
@@ -131,7 +129,7 @@ impl JoinPool {
         self.sockets.iter().flatten().count()
     }
 
-    pub(crate) fn get(&self, ifindex: u32, group: IpAddr) -> Option<(FilterMode, &[IpAddr])> {
+    pub(crate) fn get(&self, ifindex: IfIndex, group: A) -> Option<(FilterMode, &[A])> {
         self.held
             .get(&(ifindex, group))
             .map(|h| (h.mode, h.sources.as_slice()))
@@ -139,20 +137,11 @@ impl JoinPool {
 
     pub(crate) fn set(
         &mut self,
-        ifindex: u32,
-        group: IpAddr,
+        ifindex: IfIndex,
+        group: A,
         mode: FilterMode,
-        sources: &[IpAddr],
+        sources: &[A],
     ) -> Result<()> {
-        if let Some(bad) = std::iter::once(&group)
-            .chain(sources)
-            .find(|a| family_of(**a) != self.family)
-        {
-            return Err(Error::io(
-                format!("{} membership of {group} with address {bad}", self.family),
-                io::Error::from_raw_os_error(libc::EAFNOSUPPORT),
-            ));
-        }
         let mut sources = sources.to_vec();
         sources.sort_unstable();
         sources.dedup();
@@ -173,7 +162,7 @@ impl JoinPool {
                 match first {
                     None => Ok(()),
                     Some(e) => Err(Error::io(
-                        format!("leaving {group} on interface {ifindex}"),
+                        format!("leaving {group} on interface {}", ifindex.0),
                         e,
                     )),
                 }
@@ -188,11 +177,11 @@ impl JoinPool {
     /// list split further.
     fn change(
         &mut self,
-        ifindex: u32,
-        group: IpAddr,
-        mut old: Option<Held>,
+        ifindex: IfIndex,
+        group: A,
+        mut old: Option<Held<A>>,
         mode: FilterMode,
-        sources: Vec<IpAddr>,
+        sources: Vec<A>,
     ) -> Result<()> {
         // An EXCLUDE list past the limit is refused without a system call: trying would join
         // the group any-source and leave it again (two state-change reports upstream) on every
@@ -204,7 +193,7 @@ impl JoinPool {
             self.sources_per_socket = limit.max(1);
             if sources.len() > self.sources_per_socket {
                 return Err(Error::TooManySources {
-                    group,
+                    group: group.into_ip(),
                     ifindex,
                     count: sources.len(),
                     sysctl: self.msf_sysctl(),
@@ -258,14 +247,14 @@ impl JoinPool {
     /// changed are left, so that the bookkeeping matches the kernel).
     fn lay_out(
         &mut self,
-        ifindex: u32,
-        group: IpAddr,
-        old: Option<Held>,
+        ifindex: IfIndex,
+        group: A,
+        old: Option<Held<A>>,
         mode: FilterMode,
-        sources: &[IpAddr],
+        sources: &[A],
         per_part: usize,
-    ) -> Result<Held, (Option<Held>, Error)> {
-        let parts: Vec<&[IpAddr]> = if sources.is_empty() {
+    ) -> Result<Held<A>, (Option<Held<A>>, Error)> {
+        let parts: Vec<&[A]> = if sources.is_empty() {
             vec![&[]]
         } else {
             sources.chunks(per_part).collect()
@@ -346,10 +335,10 @@ impl JoinPool {
     fn filter(
         &self,
         socket: usize,
-        ifindex: u32,
-        group: IpAddr,
+        ifindex: IfIndex,
+        group: A,
         mode: FilterMode,
-        sources: &[IpAddr],
+        sources: &[A],
     ) -> Result<()> {
         let fd = self.socket(socket)?.as_fd();
         let include = mode == FilterMode::Include;
@@ -361,10 +350,10 @@ impl JoinPool {
     /// a part of this group): join, then set the full filter. Returns the socket's slot.
     fn join(
         &mut self,
-        ifindex: u32,
-        group: IpAddr,
+        ifindex: IfIndex,
+        group: A,
         mode: FilterMode,
-        sources: &[IpAddr],
+        sources: &[A],
         busy: &[usize],
     ) -> Result<usize> {
         // A socket can turn out full before our count says so (the sysctl was lowered, or the
@@ -390,17 +379,18 @@ impl JoinPool {
                 self.close_if_empty(index);
                 Err(match e {
                     JoinError::Join(e)
-                        if e.raw_os_error() == Some(libc::ENOBUFS) && self.family == Family::V4 =>
+                        if e.raw_os_error() == Some(libc::ENOBUFS) && A::FAMILY == Family::V4 =>
                     {
                         Error::io(
                             format!(
-                                "joining {group} on interface {ifindex}: the kernel refuses memberships; raise sysctl net.ipv4.igmp_max_memberships"
+                                "joining {group} on interface {}: the kernel refuses memberships; raise sysctl net.ipv4.igmp_max_memberships",
+                                ifindex.0
                             ),
                             e,
                         )
                     }
                     JoinError::Join(e) => {
-                        Error::io(format!("joining {group} on interface {ifindex}"), e)
+                        Error::io(format!("joining {group} on interface {}", ifindex.0), e)
                     }
                     JoinError::Filter(e) => self.filter_error(ifindex, group, sources.len(), e),
                 })
@@ -411,10 +401,10 @@ impl JoinPool {
     fn join_on(
         &self,
         index: usize,
-        ifindex: u32,
-        group: IpAddr,
+        ifindex: IfIndex,
+        group: A,
         mode: FilterMode,
-        sources: &[IpAddr],
+        sources: &[A],
     ) -> Result<(), JoinError> {
         let fd = self
             .socket(index)
@@ -473,7 +463,7 @@ impl JoinPool {
     /// Leaves `group` on `ifindex` on one socket and frees its slot, also when the kernel
     /// refuses (the membership is forgotten either way; the error is the caller's to report).
     /// A socket left empty is closed.
-    fn leave(&mut self, index: usize, ifindex: u32, group: IpAddr) -> io::Result<()> {
+    fn leave(&mut self, index: usize, ifindex: IfIndex, group: A) -> io::Result<()> {
         let level = self.level();
         let Some(Some(s)) = self.sockets.get_mut(index) else {
             return Ok(());
@@ -486,7 +476,7 @@ impl JoinPool {
         ) {
             // The interface vanished; the kernel may already have dropped the membership (D13).
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENODEV | libc::EADDRNOTAVAIL)) => {
-                tracing::debug!(ifindex, %group, error = %e, "leave after the interface vanished");
+                tracing::debug!(ifindex = ifindex.0, %group, error = %e, "leave after the interface vanished");
                 Ok(())
             }
             other => other,
@@ -523,7 +513,7 @@ impl JoinPool {
 
     /// Leaves every membership in `gone`; failures make one warning for the whole batch (one
     /// interface event or the shutdown), not one per group.
-    fn leave_all(&mut self, gone: Vec<(u32, IpAddr)>, why: &str) {
+    fn leave_all(&mut self, gone: Vec<(IfIndex, A)>, why: &str) {
         let mut failed = 0usize;
         let mut first = None;
         for (ifindex, group) in gone {
@@ -540,12 +530,13 @@ impl JoinPool {
         if let Some((ifindex, group, e)) = first {
             tracing::warn!(
                 "{why}: {failed} upstream group(s) could not be left, the first {group} on \
-                 interface {ifindex}: {e}"
+                 interface {}: {e}",
+                ifindex.0
             );
         }
     }
 
-    pub(crate) fn forget_interface(&mut self, ifindex: u32) {
+    pub(crate) fn forget_interface(&mut self, ifindex: IfIndex) {
         let gone: Vec<_> = self
             .held
             .keys()
@@ -591,12 +582,12 @@ impl JoinPool {
                 Some(None) | None => break,
             }
         }
-        let domain = match self.family {
+        let domain = match A::FAMILY {
             Family::V4 => Domain::IPV4,
             Family::V6 => Domain::IPV6,
         };
         let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))
-            .map_err(|e| Error::io(format!("opening an {} membership socket", self.family), e))?;
+            .map_err(|e| Error::io(format!("opening an {} membership socket", A::FAMILY), e))?;
         let opened = PoolSocket {
             socket,
             members: 0,
@@ -609,17 +600,20 @@ impl JoinPool {
         Ok(index)
     }
 
-    fn filter_error(&self, ifindex: u32, group: IpAddr, count: usize, e: io::Error) -> Error {
+    fn filter_error(&self, ifindex: IfIndex, group: A, count: usize, e: io::Error) -> Error {
         if e.raw_os_error() == Some(libc::ENOBUFS) {
             Error::TooManySources {
-                group,
+                group: group.into_ip(),
                 ifindex,
                 count,
                 sysctl: self.msf_sysctl(),
             }
         } else {
             Error::io(
-                format!("setting the source filter of {group} on interface {ifindex}"),
+                format!(
+                    "setting the source filter of {group} on interface {}",
+                    ifindex.0
+                ),
                 e,
             )
         }

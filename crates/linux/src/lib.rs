@@ -1,7 +1,8 @@
 //! The Linux layer of mrproxy: the only code that touches the kernel.
 //!
-//! - [`Mroute4`] / [`Mroute6`]: the multicast routing sockets (MRT_* / MRT6_*): VIFs and MIFs by
-//!   ifindex, forwarding entries, packet counters, received IGMP/MLD and kernel upcalls.
+//! - [`Mroute`] (`Mroute4` / `Mroute6`): the multicast routing socket of one family
+//!   (MRT_* / MRT6_*, [`MrouteFamily`]): VIFs and MIFs by ifindex, forwarding entries, packet
+//!   counters, received IGMP/MLD and kernel upcalls.
 //! - [`IgmpSender`] / [`MldSender`]: queries out of an exact interface from an exact source.
 //! - [`UpstreamMembership`]: the router's host-side membership, kept by the kernel.
 //! - [`LinkMonitor`]: interfaces and addresses from rtnetlink; [`LinkEvents`]: their changes,
@@ -17,8 +18,7 @@ mod error;
 mod io;
 mod join_pool;
 mod membership;
-mod mroute4;
-mod mroute6;
+mod mroute;
 mod netlink;
 mod notify;
 pub mod packet;
@@ -27,13 +27,15 @@ mod sender;
 mod sys;
 mod vif_table;
 
-pub use error::{Error, Family, Result, errno_name};
-pub use membership::{FilterMode, UpstreamMembership};
-pub use mroute4::{IGMP_REPORT_GROUPS, Mroute4, Received4, Upcall};
-pub use mroute6::{MLD_REPORT_GROUPS, MLD_TYPES, Mroute6, Received6};
+pub use error::{Error, Result, errno_name};
+pub use membership::UpstreamMembership;
+pub use mroute::{
+    IGMP_REPORT_GROUPS, MLD_REPORT_GROUPS, MLD_TYPES, Mroute, Mroute4, Mroute6, MrouteFamily,
+    Received4, Received6, Upcall,
+};
 pub use netlink::{
-    InterfaceAddress, Link, LinkEvent, LinkEvents, LinkFlags, LinkMonitor, LinkUpdate,
-    MonitorCounters, MonitorOptions, Resync, reconcile,
+    LinkEvent, LinkEvents, LinkMonitor, LinkUpdate, MonitorCounters, MonitorOptions, Resync,
+    reconcile,
 };
 pub use notify::{Notifier, monotonic_usec};
 pub use packet::{Ipv4Header, UpcallKind};

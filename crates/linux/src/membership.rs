@@ -9,35 +9,37 @@
 //! which is why igmpproxy failed at the 21st group (docs/igmpproxy-differences.md D21). We spread memberships over
 //! as many unbound UDP sockets as needed; unbound, they never receive, so no queue fills up.
 
-use crate::error::{Family, Result};
+use crate::error::Result;
 use crate::join_pool::JoinPool;
-use std::net::IpAddr;
+use mrproxy_types::{FilterMode, IfIndex, IpFamily};
 
-/// RFC 3376 §3.2 / RFC 3810 §4.2 filter mode of a membership.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FilterMode {
-    Include,
-    Exclude,
+/// One family's memberships (`A`: `Ipv4Addr` or `Ipv6Addr`), spread over a pool of sockets.
+/// `set` is idempotent.
+///
+/// Group and sources are of the pool's family; a source of the other family does not compile:
+/// ```compile_fail
+/// use mrproxy_linux::UpstreamMembership;
+/// use mrproxy_types::{FilterMode, IfIndex};
+/// use std::net::{Ipv4Addr, Ipv6Addr};
+/// let mut m = UpstreamMembership::new();
+/// let group: Ipv6Addr = "ff3e::1234".parse().unwrap();
+/// let mixed = [Ipv4Addr::new(198, 51, 100, 2)];
+/// let _ = m.set(IfIndex(2), group, FilterMode::Include, &mixed);
+/// ```
+#[derive(Debug)]
+pub struct UpstreamMembership<A: IpFamily> {
+    pool: JoinPool<A>,
 }
 
-/// Memberships of both families, spread over pools of sockets. `set` is idempotent.
-#[derive(Debug, Default)]
-pub struct UpstreamMembership {
-    v4: Option<JoinPool>,
-    v6: Option<JoinPool>,
-}
-
-impl UpstreamMembership {
-    pub fn new() -> UpstreamMembership {
-        UpstreamMembership::default()
-    }
-
-    /// Sizes both families' pools now (they read `net.ipv4.igmp_max_memberships` from /proc),
-    /// instead of at the first join: after a `chroot` /proc is out of reach and the pool would
-    /// fall back to the kernel's default of 20 groups per socket. Opens no socket.
-    pub fn prepare(&mut self) {
-        self.pool(Family::V4);
-        self.pool(Family::V6);
+impl<A: IpFamily> UpstreamMembership<A> {
+    /// Sizes the pool from the calling thread's network namespace now (it reads
+    /// `net.ipv4.igmp_max_memberships` and `igmp_max_msf` / `mld_max_msf` from /proc): after a
+    /// `chroot` /proc is out of reach and the pool would fall back to the kernel's defaults of
+    /// 20 groups and 10 sources per socket. Opens no socket.
+    pub fn new() -> UpstreamMembership<A> {
+        UpstreamMembership {
+            pool: JoinPool::new(),
+        }
     }
 
     /// Makes the membership of `group` on `ifindex` exactly (mode, sources). INCLUDE with no
@@ -45,56 +47,37 @@ impl UpstreamMembership {
     /// leave: the membership is forgotten all the same (the error is still returned).
     pub fn set(
         &mut self,
-        ifindex: u32,
-        group: IpAddr,
+        ifindex: IfIndex,
+        group: A,
         mode: FilterMode,
-        sources: &[IpAddr],
+        sources: &[A],
     ) -> Result<()> {
-        self.pool(family_of(group))
-            .set(ifindex, group, mode, sources)
+        self.pool.set(ifindex, group, mode, sources)
     }
 
     /// The state held for (ifindex, group), if joined.
-    pub fn get(&self, ifindex: u32, group: IpAddr) -> Option<(FilterMode, &[IpAddr])> {
-        let pool = match family_of(group) {
-            Family::V4 => self.v4.as_ref(),
-            Family::V6 => self.v6.as_ref(),
-        };
-        pool?.get(ifindex, group)
+    pub fn get(&self, ifindex: IfIndex, group: A) -> Option<(FilterMode, &[A])> {
+        self.pool.get(ifindex, group)
     }
 
     /// Drops every membership on `ifindex` (the interface went away or stopped being upstream).
-    pub fn forget_interface(&mut self, ifindex: u32) {
-        for pool in [&mut self.v4, &mut self.v6].into_iter().flatten() {
-            pool.forget_interface(ifindex);
-        }
+    pub fn forget_interface(&mut self, ifindex: IfIndex) {
+        self.pool.forget_interface(ifindex);
     }
 
     /// Leaves every group (also done by the kernel when the sockets close).
     pub fn clear(&mut self) {
-        for pool in [&mut self.v4, &mut self.v6].into_iter().flatten() {
-            pool.clear();
-        }
+        self.pool.clear();
     }
 
     /// How many sockets hold memberships (for status output and tests).
     pub fn socket_count(&self) -> usize {
-        [&self.v4, &self.v6]
-            .into_iter()
-            .flatten()
-            .map(|p| p.socket_count())
-            .sum()
-    }
-
-    fn pool(&mut self, family: Family) -> &mut JoinPool {
-        let slot = match family {
-            Family::V4 => &mut self.v4,
-            Family::V6 => &mut self.v6,
-        };
-        slot.get_or_insert_with(|| JoinPool::new(family))
+        self.pool.socket_count()
     }
 }
 
-pub(crate) fn family_of(a: IpAddr) -> Family {
-    if a.is_ipv4() { Family::V4 } else { Family::V6 }
+impl<A: IpFamily> Default for UpstreamMembership<A> {
+    fn default() -> Self {
+        Self::new()
+    }
 }

@@ -7,8 +7,9 @@
 
 use crate::error::{Error, Result, classify};
 use crate::io::{in_pktinfo, in6_pktinfo};
-use crate::mroute6::icmp6_filter_passing;
+use crate::mroute::icmp6_filter_passing;
 use crate::sys;
+use mrproxy_types::IfIndex;
 use nix::sys::socket::{ControlMessage, MsgFlags, SockaddrIn, SockaddrIn6, sendmsg};
 use socket2::{Domain, Protocol, SockFilter, Socket, Type};
 use std::io::IoSlice;
@@ -71,11 +72,12 @@ impl IgmpSender {
     /// to let the kernel choose) to `destination`. Never blocks: a full send queue is an error.
     pub fn send(
         &self,
-        ifindex: u32,
+        ifindex: IfIndex,
         source: Ipv4Addr,
         destination: Ipv4Addr,
         igmp: &[u8],
     ) -> Result<()> {
+        let IfIndex(ifindex) = ifindex;
         let op = || format!("sending IGMP from {source} to {destination} on interface {ifindex}");
         let info = in_pktinfo(ifindex, source).map_err(|e| Error::io(op(), e))?;
         let to = SockaddrIn::from(SocketAddrV4::new(destination, 0));
@@ -134,11 +136,12 @@ impl MldSender {
     /// link-local `source` to `destination`.
     pub fn send(
         &self,
-        ifindex: u32,
+        ifindex: IfIndex,
         source: Ipv6Addr,
         destination: Ipv6Addr,
         mld: &[u8],
     ) -> Result<()> {
+        let IfIndex(ifindex) = ifindex;
         let op = || format!("sending MLD from {source} to {destination} on interface {ifindex}");
         let info = in6_pktinfo(ifindex, source);
         // The scope id matters for link-scope destinations (ff02::1).

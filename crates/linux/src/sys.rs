@@ -5,6 +5,7 @@
 #![allow(unsafe_code, non_camel_case_types)]
 
 use libc::{c_int, c_uint, c_ulong, in_addr, sockaddr_in6, sockaddr_storage};
+use mrproxy_types::{IfIndex, IpFamily, MAX_VIFS};
 use std::io;
 use std::mem::{offset_of, size_of};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -17,7 +18,7 @@ pub const MRT_DEL_VIF: c_int = 203;
 pub const MRT_ADD_MFC: c_int = 204;
 pub const MRT_DEL_MFC: c_int = 205;
 pub const MRT_TABLE: c_int = 209;
-pub const MAXVIFS: usize = 32;
+// MAXVIFS (32) is `mrproxy_types::MAX_VIFS`; `mfcctl`'s size check below confirms it.
 pub const VIFF_USE_IFINDEX: u8 = 0x8;
 pub const IGMPMSG_NOCACHE: u8 = 1;
 pub const IGMPMSG_WRONGVIF: u8 = 2;
@@ -61,7 +62,7 @@ pub struct mfcctl {
     pub mfcc_origin: in_addr,
     pub mfcc_mcastgrp: in_addr,
     pub mfcc_parent: u16,
-    pub mfcc_ttls: [u8; MAXVIFS],
+    pub mfcc_ttls: [u8; MAX_VIFS],
     pub mfcc_pkt_cnt: c_uint,
     pub mfcc_byte_cnt: c_uint,
     pub mfcc_wrong_if: c_uint,
@@ -274,19 +275,19 @@ pub fn ioctl_inout<T: Copy>(fd: BorrowedFd<'_>, request: c_ulong, arg: &mut T) -
 
 /// MCAST_MSFILTER: replace the whole source filter of (interface, group) on this socket.
 /// `level` is IPPROTO_IP for AF_INET sockets, IPPROTO_IPV6 for AF_INET6 ones.
-pub fn set_source_filter(
+pub fn set_source_filter<A: IpFamily>(
     fd: BorrowedFd<'_>,
     level: c_int,
-    ifindex: u32,
-    group: IpAddr,
+    ifindex: IfIndex,
+    group: A,
     include: bool,
-    sources: &[IpAddr],
+    sources: &[A],
 ) -> io::Result<()> {
     let numsrc =
         u32::try_from(sources.len()).map_err(|_| io::Error::from_raw_os_error(libc::ENOBUFS))?;
     let head = group_filter_head {
-        gf_interface: ifindex,
-        gf_group: sockaddr_storage(group),
+        gf_interface: ifindex.0,
+        gf_group: sockaddr_storage(group.into_ip()),
         gf_fmode: if include {
             libc::MCAST_INCLUDE as u32
         } else {
@@ -308,7 +309,7 @@ pub fn set_source_filter(
             let at = base
                 .add(head_len + i * entry_len)
                 .cast::<sockaddr_storage>();
-            std::ptr::write(at, sockaddr_storage(*source));
+            std::ptr::write(at, sockaddr_storage(source.into_ip()));
         }
     }
     let len = libc::socklen_t::try_from(total)
@@ -331,19 +332,23 @@ pub fn set_source_filter(
 }
 
 /// `group_req` for MCAST_JOIN_GROUP / MCAST_LEAVE_GROUP.
-pub fn group_req(ifindex: u32, group: IpAddr) -> libc::group_req {
+pub fn group_req<A: IpFamily>(ifindex: IfIndex, group: A) -> libc::group_req {
     libc::group_req {
-        gr_interface: ifindex,
-        gr_group: sockaddr_storage(group),
+        gr_interface: ifindex.0,
+        gr_group: sockaddr_storage(group.into_ip()),
     }
 }
 
 /// `group_source_req` for MCAST_JOIN_SOURCE_GROUP.
-pub fn group_source_req(ifindex: u32, group: IpAddr, source: IpAddr) -> libc::group_source_req {
+pub fn group_source_req<A: IpFamily>(
+    ifindex: IfIndex,
+    group: A,
+    source: A,
+) -> libc::group_source_req {
     libc::group_source_req {
-        gsr_interface: ifindex,
-        gsr_group: sockaddr_storage(group),
-        gsr_source: sockaddr_storage(source),
+        gsr_interface: ifindex.0,
+        gsr_group: sockaddr_storage(group.into_ip()),
+        gsr_source: sockaddr_storage(source.into_ip()),
     }
 }
 

@@ -3,67 +3,68 @@
 //! caller; we take the lowest free one and reuse slots as interfaces go, so the VIF index never
 //! depends on the (unbounded) ifindex.
 
-use crate::sys::MAXVIFS;
+use mrproxy_types::{IfIndex, MAX_VIFS, VifIndex};
 use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VifEntry {
-    pub ifindex: u32,
+    pub ifindex: IfIndex,
     /// Output threshold: the MFC copies a packet out of this VIF only when its TTL is greater.
     pub threshold: u8,
 }
 
 #[derive(Debug, Default)]
 pub struct VifTable {
-    slots: [Option<VifEntry>; MAXVIFS],
-    by_ifindex: HashMap<u32, u16>,
+    slots: [Option<VifEntry>; MAX_VIFS],
+    by_ifindex: HashMap<IfIndex, VifIndex>,
 }
 
 impl VifTable {
     /// The VIF already given to `ifindex`.
-    pub fn vif_of(&self, ifindex: u32) -> Option<u16> {
+    pub fn vif_of(&self, ifindex: IfIndex) -> Option<VifIndex> {
         self.by_ifindex.get(&ifindex).copied()
     }
 
-    pub fn entry(&self, vif: u16) -> Option<VifEntry> {
-        self.slots.get(usize::from(vif)).copied().flatten()
+    pub fn entry(&self, vif: VifIndex) -> Option<VifEntry> {
+        self.slots.get(usize::from(vif.0)).copied().flatten()
     }
 
-    pub fn ifindex_of(&self, vif: u16) -> Option<u32> {
+    pub fn ifindex_of(&self, vif: VifIndex) -> Option<IfIndex> {
         self.entry(vif).map(|e| e.ifindex)
     }
 
     /// The lowest free slot, or `None` when all 32 are taken.
-    pub fn free_slot(&self) -> Option<u16> {
+    pub fn free_slot(&self) -> Option<VifIndex> {
         self.slots
             .iter()
             .position(Option::is_none)
             .and_then(|i| u16::try_from(i).ok())
+            .map(VifIndex)
     }
 
     /// Records that the kernel accepted `entry` in slot `vif` (which must be free).
-    pub fn insert(&mut self, vif: u16, entry: VifEntry) {
-        if let Some(slot) = self.slots.get_mut(usize::from(vif)) {
+    pub fn insert(&mut self, vif: VifIndex, entry: VifEntry) {
+        if let Some(slot) = self.slots.get_mut(usize::from(vif.0)) {
             *slot = Some(entry);
             self.by_ifindex.insert(entry.ifindex, vif);
         }
     }
 
     /// Forgets `ifindex` and returns the slot it had.
-    pub fn remove(&mut self, ifindex: u32) -> Option<u16> {
+    pub fn remove(&mut self, ifindex: IfIndex) -> Option<VifIndex> {
         let vif = self.by_ifindex.remove(&ifindex)?;
-        if let Some(slot) = self.slots.get_mut(usize::from(vif)) {
+        if let Some(slot) = self.slots.get_mut(usize::from(vif.0)) {
             *slot = None;
         }
         Some(vif)
     }
 
     /// Every (vif, entry) in slot order.
-    pub fn iter(&self) -> impl Iterator<Item = (u16, VifEntry)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (VifIndex, VifEntry)> + '_ {
         self.slots
             .iter()
             .enumerate()
-            .filter_map(|(i, e)| Some((u16::try_from(i).ok()?, (*e)?)))
+            .filter_map(|(i, e)| Some((VifIndex(u16::try_from(i).ok()?), (*e)?)))
     }
 }
 
@@ -73,9 +74,17 @@ mod tests {
 
     fn entry(ifindex: u32) -> VifEntry {
         VifEntry {
-            ifindex,
+            ifindex: IfIndex(ifindex),
             threshold: 1,
         }
+    }
+
+    fn vif(n: u16) -> Option<VifIndex> {
+        Some(VifIndex(n))
+    }
+
+    fn ifindex(n: u32) -> Option<IfIndex> {
+        Some(IfIndex(n))
     }
 
     #[test]
@@ -85,19 +94,22 @@ mod tests {
             let vif = t.free_slot().unwrap();
             t.insert(vif, entry(ifindex));
         }
+        let [i10, i20, i30] = [10, 20, 30].map(IfIndex);
         assert_eq!(
-            (t.vif_of(10), t.vif_of(20), t.vif_of(30)),
-            (Some(0), Some(1), Some(2))
+            (t.vif_of(i10), t.vif_of(i20), t.vif_of(i30)),
+            (vif(0), vif(1), vif(2))
         );
-        assert_eq!(t.remove(20), Some(1));
-        assert_eq!(t.vif_of(20), None);
-        assert_eq!(t.ifindex_of(1), None);
-        assert_eq!(t.free_slot(), Some(1));
-        t.insert(1, entry(40));
-        assert_eq!(t.ifindex_of(1), Some(40));
-        assert_eq!(t.free_slot(), Some(3));
+        assert_eq!(t.remove(i20), vif(1));
+        assert_eq!(t.vif_of(i20), None);
+        assert_eq!(t.ifindex_of(VifIndex(1)), None);
+        assert_eq!(t.free_slot(), vif(1));
+        t.insert(VifIndex(1), entry(40));
+        assert_eq!(t.ifindex_of(VifIndex(1)), ifindex(40));
+        assert_eq!(t.free_slot(), vif(3));
         assert_eq!(
-            t.iter().map(|(v, e)| (v, e.ifindex)).collect::<Vec<_>>(),
+            t.iter()
+                .map(|(v, e)| (v.0, e.ifindex.0))
+                .collect::<Vec<_>>(),
             [(0, 10), (1, 40), (2, 30)]
         );
     }
@@ -110,8 +122,8 @@ mod tests {
             t.insert(vif, entry(1000 + ifindex));
         }
         assert_eq!(t.free_slot(), None);
-        assert_eq!(t.ifindex_of(31), Some(1031));
-        assert_eq!(t.ifindex_of(32), None);
-        assert_eq!(t.remove(5), None);
+        assert_eq!(t.ifindex_of(VifIndex(31)), ifindex(1031));
+        assert_eq!(t.ifindex_of(VifIndex(32)), None);
+        assert_eq!(t.remove(IfIndex(5)), None);
     }
 }

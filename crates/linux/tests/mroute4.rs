@@ -3,7 +3,8 @@
 mod common;
 
 use common::{SECOND, Topology, ip, run_in};
-use mrproxy_linux::{Error, Family, Mroute4, Received4, Upcall, UpcallKind};
+use mrproxy_linux::{Error, Mroute4, Received4, Upcall, UpcallKind};
+use mrproxy_types::{Family, IfIndex, SourceGroup, VifIndex};
 use netlab::{Lab, Receiver, Source, SourceSpec, mfc_v4, vifs_v4};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -11,6 +12,10 @@ use tokio::time::{Instant, timeout_at};
 
 const SOURCE: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
 const GROUP: Ipv4Addr = Ipv4Addr::new(239, 1, 2, 3);
+const SG: SourceGroup<Ipv4Addr> = SourceGroup {
+    source: SOURCE,
+    group: GROUP,
+};
 
 fn names(vifs: &[netlab::Vif]) -> Vec<(u32, String)> {
     vifs.iter().map(|v| (v.index, v.name.clone())).collect()
@@ -52,12 +57,19 @@ fn vifs_routes_and_counters_show_in_the_kernel_tables() {
     let bare = t.ifindex("bare0");
     run_in(&t.rtr, || async {
         let mut mr = Mroute4::open(None).unwrap();
-        assert_eq!(mr.add_vif(up0, 1, 0).unwrap(), 0);
-        assert_eq!(mr.add_vif(dn1, 1, 0).unwrap(), 1);
-        assert_eq!(mr.add_vif(dn2, 5, 0).unwrap(), 2);
-        assert_eq!(mr.add_vif(bare, 1, 0).unwrap(), 3);
-        assert_eq!(mr.add_vif(dn1, 1, 0).unwrap(), 1, "adding twice is a no-op");
-        assert_eq!((mr.vif_of(dn2), mr.ifindex_of(3)), (Some(2), Some(bare)));
+        assert_eq!(mr.add_vif(up0, 1, 0).unwrap(), VifIndex(0));
+        assert_eq!(mr.add_vif(dn1, 1, 0).unwrap(), VifIndex(1));
+        assert_eq!(mr.add_vif(dn2, 5, 0).unwrap(), VifIndex(2));
+        assert_eq!(mr.add_vif(bare, 1, 0).unwrap(), VifIndex(3));
+        assert_eq!(
+            mr.add_vif(dn1, 1, 0).unwrap(),
+            VifIndex(1),
+            "adding twice is a no-op"
+        );
+        assert_eq!(
+            (mr.vif_of(dn2), mr.ifindex_of(VifIndex(3))),
+            (Some(VifIndex(2)), Some(bare))
+        );
         assert_eq!(
             names(&vifs_v4(&t.rtr).unwrap()),
             [
@@ -68,7 +80,7 @@ fn vifs_routes_and_counters_show_in_the_kernel_tables() {
             ]
         );
 
-        mr.set_route(SOURCE, GROUP, up0, &[dn1, dn2, bare]).unwrap();
+        mr.set_route(SG, up0, &[dn1, dn2, bare]).unwrap();
         let mfc = mfc_v4(&t.rtr).unwrap();
         assert_eq!(mfc.len(), 1);
         assert_eq!(
@@ -80,36 +92,45 @@ fn vifs_routes_and_counters_show_in_the_kernel_tables() {
         assert_eq!(mfc[0].oifs, [(1, 1), (2, 5), (3, 1)]);
 
         // Replaced in place; the input interface is never an output.
-        mr.set_route(SOURCE, GROUP, up0, &[up0, dn2]).unwrap();
+        mr.set_route(SG, up0, &[up0, dn2]).unwrap();
         let mfc = mfc_v4(&t.rtr).unwrap();
         assert_eq!(
             (mfc.len(), mfc[0].iif, mfc[0].oifs.clone()),
             (1, Some(0), vec![(2, 5)])
         );
-        assert_eq!(mr.route_packets(SOURCE, GROUP).unwrap(), Some(0));
+        assert_eq!(mr.route_packets(SG).unwrap(), Some(0));
         assert_eq!(
-            mr.route_packets(SOURCE, Ipv4Addr::new(239, 9, 9, 9))
-                .unwrap(),
+            mr.route_packets(SourceGroup {
+                source: SOURCE,
+                group: Ipv4Addr::new(239, 9, 9, 9)
+            })
+            .unwrap(),
             None
         );
 
-        let unknown = mr.set_route(SOURCE, GROUP, up0, &[9999]).unwrap_err();
+        let unknown = mr.set_route(SG, up0, &[IfIndex(9999)]).unwrap_err();
         assert!(
-            matches!(unknown, Error::NoVif { ifindex: 9999, .. }),
+            matches!(
+                unknown,
+                Error::NoVif {
+                    ifindex: IfIndex(9999),
+                    ..
+                }
+            ),
             "{unknown:?}"
         );
 
-        mr.delete_route(SOURCE, GROUP).unwrap();
+        mr.delete_route(SG).unwrap();
         assert!(mfc_v4(&t.rtr).unwrap().is_empty());
-        mr.delete_route(SOURCE, GROUP).unwrap(); // ENOENT is not an error
+        mr.delete_route(SG).unwrap(); // ENOENT is not an error
 
         // A freed slot is reused.
         mr.del_vif(dn2).unwrap();
         assert_eq!(mr.vif_of(dn2), None);
         assert!(!names(&vifs_v4(&t.rtr).unwrap()).contains(&(2, "dn2".into())));
-        assert_eq!(mr.add_vif(dn2, 1, 0).unwrap(), 2);
+        assert_eq!(mr.add_vif(dn2, 1, 0).unwrap(), VifIndex(2));
 
-        mr.set_route(SOURCE, GROUP, up0, &[dn1]).unwrap();
+        mr.set_route(SG, up0, &[dn1]).unwrap();
         mr.flush().unwrap();
         assert!(mfc_v4(&t.rtr).unwrap().is_empty());
         assert!(vifs_v4(&t.rtr).unwrap().is_empty());
@@ -127,7 +148,7 @@ fn vif_of_a_vanished_interface_is_deleted_quietly() {
     let tmp = t.ifindex("tmp0");
     run_in(&t.rtr, || async {
         let mut mr = Mroute4::open(None).unwrap();
-        assert_eq!(mr.add_vif(tmp, 1, 0).unwrap(), 0);
+        assert_eq!(mr.add_vif(tmp, 1, 0).unwrap(), VifIndex(0));
         t.rtr.ip(&["link", "del", "tmp0"]).unwrap();
         // The kernel removed the VIF with the device; deleting it again is not an error.
         mr.del_vif(tmp).unwrap();
@@ -180,12 +201,12 @@ fn nocache_upcall_names_input_interface_and_route_forwards() {
         };
         assert_eq!(got, Received4::Upcall(expected));
 
-        mr.set_route(SOURCE, GROUP, up0, &[dn1]).unwrap();
+        mr.set_route(SG, up0, &[dn1]).unwrap();
         assert!(
             receiver.wait_for_packets(5, 5 * SECOND),
             "forwarded datagrams reach the receiver"
         );
-        assert!(mr.route_packets(SOURCE, GROUP).unwrap().unwrap() >= 5);
+        assert!(mr.route_packets(SG).unwrap().unwrap() >= 5);
     });
 }
 

@@ -3,7 +3,8 @@
 mod common;
 
 use common::{SECOND, Topology, run_in};
-use mrproxy_linux::{Error, Family, Mroute6, Received6, Upcall, UpcallKind};
+use mrproxy_linux::{Error, Mroute6, Received6, Upcall, UpcallKind};
+use mrproxy_types::{Family, SourceGroup, VifIndex};
 use netlab::{Lab, Receiver, Source, SourceSpec, mfc_v6, vifs_v6};
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
@@ -15,6 +16,13 @@ fn source() -> Ipv6Addr {
 
 fn group() -> Ipv6Addr {
     "ff3e::4321".parse().unwrap()
+}
+
+fn sg() -> SourceGroup<Ipv6Addr> {
+    SourceGroup {
+        source: source(),
+        group: group(),
+    }
 }
 
 async fn recv_until(
@@ -63,9 +71,9 @@ fn mifs_and_routes_show_in_the_kernel_tables() {
     let (up0, dn1, dn2) = (t.ifindex("up0"), t.ifindex("dn1"), t.ifindex("dn2"));
     run_in(&t.rtr, || async {
         let mut mr = Mroute6::open(None).unwrap();
-        assert_eq!(mr.add_mif(up0, 1, 0).unwrap(), 0);
-        assert_eq!(mr.add_mif(dn1, 1, 0).unwrap(), 1);
-        assert_eq!(mr.add_mif(dn2, 1, 0).unwrap(), 2);
+        assert_eq!(mr.add_vif(up0, 1, 0).unwrap(), VifIndex(0));
+        assert_eq!(mr.add_vif(dn1, 1, 0).unwrap(), VifIndex(1));
+        assert_eq!(mr.add_vif(dn2, 1, 0).unwrap(), VifIndex(2));
         let names: Vec<_> = vifs_v6(&t.rtr)
             .unwrap()
             .into_iter()
@@ -76,7 +84,7 @@ fn mifs_and_routes_show_in_the_kernel_tables() {
             [(0, "up0".into()), (1, "dn1".into()), (2, "dn2".into())]
         );
 
-        mr.set_route(source(), group(), up0, &[dn1, dn2]).unwrap();
+        mr.set_route(sg(), up0, &[dn1, dn2]).unwrap();
         let mfc = mfc_v6(&t.rtr).unwrap();
         assert_eq!(mfc.len(), 1);
         assert_eq!(
@@ -84,17 +92,21 @@ fn mifs_and_routes_show_in_the_kernel_tables() {
             (IpAddr::V6(source()), IpAddr::V6(group()))
         );
         assert_eq!((mfc[0].iif, mfc[0].oif_vifs()), (Some(0), vec![1, 2]));
-        mr.set_route(source(), group(), up0, &[dn2]).unwrap();
+        mr.set_route(sg(), up0, &[dn2]).unwrap();
         assert_eq!(mfc_v6(&t.rtr).unwrap()[0].oif_vifs(), [2]);
-        assert_eq!(mr.route_packets(source(), group()).unwrap(), Some(0));
+        assert_eq!(mr.route_packets(sg()).unwrap(), Some(0));
 
-        mr.delete_route(source(), group()).unwrap();
+        mr.delete_route(sg()).unwrap();
         assert!(mfc_v6(&t.rtr).unwrap().is_empty());
-        assert_eq!(mr.route_packets(source(), group()).unwrap(), None);
-        mr.delete_route(source(), group()).unwrap();
+        assert_eq!(mr.route_packets(sg()).unwrap(), None);
+        mr.delete_route(sg()).unwrap();
 
-        mr.del_mif(dn1).unwrap();
-        assert_eq!(mr.add_mif(dn1, 1, 0).unwrap(), 1, "freed slot reused");
+        mr.del_vif(dn1).unwrap();
+        assert_eq!(
+            mr.add_vif(dn1, 1, 0).unwrap(),
+            VifIndex(1),
+            "freed slot reused"
+        );
         mr.flush().unwrap();
         assert!(vifs_v6(&t.rtr).unwrap().is_empty());
     });
@@ -110,8 +122,8 @@ fn nocache_upcall_passes_the_icmpv6_filter_and_route_forwards() {
     let receiver = Receiver::join(&t.h1, "e0", IpAddr::V6(group()), 5000).unwrap();
     run_in(&t.rtr, || async {
         let mut mr = Mroute6::open(None).unwrap();
-        mr.add_mif(up0, 1, 0).unwrap();
-        mr.add_mif(dn1, 1, 0).unwrap();
+        mr.add_vif(up0, 1, 0).unwrap();
+        mr.add_vif(dn1, 1, 0).unwrap();
         let _source = Source::start(
             &t.src,
             SourceSpec::new("s0", IpAddr::V6(group()), 5000).count(300),
@@ -128,12 +140,12 @@ fn nocache_upcall_passes_the_icmpv6_filter_and_route_forwards() {
         };
         assert_eq!(got, Received6::Upcall(expected));
 
-        mr.set_route(source(), group(), up0, &[dn1]).unwrap();
+        mr.set_route(sg(), up0, &[dn1]).unwrap();
         assert!(
             receiver.wait_for_packets(5, 5 * SECOND),
             "forwarded datagrams reach the receiver"
         );
-        assert!(mr.route_packets(source(), group()).unwrap().unwrap() >= 5);
+        assert!(mr.route_packets(sg()).unwrap().unwrap() >= 5);
     });
 }
 
@@ -155,7 +167,7 @@ fn mld_reports_arrive_with_interface_hop_limit_and_router_alert() {
     run_in(&t.rtr, || async {
         let mut mr = Mroute6::open(None).unwrap();
         for i in [up0, dn1, dn2] {
-            mr.add_mif(i, 1, 0).unwrap();
+            mr.add_vif(i, 1, 0).unwrap();
         }
         mr.join_report_groups(dn1).unwrap();
 

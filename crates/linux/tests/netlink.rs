@@ -4,15 +4,15 @@ mod common;
 
 use common::{SECOND, run_in};
 use mrproxy_linux::{
-    InterfaceAddress, Link, LinkEvent, LinkEvents, LinkMonitor, LinkUpdate, MonitorOptions, Resync,
-    reconcile,
+    LinkEvent, LinkEvents, LinkMonitor, LinkUpdate, MonitorOptions, Resync, reconcile,
 };
+use mrproxy_types::{IfIndex, InterfaceAddress, InterfaceInfo};
 use netlab::Lab;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 use tokio::time::{Instant, timeout_at};
 
-fn find<'a>(links: &'a [Link], name: &str) -> &'a Link {
+fn find<'a>(links: &'a [InterfaceInfo], name: &str) -> &'a InterfaceInfo {
     links
         .iter()
         .find(|l| l.name == name)
@@ -42,7 +42,7 @@ fn dump_sees_veth_addresses_and_tun_peer() {
     });
 
     let dn1 = find(&links, "dn1");
-    assert_eq!(dn1.ifindex, rtr.ifindex("dn1").unwrap());
+    assert_eq!(dn1.ifindex, IfIndex(rtr.ifindex("dn1").unwrap()));
     assert!(dn1.flags.up && dn1.flags.running && dn1.flags.multicast);
     assert!(!dn1.flags.point_to_point && !dn1.flags.loopback);
     assert_eq!(
@@ -115,7 +115,7 @@ fn address_and_link_changes_produce_events() {
     let rtr = lab.ns("rtr").unwrap();
     let h1 = lab.ns("h1").unwrap();
     lab.veth((&rtr, "dn1"), (&h1, "e0")).unwrap();
-    let dn1 = rtr.ifindex("dn1").unwrap();
+    let dn1 = IfIndex(rtr.ifindex("dn1").unwrap());
     run_in(&rtr, || async {
         let monitor = LinkMonitor::new().unwrap();
         assert!(find(&monitor.dump().await.unwrap(), "dn1").ipv4.is_empty());
@@ -218,7 +218,7 @@ fn an_overrun_is_counted_and_followed_by_a_snapshot_of_what_exists() {
             receive_buffer: Some(1024),
         };
         let monitor = LinkMonitor::open(options).unwrap();
-        let mut known: std::collections::BTreeMap<u32, String> = monitor
+        let mut known: std::collections::BTreeMap<IfIndex, String> = monitor
             .dump()
             .await
             .unwrap()
@@ -259,7 +259,9 @@ fn an_overrun_is_counted_and_followed_by_a_snapshot_of_what_exists() {
         assert_eq!(counters.redumps, snapshots, "{counters:?}");
         assert_eq!(counters.reconnects, 0, "{counters:?}");
         assert_eq!(
-            known.get(&rtr.ifindex("d99").unwrap()).map(String::as_str),
+            known
+                .get(&IfIndex(rtr.ifindex("d99").unwrap()))
+                .map(String::as_str),
             Some("d99")
         );
     });

@@ -2,13 +2,13 @@
 //! life cycle, and the clean-up that igmpproxy lacked (D3, D14, D19).
 
 use super::{Downstream, FamilyState, Upstream};
-use crate::action::{Action, FilterMode, RejectReason};
+use crate::action::{Action, RejectReason};
 use crate::afi::Afi;
-use crate::event::{IfIndex, InterfaceInfo};
 use crate::joined::JoinedGroups;
 use crate::link::LinkNets;
-use mrproxy_config::{InterfaceSettings, MAX_VIFS, Role};
+use mrproxy_config::{InterfaceSettings, Role};
 use mrproxy_membership::{Output, Port, PortConfig, Timestamp};
+use mrproxy_types::{FilterMode, IfIndex, InterfaceInfo, MAX_VIFS, SourceFilter};
 
 /// What an interface should be in this family (computed by the engine from the configuration
 /// and the link flags); the family only acts on it.
@@ -246,9 +246,12 @@ impl<A: Afi> FamilyState<A> {
                 for group in std::mem::take(&mut u.joined).groups() {
                     actions.push(Action::SetUpstreamMembership {
                         ifindex,
-                        group: group.into_ip(),
-                        mode: FilterMode::Include,
-                        sources: Vec::new(),
+                        filter: SourceFilter {
+                            group,
+                            mode: FilterMode::Include,
+                            sources: Vec::new(),
+                        }
+                        .into(),
                     });
                 }
             }

@@ -4,10 +4,11 @@
 use super::FamilyState;
 use crate::action::{Action, RejectReason};
 use crate::afi::Afi;
-use crate::event::IfIndex;
 use crate::retry::RetryKey;
 use crate::routes::Route;
 use mrproxy_membership::Timestamp;
+use mrproxy_types::IfIndex;
+use mrproxy_types::SourceGroup;
 
 impl<A: Afi> FamilyState<A> {
     /// A kernel upcall: traffic for (source, group) arrived on `iif` without an entry.
@@ -18,11 +19,11 @@ impl<A: Afi> FamilyState<A> {
         &mut self,
         now: Timestamp,
         iif: IfIndex,
-        source: A,
-        group: A,
+        sg: SourceGroup<A>,
         max_total_routes: usize,
         actions: &mut Vec<Action>,
     ) {
+        let SourceGroup { source, group } = sg;
         if !group.is_multicast_group() || group.is_link_local_group() {
             return;
         }
@@ -82,8 +83,7 @@ impl<A: Afi> FamilyState<A> {
             }));
         }
         actions.push(Action::SetRoute {
-            source: source.into_ip(),
-            group: group.into_ip(),
+            sg: sg.into(),
             iif,
             oifs: oifs.clone(),
         });
@@ -104,10 +104,7 @@ impl<A: Afi> FamilyState<A> {
     fn evict(&mut self, group: A, source: A, actions: &mut Vec<Action>) {
         self.routes.remove(group, source);
         self.retries.withdraw(RetryKey::Route(group, source));
-        actions.push(Action::DeleteRoute {
-            source: source.into_ip(),
-            group: group.into_ip(),
-        });
+        actions.push(Action::DeleteRoute(SourceGroup { source, group }.into()));
     }
 
     /// The answer to a SampleRoute: an entry whose counter did not move for a whole interval is
@@ -116,10 +113,7 @@ impl<A: Afi> FamilyState<A> {
         if self.routes.record_sample(group, source, packets) {
             self.routes.remove(group, source);
             self.retries.withdraw(RetryKey::Route(group, source));
-            actions.push(Action::DeleteRoute {
-                source: source.into_ip(),
-                group: group.into_ip(),
-            });
+            actions.push(Action::DeleteRoute(SourceGroup { source, group }.into()));
         }
     }
 
@@ -133,10 +127,7 @@ impl<A: Afi> FamilyState<A> {
         if self.role_of(iif).is_none() {
             self.routes.remove(group, source);
             self.retries.withdraw(RetryKey::Route(group, source));
-            actions.push(Action::DeleteRoute {
-                source: source.into_ip(),
-                group: group.into_ip(),
-            });
+            actions.push(Action::DeleteRoute(SourceGroup { source, group }.into()));
             return;
         }
         let accepted = self.source_accepted(iif, source);
@@ -160,8 +151,7 @@ impl<A: Afi> FamilyState<A> {
             .set_outputs(group, source, accepted, oifs.clone())
         {
             actions.push(Action::SetRoute {
-                source: source.into_ip(),
-                group: group.into_ip(),
+                sg: SourceGroup { source, group }.into(),
                 iif,
                 oifs,
             });

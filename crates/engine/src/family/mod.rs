@@ -19,7 +19,6 @@ pub use attach::Desired;
 
 use crate::action::{Action, RejectReason};
 use crate::afi::Afi;
-use crate::event::IfIndex;
 use crate::joined::JoinedGroups;
 use crate::link::LinkNets;
 use crate::retry::Retries;
@@ -28,6 +27,7 @@ use crate::timers::DeadlineIndex;
 use crate::upcalls::UpcallBudget;
 use mrproxy_config::{InterfaceSettings, Role};
 use mrproxy_membership::{Message, Output, Port, PortEvent, Timestamp};
+use mrproxy_types::IfIndex;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A downstream link: we run the router part of IGMP/MLD here.

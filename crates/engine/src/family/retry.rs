@@ -5,11 +5,12 @@
 use super::FamilyState;
 use crate::action::Action;
 use crate::afi::Afi;
-use crate::event::IfIndex;
 use crate::kernel::{KernelError, KernelObject};
 use crate::retry::{Pending, RetryKey};
 use mrproxy_config::Role;
 use mrproxy_membership::Timestamp;
+use mrproxy_types::IfIndex;
+use mrproxy_types::{SourceFilter, SourceGroup};
 
 impl<A: Afi> FamilyState<A> {
     /// The family's key for a kernel object (`None`: another family's or mixed addresses).
@@ -71,24 +72,26 @@ impl<A: Afi> FamilyState<A> {
                 let m = self.upstreams.get(&ifindex)?.joined.get(&group)?;
                 Some(Action::SetUpstreamMembership {
                     ifindex,
-                    group: group.into_ip(),
-                    mode: m.mode,
-                    sources: m.sources.iter().map(|s| s.into_ip()).collect(),
+                    filter: SourceFilter {
+                        group,
+                        mode: m.mode,
+                        sources: m.sources.iter().copied().collect(),
+                    }
+                    .into(),
                 })
             }
             // An entry the engine removed is wanted absent: a refused removal is retried.
-            RetryKey::Route(group, source) => Some(match self.routes.get(group, source) {
-                Some(route) => Action::SetRoute {
-                    source: source.into_ip(),
-                    group: group.into_ip(),
-                    iif: route.iif,
-                    oifs: route.oifs.clone(),
-                },
-                None => Action::DeleteRoute {
-                    source: source.into_ip(),
-                    group: group.into_ip(),
-                },
-            }),
+            RetryKey::Route(group, source) => {
+                let sg = SourceGroup { source, group }.into();
+                Some(match self.routes.get(group, source) {
+                    Some(route) => Action::SetRoute {
+                        sg,
+                        iif: route.iif,
+                        oifs: route.oifs.clone(),
+                    },
+                    None => Action::DeleteRoute(sg),
+                })
+            }
         }
     }
 

@@ -2,11 +2,12 @@
 //! and the optional downstream refresh on upstream queries.
 
 use super::FamilyState;
-use crate::action::{Action, FilterMode};
+use crate::action::Action;
 use crate::afi::Afi;
 use crate::merge::{Membership, merge};
 use crate::retry::RetryKey;
 use mrproxy_membership::{Output, Timestamp};
+use mrproxy_types::{FilterMode, SourceFilter};
 
 impl<A: Afi> FamilyState<A> {
     /// Recomputes one group's merged membership and brings every upstream in line with it.
@@ -29,17 +30,18 @@ impl<A: Afi> FamilyState<A> {
                 continue;
             }
             let (mode, sources) = match desired {
-                Some(Membership { mode, sources }) => {
-                    (*mode, sources.iter().map(|s| s.into_ip()).collect())
-                }
+                Some(Membership { mode, sources }) => (*mode, sources.iter().copied().collect()),
                 // INCLUDE {} = leave.
                 None => (FilterMode::Include, Vec::new()),
             };
             actions.push(Action::SetUpstreamMembership {
                 ifindex: *ifindex,
-                group: ip,
-                mode,
-                sources,
+                filter: SourceFilter {
+                    group,
+                    mode,
+                    sources,
+                }
+                .into(),
             });
             match desired {
                 Some(m) => upstream.joined.insert(group, m),

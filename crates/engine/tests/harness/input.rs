@@ -25,7 +25,8 @@
 //! `query` ({version, group, max_resp_ms, s, qrv, qqi_s, sources}), `hex` (raw message bytes).
 
 use mrproxy_engine::{
-    Event, IfIndex, InterfaceInfo, KernelError, KernelObject, LinkFlags, V4Address, V6Address,
+    AnySourceGroup, Event, IfIndex, InterfaceInfo, KernelError, KernelObject, LinkFlags, V4Address,
+    V6Address,
 };
 use mrproxy_wire::{RecordType, code, igmp, mld};
 use serde::Deserialize;
@@ -67,8 +68,7 @@ pub fn parse_step(line: &Value) -> Result<Step, String> {
         let u: Upcall = from_value(v)?;
         return Ok(Step::Event(Event::NoCache {
             iif: IfIndex(u.iif),
-            source: u.source,
-            group: u.group,
+            sg: u.sg,
         }));
     }
     if let Some(v) = field("counters") {
@@ -112,8 +112,9 @@ fn from_value<T: for<'de> Deserialize<'de>>(v: Value) -> Result<T, String> {
 #[derive(Deserialize)]
 struct Upcall {
     iif: u32,
-    source: IpAddr,
-    group: IpAddr,
+    /// "source" and "group", both of one family.
+    #[serde(flatten)]
+    sg: AnySourceGroup,
 }
 
 #[derive(Deserialize)]

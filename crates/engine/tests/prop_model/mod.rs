@@ -56,12 +56,7 @@ impl World {
         let mut samples = Vec::new();
         for action in actions {
             match action {
-                Action::SetRoute {
-                    source,
-                    group,
-                    iif,
-                    oifs,
-                } => {
+                Action::SetRoute { sg, iif, oifs } => {
                     assert!(
                         oifs.windows(2).all(|w| w[0] < w[1]),
                         "oifs sorted and unique"
@@ -70,18 +65,14 @@ impl World {
                         !oifs.contains(&iif),
                         "never back out of the input interface"
                     );
-                    self.routes.insert((source, group), (iif, oifs));
+                    self.routes.insert((sg.source(), sg.group()), (iif, oifs));
                 }
-                Action::DeleteRoute { source, group } => {
-                    self.routes.remove(&(source, group));
+                Action::DeleteRoute(sg) => {
+                    self.routes.remove(&(sg.source(), sg.group()));
                 }
-                Action::SetUpstreamMembership {
-                    ifindex,
-                    group,
-                    mode,
-                    sources,
-                } => {
+                Action::SetUpstreamMembership { ifindex, filter } => {
                     assert_eq!(ifindex, UP);
+                    let (group, mode, sources) = (filter.group(), filter.mode(), filter.sources());
                     if mode == FilterMode::Include && sources.is_empty() {
                         self.upstream.remove(&group);
                     } else {

@@ -14,6 +14,7 @@ pub use watch::{LinkEvents, LinkUpdate, MonitorCounters, Resync, reconcile};
 use crate::error::{Error, Result};
 use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
+use mrproxy_types::{IfIndex, InterfaceInfo};
 use parse::{NetlinkAddress, Notification, attach_addresses, classify, link_from, parse_address};
 use rtnetlink::packet_core::NetlinkMessage;
 use rtnetlink::packet_route::RouteNetlinkMessage;
@@ -22,46 +23,13 @@ use rtnetlink::{Handle, MulticastGroup};
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
-
-/// Interface flags that matter to a multicast router.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LinkFlags {
-    pub up: bool,
-    pub running: bool,
-    pub multicast: bool,
-    pub loopback: bool,
-    pub point_to_point: bool,
-}
-
-/// An address on an interface. On point-to-point links `peer` is the far end (IFA_ADDRESS
-/// when it differs from IFA_LOCAL); its prefix is the link's network (docs/igmpproxy-differences.md D20).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct InterfaceAddress<A> {
-    pub address: A,
-    pub prefix_len: u8,
-    pub peer: Option<A>,
-}
-
-/// The complete current state of one interface.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Link {
-    pub ifindex: u32,
-    pub name: String,
-    pub flags: LinkFlags,
-    /// Primary addresses first (secondaries after), in kernel order otherwise.
-    pub ipv4: Vec<InterfaceAddress<Ipv4Addr>>,
-    /// Usable addresses only: tentative (DAD in progress) and DAD-failed ones are left out,
-    /// since the kernel refuses them as source; a change event follows when DAD completes.
-    pub ipv6: Vec<InterfaceAddress<Ipv6Addr>>,
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LinkEvent {
     /// The interface appeared or changed (flags, addresses or name).
-    Changed(Link),
-    Removed(u32),
+    Changed(InterfaceInfo),
+    Removed(IfIndex),
 }
 
 /// How long to keep collecting notifications after the first one, so that a burst (an
@@ -90,7 +58,7 @@ pub struct LinkMonitor {
     connections: [tokio::task::JoinHandle<()>; 2],
     options: MonitorOptions,
     /// Interfaces named by notifications and not yet reported.
-    pending: BTreeSet<u32>,
+    pending: BTreeSet<IfIndex>,
 }
 
 impl std::fmt::Debug for LinkMonitor {
@@ -144,7 +112,7 @@ impl LinkMonitor {
     }
 
     /// Every interface with its addresses.
-    pub async fn dump(&self) -> Result<Vec<Link>> {
+    pub async fn dump(&self) -> Result<Vec<InterfaceInfo>> {
         within("dumping interfaces", async {
             let mut links = Vec::new();
             let mut stream = self.requests.link().get().execute();
@@ -160,12 +128,12 @@ impl LinkMonitor {
     }
 
     /// One interface, or `None` when it does not exist (any more).
-    pub async fn link(&self, ifindex: u32) -> Result<Option<Link>> {
+    pub async fn link(&self, ifindex: IfIndex) -> Result<Option<InterfaceInfo>> {
         within("reading a link", self.read_link(ifindex)).await
     }
 
-    async fn read_link(&self, ifindex: u32) -> Result<Option<Link>> {
-        let mut stream = self.requests.link().get().match_index(ifindex).execute();
+    async fn read_link(&self, ifindex: IfIndex) -> Result<Option<InterfaceInfo>> {
+        let mut stream = self.requests.link().get().match_index(ifindex.0).execute();
         let link = match stream.next().await {
             None => return Ok(None),
             Some(Err(rtnetlink::Error::NetlinkError(e))) if e.raw_code().abs() == libc::ENODEV => {
@@ -182,10 +150,10 @@ impl LinkMonitor {
         Ok(Some(link))
     }
 
-    async fn addresses(&self, ifindex: Option<u32>) -> Result<Vec<NetlinkAddress>> {
+    async fn addresses(&self, ifindex: Option<IfIndex>) -> Result<Vec<NetlinkAddress>> {
         let mut request = self.requests.address().get();
         if let Some(ifindex) = ifindex {
-            request = request.set_link_index_filter(ifindex);
+            request = request.set_link_index_filter(ifindex.0);
         }
         let mut stream = request.execute();
         let mut addresses = Vec::new();
@@ -223,7 +191,7 @@ impl LinkMonitor {
                 Notification::Other => {}
             }
         }
-        let targets: Vec<u32> = self.pending.iter().copied().collect();
+        let targets: Vec<IfIndex> = self.pending.iter().copied().collect();
         let mut events = Vec::with_capacity(targets.len());
         for &ifindex in &targets {
             events.push(match self.link(ifindex).await? {

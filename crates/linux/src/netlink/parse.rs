@@ -1,6 +1,6 @@
-//! rtnetlink messages to [`Link`] states: flags, names and addresses.
+//! rtnetlink messages to [`InterfaceInfo`] states: flags, names and addresses.
 
-use super::{InterfaceAddress, Link, LinkFlags};
+use mrproxy_types::{IfIndex, InterfaceAddress, InterfaceInfo, LinkFlags};
 use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
@@ -11,7 +11,7 @@ use std::net::IpAddr;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Notification {
     /// Re-read this interface.
-    Concerns(u32),
+    Concerns(IfIndex),
     /// The kernel dropped notifications (ENOBUFS on the socket, surfaced by netlink-proto as an
     /// `NLMSG_OVERRUN` message): what changed is unknown, everything must be re-read.
     Overrun,
@@ -24,14 +24,14 @@ pub(super) fn classify(msg: &NetlinkMessage<RouteNetlinkMessage>) -> Notificatio
         NetlinkPayload::Overrun(_) => Notification::Overrun,
         NetlinkPayload::InnerMessage(
             RouteNetlinkMessage::NewLink(l) | RouteNetlinkMessage::DelLink(l),
-        ) => Notification::Concerns(l.header.index),
+        ) => Notification::Concerns(IfIndex(l.header.index)),
         NetlinkPayload::InnerMessage(
             RouteNetlinkMessage::NewAddress(a) | RouteNetlinkMessage::DelAddress(a),
-        ) => Notification::Concerns(a.header.index),
+        ) => Notification::Concerns(IfIndex(a.header.index)),
         _ => Notification::Other,
     }
 }
-pub(super) fn link_from(msg: &LinkMessage) -> Link {
+pub(super) fn link_from(msg: &LinkMessage) -> InterfaceInfo {
     let f = msg.header.flags;
     let name = msg
         .attributes
@@ -41,8 +41,8 @@ pub(super) fn link_from(msg: &LinkMessage) -> Link {
             _ => None,
         })
         .unwrap_or_default();
-    Link {
-        ifindex: msg.header.index,
+    InterfaceInfo {
+        ifindex: IfIndex(msg.header.index),
         name,
         flags: LinkFlags {
             up: f.contains(NlLinkFlags::Up),
@@ -59,7 +59,7 @@ pub(super) fn link_from(msg: &LinkMessage) -> Link {
 /// One address as netlink describes it, before it is attached to its link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct NetlinkAddress {
-    ifindex: u32,
+    ifindex: IfIndex,
     address: IpAddr,
     prefix_len: u8,
     peer: Option<IpAddr>,
@@ -85,7 +85,7 @@ pub(super) fn parse_address(msg: &AddressMessage) -> Option<NetlinkAddress> {
     }
     let own = local.or(address)?;
     Some(NetlinkAddress {
-        ifindex: msg.header.index,
+        ifindex: IfIndex(msg.header.index),
         address: own,
         prefix_len: msg.header.prefix_len,
         peer: address.filter(|a| local.is_some() && *a != own && a.is_ipv4() == own.is_ipv4()),
@@ -96,7 +96,7 @@ pub(super) fn parse_address(msg: &AddressMessage) -> Option<NetlinkAddress> {
 
 /// Attaches `addresses` (in kernel order) to their links: IPv4 primaries before secondaries,
 /// unusable IPv6 addresses left out.
-pub(super) fn attach_addresses(links: &mut [Link], addresses: &[NetlinkAddress]) {
+pub(super) fn attach_addresses(links: &mut [InterfaceInfo], addresses: &[NetlinkAddress]) {
     for secondary_pass in [false, true] {
         for a in addresses
             .iter()

@@ -2,7 +2,8 @@
 //! with backoff after any netlink error. The task never gives up; the receiver sees changes and
 //! full snapshots, never an error.
 
-use super::{Link, LinkEvent, LinkMonitor, MonitorOptions, Next};
+use super::{LinkEvent, LinkMonitor, MonitorOptions, Next};
+use mrproxy_types::{IfIndex, InterfaceInfo};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,7 +30,10 @@ pub enum LinkUpdate {
     Changes(Vec<LinkEvent>),
     /// Every interface that exists now, after notifications may have been lost: an interface
     /// the receiver knows that is not in `links` is gone ([`reconcile`] says so).
-    Snapshot { links: Vec<Link>, cause: Resync },
+    Snapshot {
+        links: Vec<InterfaceInfo>,
+        cause: Resync,
+    },
 }
 
 /// Why a [`LinkUpdate::Snapshot`] was taken.
@@ -73,9 +77,12 @@ impl Counters {
 /// removals first (in ifindex order), so that an interface re-created under the same name
 /// with a new ifindex gives up its old VIF before the new one asks for one; then every dumped
 /// interface's full state, which the receiver applies idempotently.
-pub fn reconcile(links: Vec<Link>, known: impl IntoIterator<Item = u32>) -> Vec<LinkEvent> {
-    let present: BTreeSet<u32> = links.iter().map(|l| l.ifindex).collect();
-    let gone: BTreeSet<u32> = known.into_iter().filter(|i| !present.contains(i)).collect();
+pub fn reconcile(
+    links: Vec<InterfaceInfo>,
+    known: impl IntoIterator<Item = IfIndex>,
+) -> Vec<LinkEvent> {
+    let present: BTreeSet<IfIndex> = links.iter().map(|l| l.ifindex).collect();
+    let gone: BTreeSet<IfIndex> = known.into_iter().filter(|i| !present.contains(i)).collect();
     gone.into_iter()
         .map(LinkEvent::Removed)
         .chain(links.into_iter().map(LinkEvent::Changed))
@@ -264,11 +271,11 @@ async fn supervise(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::netlink::LinkFlags;
+    use mrproxy_types::LinkFlags;
 
-    fn link(ifindex: u32, name: &str) -> Link {
-        Link {
-            ifindex,
+    fn link(ifindex: u32, name: &str) -> InterfaceInfo {
+        InterfaceInfo {
+            ifindex: IfIndex(ifindex),
             name: name.to_owned(),
             flags: LinkFlags::default(),
             ipv4: Vec::new(),
@@ -280,12 +287,12 @@ mod tests {
     fn reconcile_removes_the_missing_first_then_reports_every_dumped_interface() {
         // dn1 was re-created (ifindex 7 → 9) and 8 vanished while notifications were lost.
         let dumped = vec![link(1, "lo"), link(9, "dn1")];
-        let events = reconcile(dumped, [1, 7, 8]);
+        let events = reconcile(dumped, [1, 7, 8].map(IfIndex));
         assert_eq!(
             events,
             vec![
-                LinkEvent::Removed(7),
-                LinkEvent::Removed(8),
+                LinkEvent::Removed(IfIndex(7)),
+                LinkEvent::Removed(IfIndex(8)),
                 LinkEvent::Changed(link(1, "lo")),
                 LinkEvent::Changed(link(9, "dn1")),
             ]

@@ -4,6 +4,7 @@
 //! the daemon runs.
 #![allow(dead_code)]
 
+use mrproxy_types::IfIndex;
 use netlab::{Lab, Netns};
 use std::future::Future;
 use std::net::IpAddr;
@@ -73,8 +74,8 @@ impl Topology {
         }
     }
 
-    pub fn ifindex(&self, ifname: &str) -> u32 {
-        self.rtr.ifindex(ifname).expect("ifindex")
+    pub fn ifindex(&self, ifname: &str) -> IfIndex {
+        IfIndex(self.rtr.ifindex(ifname).expect("ifindex"))
     }
 }
 

@@ -4,14 +4,19 @@
 //! [`Event::KernelRefused`], which counts it, retries it and has it logged once
 //! (docs/kernel-faults.md); a success is answered with [`Event::KernelConfirmed`]. Send
 //! errors, which can repeat per packet, are logged here, rate-limited per (kind, interface).
+//!
+//! Every change of the multicast routing state is written once over the family
+//! ([`KernelFamily`]): `apply` matches the action's family and calls that generic code.
 
 use super::limiter::LogLimiter;
 use super::names::Names;
-use mrproxy_engine::{
-    Action, Event, Family, FilterMode, KernelError, KernelErrorKind, KernelObject,
+use mrproxy_config::Role;
+use mrproxy_engine::{Action, Event, KernelError, KernelErrorKind, KernelObject};
+use mrproxy_linux::{
+    IgmpSender, MldSender, Mroute, Mroute4, Mroute6, MrouteFamily, UpstreamMembership,
 };
-use mrproxy_linux::{IgmpSender, MldSender, Mroute4, Mroute6, UpstreamMembership};
-use std::net::IpAddr;
+use mrproxy_types::{Family, IfIndex, PerFamily, SourceFilter, SourceGroup};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use tracing::{debug, info, warn};
 
 pub struct Kernel {
@@ -21,8 +26,27 @@ pub struct Kernel {
     pub v6: Option<Mroute6>,
     igmp: IgmpSender,
     mld: Option<MldSender>,
-    upstream: UpstreamMembership,
+    upstream4: UpstreamMembership<Ipv4Addr>,
+    upstream6: UpstreamMembership<Ipv6Addr>,
     warnings: LogLimiter,
+}
+
+/// One family's part of the kernel: its mroute socket (none for IPv6 without IPv6 multicast
+/// routing) and its upstream memberships.
+trait KernelFamily: MrouteFamily {
+    fn parts(kernel: &mut Kernel) -> (Option<&mut Mroute<Self>>, &mut UpstreamMembership<Self>);
+}
+
+impl KernelFamily for Ipv4Addr {
+    fn parts(kernel: &mut Kernel) -> (Option<&mut Mroute4>, &mut UpstreamMembership<Ipv4Addr>) {
+        (Some(&mut kernel.v4), &mut kernel.upstream4)
+    }
+}
+
+impl KernelFamily for Ipv6Addr {
+    fn parts(kernel: &mut Kernel) -> (Option<&mut Mroute6>, &mut UpstreamMembership<Ipv6Addr>) {
+        (kernel.v6.as_mut(), &mut kernel.upstream6)
+    }
 }
 
 impl Kernel {
@@ -37,15 +61,14 @@ impl Kernel {
                 (None, None)
             }
         };
-        let mut upstream = UpstreamMembership::new();
-        // Its per-socket limit comes from /proc, which a `chroot` hides later.
-        upstream.prepare();
         Ok(Kernel {
             v4,
             v6,
             igmp,
             mld,
-            upstream,
+            // Their per-socket limits come from /proc, which a `chroot` hides later.
+            upstream4: UpstreamMembership::new(),
+            upstream6: UpstreamMembership::new(),
             warnings: LogLimiter::default(),
         })
     }
@@ -53,7 +76,7 @@ impl Kernel {
     /// Apply one action; an answer for the engine is returned: route counters, or for a
     /// change that carries state whether the kernel took it.
     pub fn apply(&mut self, action: &Action, names: &Names) -> Option<Event> {
-        match action {
+        let result = match action {
             Action::AttachInterface {
                 family,
                 ifindex,
@@ -62,137 +85,42 @@ impl Kernel {
                 threshold,
                 ratelimit,
             } => {
-                let i = ifindex.0;
-                let result = match family {
-                    Family::V4 => self.v4.add_vif(i, *threshold, *ratelimit).map(|vif| {
-                        info!(iface = %name, vif, ?role, "IPv4 interface attached");
-                    }),
-                    Family::V6 => match self.v6.as_mut() {
-                        Some(m) => m.add_mif(i, *threshold, *ratelimit).map(|mif| {
-                            info!(iface = %name, mif, ?role, "IPv6 interface attached");
-                        }),
-                        None => Ok(()),
-                    },
-                };
-                let joined = match (family, role) {
-                    (Family::V4, mrproxy_config::Role::Downstream) => self.v4.join_report_groups(i),
-                    (Family::V6, mrproxy_config::Role::Downstream) => match self.v6.as_mut() {
-                        Some(m) => m.join_report_groups(i),
-                        None => Ok(()),
-                    },
-                    _ => Ok(()),
-                };
-                return outcome(action, result.and(joined));
+                let (i, role, threshold, ratelimit) = (*ifindex, *role, *threshold, *ratelimit);
+                match family {
+                    Family::V4 => self.attach::<Ipv4Addr>(i, name, role, threshold, ratelimit),
+                    Family::V6 => self.attach::<Ipv6Addr>(i, name, role, threshold, ratelimit),
+                }
             }
             Action::DetachInterface { family, ifindex } => {
-                let i = ifindex.0;
-                let result = match family {
-                    Family::V4 => {
-                        self.v4.leave_report_groups(i);
-                        self.v4.del_vif(i)
-                    }
-                    Family::V6 => match self.v6.as_mut() {
-                        Some(m) => {
-                            m.leave_report_groups(i);
-                            m.del_mif(i)
-                        }
-                        None => Ok(()),
-                    },
-                };
-                match result {
-                    Ok(()) => info!(iface = %names.of(*ifindex), ?family, "interface detached"),
-                    Err(e) => debug!(iface = %names.of(*ifindex), "detach: {e}"),
+                match family {
+                    Family::V4 => self.detach::<Ipv4Addr>(*ifindex, names),
+                    Family::V6 => self.detach::<Ipv6Addr>(*ifindex, names),
                 }
+                return None;
             }
-            Action::SendIgmp {
-                ifindex,
-                source,
-                destination,
-                message,
-            } => {
-                if let Err(e) =
-                    self.igmp
-                        .send(ifindex.0, *source, *destination, &message.to_bytes())
-                {
-                    self.warnings.warn(
-                        "send IGMP",
-                        Some(*ifindex),
-                        names,
-                        format_args!(
-                            "cannot send IGMP to {destination} on {}: {e}",
-                            names.of(*ifindex)
-                        ),
-                    );
-                } else {
-                    debug!(iface = %names.of(*ifindex), %destination, ?message, "sent IGMP");
-                }
-            }
-            Action::SendMld {
-                ifindex,
-                source,
-                destination,
-                message,
-            } => {
-                if let Some(mld) = &self.mld {
-                    let bytes = message.to_bytes(source, destination);
-                    if let Err(e) = mld.send(ifindex.0, *source, *destination, &bytes) {
-                        self.warnings.warn(
-                            "send MLD",
-                            Some(*ifindex),
-                            names,
-                            format_args!(
-                                "cannot send MLD to {destination} on {}: {e}",
-                                names.of(*ifindex)
-                            ),
-                        );
-                    } else {
-                        debug!(iface = %names.of(*ifindex), %destination, ?message, "sent MLD");
-                    }
-                }
-            }
-            Action::SetRoute {
-                source,
-                group,
-                iif,
-                oifs,
-            } => {
-                let oif_list: Vec<u32> = oifs.iter().map(|o| o.0).collect();
-                let result = match (source, group) {
-                    (IpAddr::V4(s), IpAddr::V4(g)) => self.v4.set_route(*s, *g, iif.0, &oif_list),
-                    (IpAddr::V6(s), IpAddr::V6(g)) => match self.v6.as_mut() {
-                        Some(m) => m.set_route(*s, *g, iif.0, &oif_list),
-                        None => Ok(()),
-                    },
-                    _ => Ok(()),
-                };
-                if result.is_ok() {
-                    info!(
-                        %source, %group, iif = %names.of(*iif), oifs = %names.list(oifs),
-                        "forwarding entry set"
-                    );
-                }
-                return outcome(action, result);
-            }
-            Action::DeleteRoute { source, group } => {
-                let result = match (source, group) {
-                    (IpAddr::V4(s), IpAddr::V4(g)) => self.v4.delete_route(*s, *g),
-                    (IpAddr::V6(s), IpAddr::V6(g)) => match self.v6.as_mut() {
-                        Some(m) => m.delete_route(*s, *g),
-                        None => Ok(()),
-                    },
-                    _ => Ok(()),
-                };
-                // An entry that is not there (ENOENT) counts as removed (`delete_route`).
-                if result.is_ok() {
-                    info!(%source, %group, "forwarding entry removed");
-                }
-                return outcome(action, result);
-            }
+            Action::SetRoute { sg, iif, oifs } => match sg {
+                PerFamily::V4(sg) => self.set_route(*sg, *iif, oifs, names),
+                PerFamily::V6(sg) => self.set_route(*sg, *iif, oifs, names),
+            },
+            Action::DeleteRoute(sg) => match sg {
+                PerFamily::V4(sg) => self.delete_route(*sg),
+                PerFamily::V6(sg) => self.delete_route(*sg),
+            },
+            Action::SetUpstreamMembership { ifindex, filter } => match filter {
+                PerFamily::V4(filter) => self.set_membership(*ifindex, filter, names),
+                PerFamily::V6(filter) => self.set_membership(*ifindex, filter, names),
+            },
             Action::SampleRoute { source, group } => {
                 let packets = match (source, group) {
-                    (IpAddr::V4(s), IpAddr::V4(g)) => self.v4.route_packets(*s, *g),
+                    (IpAddr::V4(s), IpAddr::V4(g)) => self.v4.route_packets(SourceGroup {
+                        source: *s,
+                        group: *g,
+                    }),
                     (IpAddr::V6(s), IpAddr::V6(g)) => match self.v6.as_ref() {
-                        Some(m) => m.route_packets(*s, *g),
+                        Some(m) => m.route_packets(SourceGroup {
+                            source: *s,
+                            group: *g,
+                        }),
                         None => Ok(None),
                     },
                     _ => Ok(None),
@@ -210,41 +138,164 @@ impl Kernel {
                     packets,
                 });
             }
-            Action::SetUpstreamMembership {
+            Action::SendIgmp {
                 ifindex,
-                group,
-                mode,
-                sources,
+                source,
+                destination,
+                message,
             } => {
-                let mode_l = match mode {
-                    FilterMode::Include => mrproxy_linux::FilterMode::Include,
-                    FilterMode::Exclude => mrproxy_linux::FilterMode::Exclude,
-                };
-                // `names.of` allocates: only in the macros, which skip it below their level.
-                let result = self.upstream.set(ifindex.0, *group, mode_l, sources);
-                match &result {
-                    Ok(()) if *mode == FilterMode::Include && sources.is_empty() => {
-                        info!(iface = %names.of(*ifindex), %group, "left upstream")
-                    }
-                    Ok(()) => info!(
-                        iface = %names.of(*ifindex), %group, ?mode, ?sources, "upstream membership"
-                    ),
-                    Err(_) => {}
+                if let Err(e) = self
+                    .igmp
+                    .send(*ifindex, *source, *destination, &message.to_bytes())
+                {
+                    self.warnings.warn(
+                        "send IGMP",
+                        Some(*ifindex),
+                        names,
+                        format_args!(
+                            "cannot send IGMP to {destination} on {}: {e}",
+                            names.of(*ifindex)
+                        ),
+                    );
+                } else {
+                    debug!(iface = %names.of(*ifindex), %destination, ?message, "sent IGMP");
                 }
-                return outcome(action, result);
+                return None;
+            }
+            Action::SendMld {
+                ifindex,
+                source,
+                destination,
+                message,
+            } => {
+                if let Some(mld) = &self.mld {
+                    let bytes = message.to_bytes(source, destination);
+                    if let Err(e) = mld.send(*ifindex, *source, *destination, &bytes) {
+                        self.warnings.warn(
+                            "send MLD",
+                            Some(*ifindex),
+                            names,
+                            format_args!(
+                                "cannot send MLD to {destination} on {}: {e}",
+                                names.of(*ifindex)
+                            ),
+                        );
+                    } else {
+                        debug!(iface = %names.of(*ifindex), %destination, ?message, "sent MLD");
+                    }
+                }
+                return None;
             }
             Action::Rejected { .. }
             | Action::QuerierChanged { .. }
             | Action::KernelRefusal { .. }
-            | Action::KernelRestored { .. } => {}
+            | Action::KernelRestored { .. } => return None,
+        };
+        outcome(action, result)
+    }
+
+    /// Gives the interface its VIF/MIF and, on a downstream, joins the report groups (also
+    /// when the VIF was refused: the joins do not depend on it).
+    fn attach<A: KernelFamily>(
+        &mut self,
+        ifindex: IfIndex,
+        name: &str,
+        role: Role,
+        threshold: u8,
+        ratelimit: u32,
+    ) -> mrproxy_linux::Result<()> {
+        let Some(mroute) = A::parts(self).0 else {
+            return Ok(());
+        };
+        let added = mroute
+            .add_vif(ifindex, threshold, ratelimit)
+            .map(|vif| match A::FAMILY {
+                Family::V4 => info!(iface = %name, vif = vif.0, ?role, "IPv4 interface attached"),
+                Family::V6 => info!(iface = %name, mif = vif.0, ?role, "IPv6 interface attached"),
+            });
+        let joined = match role {
+            Role::Downstream => mroute.join_report_groups(ifindex),
+            _ => Ok(()),
+        };
+        added.and(joined)
+    }
+
+    fn detach<A: KernelFamily>(&mut self, ifindex: IfIndex, names: &Names) {
+        let result = match A::parts(self).0 {
+            Some(mroute) => {
+                mroute.leave_report_groups(ifindex);
+                mroute.del_vif(ifindex)
+            }
+            None => Ok(()),
+        };
+        match result {
+            Ok(()) => info!(iface = %names.of(ifindex), family = ?A::FAMILY, "interface detached"),
+            Err(e) => debug!(iface = %names.of(ifindex), "detach: {e}"),
         }
-        None
+    }
+
+    fn set_route<A: KernelFamily>(
+        &mut self,
+        sg: SourceGroup<A>,
+        iif: IfIndex,
+        oifs: &[IfIndex],
+        names: &Names,
+    ) -> mrproxy_linux::Result<()> {
+        let result = match A::parts(self).0 {
+            Some(mroute) => mroute.set_route(sg, iif, oifs),
+            None => Ok(()),
+        };
+        if result.is_ok() {
+            info!(
+                source = %sg.source, group = %sg.group, iif = %names.of(iif),
+                oifs = %names.list(oifs), "forwarding entry set"
+            );
+        }
+        result
+    }
+
+    fn delete_route<A: KernelFamily>(&mut self, sg: SourceGroup<A>) -> mrproxy_linux::Result<()> {
+        let result = match A::parts(self).0 {
+            Some(mroute) => mroute.delete_route(sg),
+            None => Ok(()),
+        };
+        // An entry that is not there (ENOENT) counts as removed (`delete_route`).
+        if result.is_ok() {
+            info!(source = %sg.source, group = %sg.group, "forwarding entry removed");
+        }
+        result
+    }
+
+    fn set_membership<A: KernelFamily>(
+        &mut self,
+        ifindex: IfIndex,
+        filter: &SourceFilter<A>,
+        names: &Names,
+    ) -> mrproxy_linux::Result<()> {
+        let SourceFilter {
+            group,
+            mode,
+            sources,
+        } = filter;
+        let result = A::parts(self).1.set(ifindex, *group, *mode, sources);
+        // `names.of` allocates: only in the macros, which skip it below their level.
+        match &result {
+            Ok(()) if filter.is_leave() => {
+                info!(iface = %names.of(ifindex), %group, "left upstream")
+            }
+            Ok(()) => info!(
+                iface = %names.of(ifindex), %group, ?mode, ?sources, "upstream membership"
+            ),
+            Err(_) => {}
+        }
+        result
     }
 
     /// Clean exit (SIGTERM/SIGINT): remove every forwarding entry and VIF we added and leave
     /// every upstream group.
     pub fn shutdown(&mut self) {
-        self.upstream.clear();
+        self.upstream4.clear();
+        self.upstream6.clear();
         if let Err(e) = self.v4.flush() {
             warn!("cleaning the IPv4 multicast routing table: {e}");
         }

@@ -7,13 +7,13 @@
 //! tasks of their own, and every input reaches the loop through a cancel-safe receive, so a
 //! busy input (a LAN sending junk) cannot postpone another one.
 
-mod convert;
 mod kernel;
 mod limiter;
 mod names;
 mod netlink;
 mod order;
 pub(crate) mod privileges;
+mod receive;
 mod report;
 mod startup;
 
@@ -110,11 +110,6 @@ pub fn run(opts: RunOptions) -> ExitCode {
 
 /// The daemon's umask: no permission for others, none to write for the group.
 const UMASK: u32 = 0o027;
-
-/// At most this many datagrams are taken from one mroute socket per wake-up: enough to absorb a
-/// burst of reports in few rounds of the event loop, small enough that timers, signals and the
-/// other sockets are still served during a long burst.
-const RECEIVE_BATCH: usize = 256;
 
 /// Tells systemd (`Type=notify`, `$NOTIFY_SOCKET`) what the daemon is doing; failures are
 /// logged at debug level and otherwise ignored, as sd_notify(3) callers do.
@@ -251,50 +246,6 @@ impl Daemon {
             },
         }
     }
-
-    /// `first` and whatever else is queued on the IPv4 mroute socket, up to `RECEIVE_BATCH`
-    /// datagrams, go to the engine in one batch (one event-loop round per burst, not per packet).
-    fn receive4(&mut self, first: Option<Event>, buf: &mut [u8]) {
-        let mut events: Vec<Event> = first.into_iter().collect();
-        for _ in 1..RECEIVE_BATCH {
-            match self.kernel.v4.try_recv(buf) {
-                Ok(Some(r)) => events.extend(convert::received4(r, buf)),
-                Ok(None) => break,
-                Err(e) => {
-                    self.receive_error("IPv4", &e);
-                    break;
-                }
-            }
-        }
-        self.dispatch(events);
-    }
-
-    /// As [`Daemon::receive4`], for the IPv6 mroute socket.
-    fn receive6(&mut self, first: Option<Event>, buf: &mut [u8]) {
-        let mut events: Vec<Event> = first.into_iter().collect();
-        if let Some(v6) = self.kernel.v6.as_ref() {
-            for _ in 1..RECEIVE_BATCH {
-                match v6.try_recv(buf) {
-                    Ok(Some(r)) => events.extend(convert::received6(r, buf)),
-                    Ok(None) => break,
-                    Err(e) => {
-                        self.receive_error("IPv6", &e);
-                        break;
-                    }
-                }
-            }
-        }
-        self.dispatch(events);
-    }
-
-    fn receive_error(&mut self, family: &'static str, e: &std::io::Error) {
-        self.warnings.warn(
-            family,
-            None,
-            &self.names,
-            format_args!("receiving on the {family} mroute socket: {e}"),
-        );
-    }
 }
 
 async fn serve(
@@ -323,7 +274,7 @@ async fn serve(
         start,
     };
     for link in links.dump().await.map_err(|e| e.to_string())? {
-        daemon.dispatch(vec![Event::InterfaceChanged(convert::link(link))]);
+        daemon.dispatch(vec![Event::InterfaceChanged(link)]);
     }
     // From here on, changes come debounced from the monitor's own task, which also re-reads
     // everything after an overrun and reconnects after an error (docs/interfaces.md).
@@ -358,10 +309,7 @@ async fn serve(
             };
             let recv6 = async {
                 match v6 {
-                    Some(m) => m
-                        .recv(&mut buf6)
-                        .await
-                        .map(|r| convert::received6(r, &buf6)),
+                    Some(m) => m.recv(&mut buf6).await.map(|r| receive::event6(r, &buf6)),
                     None => pending().await,
                 }
             };
@@ -373,7 +321,7 @@ async fn serve(
             };
             tokio::select! {
                 r = v4.recv(&mut buf4) => match r {
-                    Ok(r) => Input::Received4(convert::received4(r, &buf4)),
+                    Ok(r) => Input::Received4(receive::event4(r, &buf4)),
                     Err(e) => Input::ReceiveError("IPv4", e),
                 },
                 r = recv6 => match r {

@@ -2,8 +2,8 @@
 //! How interfaces are learnt, and what an overrun or a reconnection does: docs/interfaces.md.
 
 use super::Daemon;
-use super::convert;
-use mrproxy_linux::{LinkUpdate, MonitorCounters, MonitorOptions, Resync};
+use mrproxy_engine::Event;
+use mrproxy_linux::{LinkEvent, LinkUpdate, MonitorCounters, MonitorOptions, Resync};
 use tracing::{info, warn};
 
 /// Test and debug knob: the notification socket's SO_RCVBUF in bytes. A small value makes the
@@ -68,9 +68,13 @@ impl Daemon {
                         links.len()
                     ),
                 }
-                mrproxy_linux::reconcile(links, self.names.ifindexes().map(|i| i.0))
+                mrproxy_linux::reconcile(links, self.names.ifindexes())
             }
         };
-        self.dispatch(events.into_iter().map(convert::link_event).collect());
+        let events = events.into_iter().map(|event| match event {
+            LinkEvent::Changed(info) => Event::InterfaceChanged(info),
+            LinkEvent::Removed(ifindex) => Event::InterfaceRemoved { ifindex },
+        });
+        self.dispatch(events.collect());
     }
 }

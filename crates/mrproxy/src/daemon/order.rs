@@ -68,7 +68,7 @@ pub fn execution_order(actions: Vec<Action>) -> Vec<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mrproxy_engine::{Family, FilterMode, IfIndex};
+    use mrproxy_types::{Family, FilterMode, IfIndex, SourceFilter, SourceGroup};
     use mrproxy_wire::igmp;
     use std::net::{IpAddr, Ipv4Addr};
 
@@ -96,10 +96,16 @@ mod tests {
         }
     }
 
+    fn sg(n: u8) -> SourceGroup<Ipv4Addr> {
+        SourceGroup {
+            source: SOURCE,
+            group: group(n),
+        }
+    }
+
     fn route(n: u8, oifs: &[IfIndex]) -> Action {
         Action::SetRoute {
-            source: IpAddr::V4(SOURCE),
-            group: IpAddr::V4(group(n)),
+            sg: sg(n).into(),
             iif: UP,
             oifs: oifs.to_vec(),
         }
@@ -108,9 +114,12 @@ mod tests {
     fn membership(n: u8, mode: FilterMode) -> Action {
         Action::SetUpstreamMembership {
             ifindex: UP,
-            group: IpAddr::V4(group(n)),
-            mode,
-            sources: Vec::new(),
+            filter: SourceFilter {
+                group: group(n),
+                mode,
+                sources: Vec::new(),
+            }
+            .into(),
         }
     }
 
@@ -153,20 +162,14 @@ mod tests {
             query(2),
             membership(1, FilterMode::Include),
             route(1, &[]),
-            Action::DeleteRoute {
-                source: IpAddr::V4(SOURCE),
-                group: IpAddr::V4(group(3)),
-            },
+            Action::DeleteRoute(sg(3).into()),
         ];
         assert_eq!(
             execution_order(batch),
             vec![
                 route(1, &[LAN]),
                 route(1, &[]),
-                Action::DeleteRoute {
-                    source: IpAddr::V4(SOURCE),
-                    group: IpAddr::V4(group(3)),
-                },
+                Action::DeleteRoute(sg(3).into()),
                 membership(1, FilterMode::Exclude),
                 membership(1, FilterMode::Include),
                 sample,

@@ -30,7 +30,7 @@
 //!   buffers past net.core.rmem_max (without it they get the capped SO_RCVBUF).
 //!
 //! What does not survive a chroot, and is handled: /proc (the membership limit is read before,
-//! `UpstreamMembership::prepare`), the systemd notification socket (`Notifier` connects at
+//! `UpstreamMembership::new`), the systemd notification socket (`Notifier` connects at
 //! start), syslog's /dev/log (opened at start, LOG_NDELAY), /dev/null for the background
 //! daemon's stdio (opened at the fork), the status socket's file (removed
 //! at exit only if it lies inside the new root). The configuration file is read again

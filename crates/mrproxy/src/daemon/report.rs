@@ -51,7 +51,7 @@ impl Reporter {
                     ),
                     // Once per interface event, never a flood: not rate-limited.
                     RejectReason::NoFreeVif { family, name, limit } => {
-                        let (family, slots) = mrproxy_config::vif_slots(*family == Family::V6);
+                        let slots = mrproxy_config::vif_slots(*family);
                         warn!(
                             "interface {name} not used for {family}: the kernel's {limit} {family} \
                              {slots} are all taken by other interfaces; it gets one when another \
