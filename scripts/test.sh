@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/check-deps.sh
-cargo test --locked --release -p mrproxy-wire -p mrproxy-config -p mrproxy-membership -p mrproxy-engine
+cargo test --locked --release -p mrproxy-types -p mrproxy-wire -p mrproxy-config -p mrproxy-membership -p mrproxy-engine
 ./scripts/kernel-tests.sh -p mrproxy-linux -p netlab -p mrproxy -p mrproxy-lab -p bench
 if [ "${MRPROXY_SKIP_FUZZ:-0}" != 1 ]; then
   ./scripts/fuzz-smoke.sh "${MRPROXY_FUZZ_SECONDS:-10}"
