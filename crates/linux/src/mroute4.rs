@@ -6,16 +6,16 @@ use crate::error::{Error, Family, Result, classify};
 use crate::io::{AsyncSocket, RecvMeta4};
 use crate::join_pool::JoinPool;
 use crate::membership::FilterMode;
-use crate::packet::{Datagram4, Ipv4Header, UpcallKind, decode4};
+use crate::packet::{Datagram4, UpcallKind, decode4};
 use crate::sys::{
     self, MAXVIFS, MRT_ADD_MFC, MRT_ADD_VIF, MRT_DEL_MFC, MRT_DEL_VIF, MRT_INIT, MRT_TABLE,
 };
 use crate::vif_table::{VifEntry, VifTable};
+use mrproxy_wire::{igmp, ipv4};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::BTreeSet;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
-use std::ops::Range;
 use std::os::fd::AsFd;
 
 /// The mroute socket's receive buffer. The kernel drops upcalls and reports when it is full
@@ -44,11 +44,11 @@ pub struct Upcall<A> {
 /// One thing read from the IPv4 mroute socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Received4 {
-    /// An IGMP message; `payload` indexes the IGMP bytes in the caller's buffer.
+    /// An IGMP message with its IPv4 header; the message, or why it does not decode.
     Igmp {
         ifindex: u32,
-        header: Ipv4Header,
-        payload: Range<usize>,
+        header: ipv4::Repr,
+        message: Result<igmp::Repr, mrproxy_wire::Error>,
     },
     Upcall(Upcall<Ipv4Addr>),
 }
@@ -313,14 +313,14 @@ impl Mroute4 {
                 source: up.source,
                 group: up.group,
             })),
-            Ok(Datagram4::Igmp { header, payload }) => match meta.ifindex {
+            Ok(Datagram4::Igmp { header, message }) => match meta.ifindex {
                 Some(ifindex) => Some(Received4::Igmp {
                     ifindex,
                     header,
-                    payload,
+                    message,
                 }),
                 None => {
-                    tracing::debug!(source = %header.source, "IGMP without IP_PKTINFO, dropped");
+                    tracing::debug!(source = %header.src, "IGMP without IP_PKTINFO, dropped");
                     None
                 }
             },

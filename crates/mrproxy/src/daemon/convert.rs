@@ -3,7 +3,6 @@
 
 use mrproxy_engine::{Event, IfIndex, InterfaceInfo, LinkFlags, V4Address, V6Address};
 use mrproxy_linux::{Link, LinkEvent, Received4, Received6, UpcallKind};
-use mrproxy_wire::{igmp, mld};
 use std::net::IpAddr;
 
 pub fn link(link: Link) -> InterfaceInfo {
@@ -49,30 +48,27 @@ pub fn link_event(event: LinkEvent) -> Event {
 }
 
 /// `None` for upcalls the proxy does not act on (WRONGVIF and PIM kinds are never enabled).
-pub fn received4(received: Received4, buf: &[u8]) -> Option<Event> {
+pub fn received4(received: Received4) -> Option<Event> {
     match received {
         Received4::Igmp {
             ifindex,
             header,
-            payload,
-        } => {
-            let bytes = buf.get(payload).unwrap_or_default();
-            Some(match igmp::Repr::parse_bytes(bytes) {
-                Ok(message) => Event::Igmp {
-                    ifindex: IfIndex(ifindex),
-                    source: header.source,
-                    destination: header.destination,
-                    ttl: header.ttl,
-                    router_alert: header.router_alert,
-                    message,
-                },
-                Err(reason) => Event::Malformed {
-                    ifindex: IfIndex(ifindex),
-                    source: IpAddr::V4(header.source),
-                    reason,
-                },
-            })
-        }
+            message,
+        } => Some(match message {
+            Ok(message) => Event::Igmp {
+                ifindex: IfIndex(ifindex),
+                source: header.src,
+                destination: header.dst,
+                ttl: header.ttl,
+                router_alert: header.router_alert,
+                message,
+            },
+            Err(reason) => Event::Malformed {
+                ifindex: IfIndex(ifindex),
+                source: IpAddr::V4(header.src),
+                reason,
+            },
+        }),
         Received4::Upcall(u) => match (u.kind, u.iif) {
             (UpcallKind::NoCache, Some(iif)) => Some(Event::NoCache {
                 iif: IfIndex(iif),
@@ -84,7 +80,7 @@ pub fn received4(received: Received4, buf: &[u8]) -> Option<Event> {
     }
 }
 
-pub fn received6(received: Received6, buf: &[u8]) -> Option<Event> {
+pub fn received6(received: Received6) -> Option<Event> {
     match received {
         Received6::Mld {
             ifindex,
@@ -92,28 +88,22 @@ pub fn received6(received: Received6, buf: &[u8]) -> Option<Event> {
             destination,
             hop_limit,
             router_alert,
-            payload,
-        } => {
-            let bytes = buf.get(payload).unwrap_or_default();
-            // The kernel verified the ICMPv6 checksum of a raw ICMPv6 socket (RFC 3542 §3.1).
-            let parsed =
-                mld::Packet::new_checked(bytes).and_then(|p| mld::Repr::parse_unverified(&p));
-            Some(match parsed {
-                Ok(message) => Event::Mld {
-                    ifindex: IfIndex(ifindex),
-                    source,
-                    destination,
-                    hop_limit,
-                    router_alert,
-                    message,
-                },
-                Err(reason) => Event::Malformed {
-                    ifindex: IfIndex(ifindex),
-                    source: IpAddr::V6(source),
-                    reason,
-                },
-            })
-        }
+            message,
+        } => Some(match message {
+            Ok(message) => Event::Mld {
+                ifindex: IfIndex(ifindex),
+                source,
+                destination,
+                hop_limit,
+                router_alert,
+                message,
+            },
+            Err(reason) => Event::Malformed {
+                ifindex: IfIndex(ifindex),
+                source: IpAddr::V6(source),
+                reason,
+            },
+        }),
         Received6::Upcall(u) => match (u.kind, u.iif) {
             (UpcallKind::NoCache, Some(iif)) => Some(Event::NoCache {
                 iif: IfIndex(iif),

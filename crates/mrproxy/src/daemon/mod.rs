@@ -258,7 +258,7 @@ impl Daemon {
         let mut events: Vec<Event> = first.into_iter().collect();
         for _ in 1..RECEIVE_BATCH {
             match self.kernel.v4.try_recv(buf) {
-                Ok(Some(r)) => events.extend(convert::received4(r, buf)),
+                Ok(Some(r)) => events.extend(convert::received4(r)),
                 Ok(None) => break,
                 Err(e) => {
                     self.receive_error("IPv4", &e);
@@ -275,7 +275,7 @@ impl Daemon {
         if let Some(v6) = self.kernel.v6.as_ref() {
             for _ in 1..RECEIVE_BATCH {
                 match v6.try_recv(buf) {
-                    Ok(Some(r)) => events.extend(convert::received6(r, buf)),
+                    Ok(Some(r)) => events.extend(convert::received6(r)),
                     Ok(None) => break,
                     Err(e) => {
                         self.receive_error("IPv6", &e);
@@ -358,10 +358,7 @@ async fn serve(
             };
             let recv6 = async {
                 match v6 {
-                    Some(m) => m
-                        .recv(&mut buf6)
-                        .await
-                        .map(|r| convert::received6(r, &buf6)),
+                    Some(m) => m.recv(&mut buf6).await.map(convert::received6),
                     None => pending().await,
                 }
             };
@@ -373,7 +370,7 @@ async fn serve(
             };
             tokio::select! {
                 r = v4.recv(&mut buf4) => match r {
-                    Ok(r) => Input::Received4(convert::received4(r, &buf4)),
+                    Ok(r) => Input::Received4(convert::received4(r)),
                     Err(e) => Input::ReceiveError("IPv4", e),
                 },
                 r = recv6 => match r {
