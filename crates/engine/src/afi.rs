@@ -9,12 +9,14 @@ use ipnet::IpNet;
 use mrproxy_config::InterfaceSettings;
 use mrproxy_membership::{Address, Mode, Outgoing, PortConfig};
 use mrproxy_types::{Family, IfIndex, InterfaceInfo, IpFamily};
+use mrproxy_wire::record::WireAddr;
+use mrproxy_wire::{GroupRecord, igmp, mld};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// An address family as the engine needs it: the membership crate's [`Address`] and the
-/// shared [`IpFamily`] (family, conversions) plus the family's scoping rules, settings and
-/// interface addresses.
-pub trait Afi: Address + IpFamily {
+/// shared [`IpFamily`] (family, conversions) plus the family's scoping rules, settings,
+/// interface addresses and wire format.
+pub trait Afi: Address + IpFamily + WireAddr {
     fn is_multicast_group(&self) -> bool;
     /// Link-local scope is never proxied: 224.0.0.0/24 (RFC 5771 §4: "not forwarded by
     /// routers"), IPv6 multicast scopes 0, 1 and 2 (RFC 4291 §2.7).
@@ -53,13 +55,24 @@ pub trait Afi: Address + IpFamily {
         config: &PortConfig,
     ) -> Action;
 
+    /// The source of a report sent on a link whose address is `address`; `None` when the
+    /// family cannot send one without an address.
+    fn report_source(address: Option<Self>) -> Option<Self>;
+
+    /// The action sending an IGMPv3 / MLDv2 report with `records` from `source` on `ifindex`
+    /// to all IGMPv3 / MLDv2 routers (RFC 9776 §4.2.14, RFC 9777 §5.2.14).
+    fn report_action(ifindex: IfIndex, source: Self, records: Vec<GroupRecord<Self>>) -> Action;
+
     /// The `rereport` keep-alive: current-state reports of everything `joined` on an upstream,
     /// from `source` (the link's address; none available = what the family allows, or nothing).
     fn rereport_actions(
         ifindex: IfIndex,
         source: Option<Self>,
         joined: &JoinedGroups<Self>,
-    ) -> Vec<Action>;
+    ) -> Vec<Action> {
+        Self::report_source(source)
+            .map_or_else(Vec::new, |s| rereport::reports(ifindex, s, joined.iter()))
+    }
 }
 
 impl Afi for Ipv4Addr {
@@ -161,17 +174,17 @@ impl Afi for Ipv4Addr {
     ) -> Action {
         convert::igmp_query_action(ifindex, source, outgoing, config)
     }
-    fn rereport_actions(
-        ifindex: IfIndex,
-        source: Option<Self>,
-        joined: &JoinedGroups<Self>,
-    ) -> Vec<Action> {
+    fn report_source(address: Option<Self>) -> Option<Self> {
         // RFC 9776 §4.2.13: a report may come from 0.0.0.0 (an unnumbered upstream).
-        rereport::igmp_reports(
+        Some(address.unwrap_or(Ipv4Addr::UNSPECIFIED))
+    }
+    fn report_action(ifindex: IfIndex, source: Self, records: Vec<GroupRecord<Self>>) -> Action {
+        Action::SendIgmp {
             ifindex,
-            source.unwrap_or(Ipv4Addr::UNSPECIFIED),
-            joined.iter(),
-        )
+            source,
+            destination: igmp::ALL_IGMPV3_ROUTERS,
+            message: igmp::Repr::ReportV3 { records },
+        }
     }
 }
 
@@ -255,15 +268,17 @@ impl Afi for Ipv6Addr {
     ) -> Action {
         convert::mld_query_action(ifindex, source, outgoing, config)
     }
-    fn rereport_actions(
-        ifindex: IfIndex,
-        source: Option<Self>,
-        joined: &JoinedGroups<Self>,
-    ) -> Vec<Action> {
+    fn report_source(address: Option<Self>) -> Option<Self> {
         // RFC 9777 §5: MLD is sent from a link-local address; without one, nothing can be sent.
-        source.map_or_else(Vec::new, |s| {
-            rereport::mld_reports(ifindex, s, joined.iter())
-        })
+        address
+    }
+    fn report_action(ifindex: IfIndex, source: Self, records: Vec<GroupRecord<Self>>) -> Action {
+        Action::SendMld {
+            ifindex,
+            source,
+            destination: mld::ALL_MLDV2_ROUTERS,
+            message: mld::Repr::ReportV2 { records },
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use crate::action::Action;
 use mrproxy_membership::{Message, Mode, Outgoing, PortConfig, Query, Record, RecordKind};
 use mrproxy_types::IfIndex;
 use mrproxy_wire::code;
-use mrproxy_wire::{RecordType, igmp, mld};
+use mrproxy_wire::{GroupRecord, RecordType, igmp, mld};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
@@ -22,6 +22,21 @@ fn record_kind(t: RecordType) -> Option<RecordKind> {
         // RFC 9776 §4.2.12: unknown record types are ignored.
         RecordType::Unknown(_) => None,
     }
+}
+
+/// Report records as the router part sees them, IGMPv3 and MLDv2 alike; records of unknown
+/// type are left out.
+fn records<A: mrproxy_membership::Address>(records: Vec<GroupRecord<A>>) -> Vec<Record<A>> {
+    records
+        .into_iter()
+        .filter_map(|r| {
+            Some(Record {
+                kind: record_kind(r.record_type)?,
+                group: r.group,
+                sources: r.sources,
+            })
+        })
+        .collect()
 }
 
 fn general_or<A: mrproxy_membership::Address>(group: A) -> Option<A> {
@@ -84,17 +99,8 @@ pub fn igmp_message(repr: igmp::Repr) -> Message<Ipv4Addr> {
         igmp::Repr::ReportV1 { group } => Message::ReportV1 { group },
         igmp::Repr::ReportV2 { group } => Message::ReportV2 { group },
         igmp::Repr::LeaveV2 { group } => Message::Leave { group },
-        igmp::Repr::ReportV3 { records } => Message::ReportV3 {
-            records: records
-                .into_iter()
-                .filter_map(|r| {
-                    Some(Record {
-                        kind: record_kind(r.record_type)?,
-                        group: r.group,
-                        sources: r.sources,
-                    })
-                })
-                .collect(),
+        igmp::Repr::ReportV3 { records: r } => Message::ReportV3 {
+            records: records(r),
         },
     }
 }
@@ -131,17 +137,8 @@ pub fn mld_message(repr: mld::Repr) -> Message<Ipv6Addr> {
         }),
         mld::Repr::ReportV1 { group } => Message::ReportV2 { group },
         mld::Repr::DoneV1 { group } => Message::Leave { group },
-        mld::Repr::ReportV2 { records } => Message::ReportV3 {
-            records: records
-                .into_iter()
-                .filter_map(|r| {
-                    Some(Record {
-                        kind: record_kind(r.record_type)?,
-                        group: r.group,
-                        sources: r.sources,
-                    })
-                })
-                .collect(),
+        mld::Repr::ReportV2 { records: r } => Message::ReportV3 {
+            records: records(r),
         },
     }
 }

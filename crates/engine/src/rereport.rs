@@ -6,17 +6,14 @@
 //! keep-alives.
 
 use crate::action::Action;
+use crate::afi::Afi;
 use crate::merge::Membership;
-use mrproxy_types::FilterMode;
-use mrproxy_types::IfIndex;
-use mrproxy_wire::{RecordType, igmp, mld};
-use std::net::{Ipv4Addr, Ipv6Addr};
+use mrproxy_types::{FilterMode, IfIndex};
+use mrproxy_wire::record::WireAddr;
+use mrproxy_wire::{GroupRecord, RecordType};
 
 /// Bytes of records per report, so a report fits a 1500-octet link with IP and Router Alert.
 const RECORD_BUDGET: usize = 1400;
-/// IGMPv3 report destination (RFC 9776 §4.2.14) and MLDv2 report destination (RFC 9777 §5.2.14).
-const IGMPV3_REPORTS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 22);
-const MLDV2_REPORTS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x16);
 
 fn record_type(mode: FilterMode) -> RecordType {
     match mode {
@@ -25,22 +22,19 @@ fn record_type(mode: FilterMode) -> RecordType {
     }
 }
 
-/// Splits `(group, membership)` into batches whose encoded records stay within the budget
-/// (`fixed` octets per record plus `per_source` per source). A record too large on its own
-/// still goes out, alone.
-fn batches<'a, A: Ord>(
-    joined: impl IntoIterator<Item = (&'a A, &'a Membership<A>)>,
-    fixed: usize,
-    per_source: usize,
-) -> Vec<Vec<(&'a A, &'a Membership<A>)>> {
+/// Splits records into batches whose encoded length stays within the budget. A record too
+/// large on its own still goes out, alone.
+fn batches<A: WireAddr>(
+    records: impl IntoIterator<Item = GroupRecord<A>>,
+) -> Vec<Vec<GroupRecord<A>>> {
     let mut out: Vec<Vec<_>> = Vec::new();
     let mut used = 0;
-    for (group, m) in joined {
-        let size = fixed + per_source * m.sources.len();
+    for record in records {
+        let size = record.buffer_len();
         match out.last_mut() {
-            Some(batch) if used + size <= RECORD_BUDGET => batch.push((group, m)),
+            Some(batch) if used + size <= RECORD_BUDGET => batch.push(record),
             _ => {
-                out.push(vec![(group, m)]);
+                out.push(vec![record]);
                 used = 0;
             }
         }
@@ -49,65 +43,31 @@ fn batches<'a, A: Ord>(
     out
 }
 
-/// IGMPv3 reports from `source` (0.0.0.0 on an unnumbered upstream: RFC 9776 §4.2.13 lets
-/// reports come from it) on `ifindex`.
-pub fn igmp_reports<'a>(
+/// IGMPv3 / MLDv2 reports from `source` on `ifindex` with one current-state record per
+/// joined group.
+pub fn reports<'a, A: Afi>(
     ifindex: IfIndex,
-    source: Ipv4Addr,
-    joined: impl IntoIterator<Item = (&'a Ipv4Addr, &'a Membership<Ipv4Addr>)>,
+    source: A,
+    joined: impl IntoIterator<Item = (&'a A, &'a Membership<A>)>,
 ) -> Vec<Action> {
-    batches(joined, 8, 4)
+    let records = joined.into_iter().map(|(group, m)| GroupRecord {
+        record_type: record_type(m.mode),
+        group: *group,
+        sources: m.sources.iter().copied().collect(),
+        aux_data: Vec::new(),
+    });
+    batches(records)
         .into_iter()
-        .map(|batch| Action::SendIgmp {
-            ifindex,
-            source,
-            destination: IGMPV3_REPORTS,
-            message: igmp::Repr::ReportV3 {
-                records: batch
-                    .into_iter()
-                    .map(|(group, m)| igmp::GroupRecord {
-                        record_type: record_type(m.mode),
-                        group: *group,
-                        sources: m.sources.iter().copied().collect(),
-                        aux_data: Vec::new(),
-                    })
-                    .collect(),
-            },
-        })
-        .collect()
-}
-
-/// MLDv2 reports from the link-local `source` on `ifindex`.
-pub fn mld_reports<'a>(
-    ifindex: IfIndex,
-    source: Ipv6Addr,
-    joined: impl IntoIterator<Item = (&'a Ipv6Addr, &'a Membership<Ipv6Addr>)>,
-) -> Vec<Action> {
-    batches(joined, 20, 16)
-        .into_iter()
-        .map(|batch| Action::SendMld {
-            ifindex,
-            source,
-            destination: MLDV2_REPORTS,
-            message: mld::Repr::ReportV2 {
-                records: batch
-                    .into_iter()
-                    .map(|(group, m)| mld::AddressRecord {
-                        record_type: record_type(m.mode),
-                        group: *group,
-                        sources: m.sources.iter().copied().collect(),
-                        aux_data: Vec::new(),
-                    })
-                    .collect(),
-            },
-        })
+        .map(|records| A::report_action(ifindex, source, records))
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mrproxy_wire::igmp;
     use std::collections::BTreeSet;
+    use std::net::Ipv4Addr;
 
     fn exclude_all() -> Membership<Ipv4Addr> {
         Membership {
@@ -127,7 +87,7 @@ mod tests {
         };
         let asm = exclude_all();
         let joined = [(&g2, &ssm), (&g1, &asm)];
-        let actions = igmp_reports(IfIndex(1), Ipv4Addr::new(192, 0, 2, 1), joined);
+        let actions = reports(IfIndex(1), Ipv4Addr::new(192, 0, 2, 1), joined);
         let [
             Action::SendIgmp {
                 destination,
@@ -138,7 +98,7 @@ mod tests {
         else {
             panic!("expected one IGMPv3 report, got {actions:?}");
         };
-        assert_eq!(*destination, IGMPV3_REPORTS);
+        assert_eq!(*destination, igmp::ALL_IGMPV3_ROUTERS);
         assert_eq!(records.len(), 2);
         assert_eq!(
             (records[0].record_type, records[0].group),
@@ -158,7 +118,7 @@ mod tests {
             .map(|i| Ipv4Addr::from(0xef00_0000 + i))
             .collect();
         let m = exclude_all();
-        let actions = igmp_reports(
+        let actions = reports(
             IfIndex(1),
             Ipv4Addr::UNSPECIFIED,
             groups.iter().map(|g| (g, &m)),
@@ -178,5 +138,43 @@ mod tests {
         }
         assert_eq!(seen, 1000, "every group is re-reported exactly once");
         assert_eq!(actions.len(), 1000usize.div_ceil(RECORD_BUDGET / 8));
+    }
+
+    /// MLDv2 records are 20 octets plus 16 per source (RFC 9777 §5.2.4), and the reports go
+    /// to ff02::16.
+    #[test]
+    fn mld_reports_are_split_by_their_own_record_size() {
+        use mrproxy_wire::mld;
+        use std::net::Ipv6Addr;
+        let groups: Vec<Ipv6Addr> = (0..1000u128)
+            .map(|i| Ipv6Addr::from(0xff3e_u128 << 112 | i))
+            .collect();
+        let s: Ipv6Addr = "2001:db8::2".parse().unwrap();
+        let ssm = Membership {
+            mode: FilterMode::Include,
+            sources: BTreeSet::from([s]),
+        };
+        let source: Ipv6Addr = "fe80::1".parse().unwrap();
+        let actions = reports(IfIndex(1), source, groups.iter().map(|g| (g, &ssm)));
+        let mut seen = 0;
+        for a in &actions {
+            let Action::SendMld {
+                destination,
+                message: mld::Repr::ReportV2 { records },
+                ..
+            } = a
+            else {
+                panic!("{a:?}")
+            };
+            assert_eq!(*destination, mld::ALL_MLDV2_ROUTERS);
+            assert!(
+                records
+                    .iter()
+                    .all(|r| r.record_type == RecordType::ModeIsInclude)
+            );
+            seen += records.len();
+        }
+        assert_eq!(seen, 1000, "every group is re-reported exactly once");
+        assert_eq!(actions.len(), 1000usize.div_ceil(RECORD_BUDGET / 36));
     }
 }

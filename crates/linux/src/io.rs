@@ -106,8 +106,9 @@ fn recvmsg_v4(s: &Socket, buf: &mut [u8]) -> io::Result<RecvMeta4> {
 /// One non-blocking `recvmsg` with the IPv6 ancillary data the daemon needs.
 fn recvmsg_v6(s: &Socket, buf: &mut [u8]) -> io::Result<RecvMeta6> {
     let mut iov = [IoSliceMut::new(buf)];
-    // Room for pktinfo, hop limit and a Hop-by-Hop header of up to 64 octets.
-    let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, [u8; 64]);
+    // Room for pktinfo, hop limit and the largest Hop-by-Hop header ((255 + 1) × 8 octets,
+    // RFC 8200 §4.3), so that it always arrives whole and decodes.
+    let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, [u8; 2048]);
     let msg = recvmsg::<SockaddrIn6>(s.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
         .map_err(io::Error::from)?;
     let mut meta = RecvMeta6 {

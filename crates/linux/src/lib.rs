@@ -38,7 +38,7 @@ pub use netlink::{
     reconcile,
 };
 pub use notify::{Notifier, monotonic_usec};
-pub use packet::{Ipv4Header, UpcallKind};
+pub use packet::UpcallKind;
 pub use process::{
     Account, CapabilitySets, Detached, Inheritance, Outcome, Starting, StartupReport, SwitchError,
     bounding_set, capabilities, detach, drop_capabilities, enter_chroot, forbid_new_privileges,

@@ -5,6 +5,7 @@ mod common;
 use common::{SECOND, Topology, ip, run_in};
 use mrproxy_linux::{Error, Mroute4, Received4, Upcall, UpcallKind};
 use mrproxy_types::{Family, IfIndex, SourceGroup, VifIndex};
+use mrproxy_wire::igmp;
 use netlab::{Lab, Receiver, Source, SourceSpec, mfc_v4, vifs_v4};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -210,9 +211,16 @@ fn nocache_upcall_names_input_interface_and_route_forwards() {
     });
 }
 
-fn is_igmp_from(r: &Received4, buf: &[u8], source: Ipv4Addr, igmp_type: u8) -> bool {
-    matches!(r, Received4::Igmp { header, payload, .. }
-        if header.source == source && buf.get(payload.start) == Some(&igmp_type))
+fn is_igmp_from(r: &Received4, source: Ipv4Addr, kind: fn(&igmp::Repr) -> bool) -> bool {
+    matches!(r, Received4::Igmp { header, message: Ok(m), .. } if header.src == source && kind(m))
+}
+
+fn is_v2_report(m: &igmp::Repr) -> bool {
+    matches!(m, igmp::Repr::ReportV2 { .. })
+}
+
+fn is_v3_report(m: &igmp::Repr) -> bool {
+    matches!(m, igmp::Repr::ReportV3 { .. })
 }
 
 #[test]
@@ -231,24 +239,24 @@ fn igmpv2_report_arrives_with_its_interface_and_header() {
             mr.add_vif(i, 1, 0).unwrap();
         }
         let _r = Receiver::join(&t.h1, "e0", IpAddr::V4(GROUP), 5000).unwrap();
-        let (got, buf) = recv_until(&mr, 5 * SECOND, |r, b| is_igmp_from(r, b, host, 0x16))
+        let (got, _) = recv_until(&mr, 5 * SECOND, |r, _| is_igmp_from(r, host, is_v2_report))
             .await
             .expect("v2 report");
         let Received4::Igmp {
             ifindex,
             header,
-            payload,
+            message,
         } = got
         else {
             unreachable!()
         };
         assert_eq!(ifindex, dn1);
         assert_eq!(
-            (header.destination, header.ttl, header.router_alert),
+            (header.dst, header.ttl, header.router_alert),
             (GROUP, 1, true)
         );
-        assert_eq!(buf[payload.clone()].len(), 8);
-        assert_eq!(buf[payload.start + 4..payload.end], GROUP.octets());
+        assert_eq!(header.payload_len, 8);
+        assert_eq!(message, Ok(igmp::Repr::ReportV2 { group: GROUP }));
     });
 }
 
@@ -266,7 +274,7 @@ fn igmpv3_report_arrives_only_after_joining_the_report_groups() {
         mr.add_vif(dn1, 1, 0).unwrap();
         // The kernel host sends its unsolicited v3 report twice within about a second.
         let _first = Receiver::join(&t.h1, "e0", IpAddr::V4(GROUP), 5000).unwrap();
-        let early = recv_until(&mr, 2 * SECOND, |r, b| is_igmp_from(r, b, host, 0x22))
+        let early = recv_until(&mr, 2 * SECOND, |r, _| is_igmp_from(r, host, is_v3_report))
             .await
             .map(|(received, _)| received);
         assert!(
@@ -277,7 +285,7 @@ fn igmpv3_report_arrives_only_after_joining_the_report_groups() {
         mr.join_report_groups(dn1).unwrap();
         mr.join_report_groups(dn1).unwrap(); // idempotent
         let _second = Receiver::join(&t.h1, "e0", ip("239.1.2.4"), 5000).unwrap();
-        let (got, _) = recv_until(&mr, 5 * SECOND, |r, b| is_igmp_from(r, b, host, 0x22))
+        let (got, _) = recv_until(&mr, 5 * SECOND, |r, _| is_igmp_from(r, host, is_v3_report))
             .await
             .expect("v3 report");
         let Received4::Igmp {
@@ -286,10 +294,7 @@ fn igmpv3_report_arrives_only_after_joining_the_report_groups() {
         else {
             unreachable!()
         };
-        assert_eq!(
-            (ifindex, header.destination),
-            (dn1, Ipv4Addr::new(224, 0, 0, 22))
-        );
+        assert_eq!((ifindex, header.dst), (dn1, Ipv4Addr::new(224, 0, 0, 22)));
         assert!(netlab::is_member(&t.rtr, "dn1", ip("224.0.0.22")).unwrap());
         assert!(netlab::is_member(&t.rtr, "dn1", ip("224.0.0.2")).unwrap());
 
@@ -306,15 +311,14 @@ fn v2_report(host: Ipv4Addr, group: Ipv4Addr) -> Vec<u8> {
     netlab::packet::igmp_packet(host, group, &igmp)
 }
 
-fn reported_group(r: &Received4, buf: &[u8]) -> Option<Ipv4Addr> {
+/// The group of an IGMPv2 report; any other IGMP message is unexpected.
+fn reported_group(r: &Received4) -> Option<Ipv4Addr> {
     match r {
-        Received4::Igmp { payload, .. } => {
-            let b: [u8; 4] = buf
-                .get(payload.start + 4..payload.start + 8)?
-                .try_into()
-                .ok()?;
-            Some(Ipv4Addr::from(b))
-        }
+        Received4::Igmp {
+            message: Ok(igmp::Repr::ReportV2 { group }),
+            ..
+        } => Some(*group),
+        Received4::Igmp { message, .. } => panic!("not a v2 report: {message:?}"),
         Received4::Upcall(_) => None,
     }
 }
@@ -343,13 +347,13 @@ fn try_recv_drains_the_queue_then_recv_waits_for_new_data() {
             .await
             .expect("the first report")
             .unwrap();
-        seen.extend(reported_group(&first, &buf));
+        seen.extend(reported_group(&first));
         // The rest is already queued (injection is synchronous): drained without waiting.
         let deadline = Instant::now() + 5 * SECOND;
         while seen.len() < groups.len() {
             assert!(Instant::now() < deadline, "only {seen:?} arrived");
             match mr.try_recv(&mut buf).unwrap() {
-                Some(r) => seen.extend(reported_group(&r, &buf)),
+                Some(r) => seen.extend(reported_group(&r)),
                 None => tokio::time::sleep(Duration::from_millis(10)).await,
             }
         }
@@ -365,7 +369,7 @@ fn try_recv_drains_the_queue_then_recv_waits_for_new_data() {
             .await
             .expect("the next report")
             .unwrap();
-        assert_eq!(reported_group(&next, &buf), Some(late));
+        assert_eq!(reported_group(&next), Some(late));
         assert!(matches!(next, Received4::Igmp { ifindex, .. } if ifindex == dn1));
     });
 }

@@ -5,6 +5,7 @@ mod common;
 use common::{SECOND, Topology, run_in};
 use mrproxy_linux::{Error, Mroute6, Received6, Upcall, UpcallKind};
 use mrproxy_types::{Family, SourceGroup, VifIndex};
+use mrproxy_wire::mld;
 use netlab::{Lab, Receiver, Source, SourceSpec, mfc_v6, vifs_v6};
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
@@ -149,9 +150,9 @@ fn nocache_upcall_passes_the_icmpv6_filter_and_route_forwards() {
     });
 }
 
-fn is_mld(r: &Received6, buf: &[u8], kind: u8) -> bool {
-    matches!(r, Received6::Mld { payload, source, .. }
-        if buf.get(payload.start) == Some(&kind) && source.segments()[0] == 0xfe80)
+fn is_mld(r: &Received6, kind: impl Fn(&mld::Repr) -> bool) -> bool {
+    matches!(r, Received6::Mld { message: Ok(m), source, .. }
+        if kind(m) && source.segments()[0] == 0xfe80)
 }
 
 #[test]
@@ -172,17 +173,13 @@ fn mld_reports_arrive_with_interface_hop_limit_and_router_alert() {
         mr.join_report_groups(dn1).unwrap();
 
         let _v2 = Receiver::join(&t.h1, "e0", IpAddr::V6(group()), 5000).unwrap();
-        let names_group = |r: &Received6, b: &[u8]| match r {
-            Received6::Mld { payload, .. } => b[payload.clone()]
-                .windows(16)
-                .any(|w| w == group().octets()),
-            Received6::Upcall(_) => false,
+        let v2_report_of_group = |m: &mld::Repr| match m {
+            mld::Repr::ReportV2 { records } => records.iter().any(|r| r.group == group()),
+            _ => false,
         };
-        let (got, _) = recv_until(&mr, 5 * SECOND, |r, b| {
-            is_mld(r, b, 143) && names_group(r, b)
-        })
-        .await
-        .expect("MLDv2 report");
+        let (got, _) = recv_until(&mr, 5 * SECOND, |r, _| is_mld(r, v2_report_of_group))
+            .await
+            .expect("MLDv2 report");
         let Received6::Mld {
             ifindex,
             destination,
@@ -197,9 +194,11 @@ fn mld_reports_arrive_with_interface_hop_limit_and_router_alert() {
         assert_eq!(destination, "ff02::16".parse::<Ipv6Addr>().unwrap());
 
         let _v1 = Receiver::join(&t.h2, "e0", IpAddr::V6(group()), 5000).unwrap();
-        let (got, _) = recv_until(&mr, 5 * SECOND, |r, b| is_mld(r, b, 131))
-            .await
-            .expect("MLDv1 report");
+        let (got, _) = recv_until(&mr, 5 * SECOND, |r, _| {
+            is_mld(r, |m| matches!(m, mld::Repr::ReportV1 { .. }))
+        })
+        .await
+        .expect("MLDv1 report");
         let Received6::Mld {
             ifindex,
             destination,

@@ -3,8 +3,8 @@
 //! the IP header length): the query version is decided by that length (RFC 9776 §7.1).
 
 use crate::checksum;
-use crate::record::{self, MAX_COUNT, RawRecord};
-use crate::{Error, RecordType, Result};
+use crate::record::{self, MAX_COUNT};
+use crate::{Error, Result};
 use std::net::Ipv4Addr;
 
 /// A decoded IGMP message. Codes are kept raw so that `parse(emit(x)) == x`; use
@@ -35,15 +35,8 @@ pub enum Repr {
     ReportV3 { records: Vec<GroupRecord> },
 }
 
-/// One IGMPv3 group record (RFC 9776 §4.2). `aux_data` length is a multiple of 4.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct GroupRecord {
-    pub record_type: RecordType,
-    pub group: Ipv4Addr,
-    pub sources: Vec<Ipv4Addr>,
-    pub aux_data: Vec<u8>,
-}
+/// One IGMPv3 group record (RFC 9776 §4.2).
+pub type GroupRecord = record::GroupRecord<Ipv4Addr>;
 
 /// Destination of general queries (RFC 9776 §4.1.12).
 pub const ALL_SYSTEMS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 1);
@@ -291,9 +284,7 @@ impl Repr {
                     &bytes[field::RECORDS_START..],
                     packet.num_group_records(),
                 )?;
-                Ok(Repr::ReportV3 {
-                    records: records.into_iter().map(GroupRecord::from).collect(),
-                })
+                Ok(Repr::ReportV3 { records })
             }
             other => Err(Error::UnknownType(other)),
         }
@@ -314,7 +305,7 @@ impl Repr {
                 HEADER_LEN
                     + emitted
                         .iter()
-                        .map(|r| record::record_len::<Ipv4Addr>(r.sources.len(), r.aux_data.len()))
+                        .map(record::GroupRecord::buffer_len)
                         .sum::<usize>()
             }
             _ => HEADER_LEN,
@@ -372,8 +363,7 @@ impl Repr {
                 let mut at = field::RECORDS_START;
                 for r in records {
                     let out = &mut msg.buffer[at..];
-                    at +=
-                        record::emit_record(out, r.record_type, &r.group, &r.sources, &r.aux_data);
+                    at += record::emit_record(out, r);
                 }
             }
             _ => {}
@@ -385,17 +375,6 @@ impl Repr {
         let mut bytes = vec![0; self.buffer_len()];
         self.emit(&mut Packet::new_unchecked(&mut bytes[..]));
         bytes
-    }
-}
-
-impl From<RawRecord<Ipv4Addr>> for GroupRecord {
-    fn from(r: RawRecord<Ipv4Addr>) -> Self {
-        GroupRecord {
-            record_type: r.record_type,
-            group: r.group,
-            sources: r.sources,
-            aux_data: r.aux_data,
-        }
     }
 }
 

@@ -307,6 +307,16 @@ impl Repr {
         if !packet.verify_checksum() {
             return Err(Error::BadChecksum);
         }
+        Repr::parse_unverified(packet)
+    }
+
+    /// Decodes a header as a Linux raw socket delivers it: as [`Repr::parse`], without the
+    /// checksum. The kernel verified it on input, dropped datagrams with malformed options and
+    /// reassembled fragments before any raw socket sees them; its option processing may then
+    /// rewrite Record Route and Timestamp data in place without refreshing the checksum
+    /// (docs/kernel-interface.md §2).
+    pub fn parse_unverified<T: AsRef<[u8]> + ?Sized>(packet: &Packet<&T>) -> Result<Repr> {
+        packet.check_len()?;
         if packet.more_fragments() || packet.frag_offset() != 0 {
             return Err(Error::Malformed);
         }
@@ -328,6 +338,14 @@ impl Repr {
     pub fn parse_with_payload(bytes: &[u8]) -> Result<(Repr, &[u8])> {
         let packet = Packet::new_checked(bytes)?;
         let repr = Repr::parse(&packet)?;
+        let payload = &bytes[packet.header_len()..usize::from(packet.total_len())];
+        Ok((repr, payload))
+    }
+
+    /// As [`Repr::parse_with_payload`], without the checksum ([`Repr::parse_unverified`]).
+    pub fn parse_unverified_with_payload(bytes: &[u8]) -> Result<(Repr, &[u8])> {
+        let packet = Packet::new_checked(bytes)?;
+        let repr = Repr::parse_unverified(&packet)?;
         let payload = &bytes[packet.header_len()..usize::from(packet.total_len())];
         Ok((repr, payload))
     }

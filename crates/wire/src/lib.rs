@@ -13,7 +13,7 @@ pub mod igmp;
 pub mod ipv4;
 pub mod ipv6;
 pub mod mld;
-mod record;
+pub mod record;
 
 pub use error::{Error, Result};
-pub use record::RecordType;
+pub use record::{GroupRecord, RecordType};

@@ -3,8 +3,8 @@
 
 use crate::checksum;
 use crate::ipv6::NEXT_HEADER_ICMPV6;
-use crate::record::{self, MAX_COUNT, RawRecord};
-use crate::{Error, RecordType, Result};
+use crate::record::{self, MAX_COUNT};
+use crate::{Error, Result};
 use std::net::Ipv6Addr;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,14 +33,7 @@ pub enum Repr {
 }
 
 /// One MLDv2 multicast address record (RFC 9777 §5.2.4).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct AddressRecord {
-    pub record_type: RecordType,
-    pub group: Ipv6Addr,
-    pub sources: Vec<Ipv6Addr>,
-    pub aux_data: Vec<u8>,
-}
+pub type AddressRecord = record::GroupRecord<Ipv6Addr>;
 
 /// Destination of general queries (RFC 9777 §5.1).
 pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
@@ -319,9 +312,7 @@ impl Repr {
                 let count = packet.num_records().unwrap_or(0);
                 let records =
                     record::parse_records::<Ipv6Addr>(&bytes[field::RECORDS_START..], count)?;
-                Ok(Repr::ReportV2 {
-                    records: records.into_iter().map(AddressRecord::from).collect(),
-                })
+                Ok(Repr::ReportV2 { records })
             }
             other => Err(Error::UnknownType(other)),
         }
@@ -343,7 +334,7 @@ impl Repr {
                 V2_REPORT_HEADER_LEN
                     + emitted
                         .iter()
-                        .map(|r| record::record_len::<Ipv6Addr>(r.sources.len(), r.aux_data.len()))
+                        .map(record::GroupRecord::buffer_len)
                         .sum::<usize>()
             }
             _ => V1_LEN,
@@ -394,8 +385,7 @@ impl Repr {
                 let mut at = field::RECORDS_START;
                 for r in records {
                     let out = &mut msg.buffer[at..];
-                    at +=
-                        record::emit_record(out, r.record_type, &r.group, &r.sources, &r.aux_data);
+                    at += record::emit_record(out, r);
                 }
             }
         }
@@ -420,17 +410,6 @@ impl Repr {
         let mut bytes = vec![0; self.buffer_len()];
         self.emit(&mut Packet::new_unchecked(&mut bytes[..]), src, dst);
         bytes
-    }
-}
-
-impl From<RawRecord<Ipv6Addr>> for AddressRecord {
-    fn from(r: RawRecord<Ipv6Addr>) -> Self {
-        AddressRecord {
-            record_type: r.record_type,
-            group: r.group,
-            sources: r.sources,
-            aux_data: r.aux_data,
-        }
     }
 }
 

@@ -1,3 +1,7 @@
+//! What IGMPv3 and MLDv2 reports share: the record types, and the record itself with its codec.
+//! The Group Record of RFC 9776 §4.2 and the Multicast Address Record of RFC 9777 §5.2.4 have
+//! the same layout, with 4-octet and 16-octet addresses.
+
 use crate::{Error, Result};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -44,13 +48,30 @@ impl From<RecordType> for u8 {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Shared codec for the address lists and records of IGMPv3 (4-octet addresses) and MLDv2
-// (16-octet addresses): the Group Record of RFC 9776 §4.2 and the Multicast Address Record
-// of RFC 9777 §5.2.4 have the same layout.
+/// One record of a report: an IGMPv3 group record (RFC 9776 §4.2, `A` = [`Ipv4Addr`], also
+/// named [`crate::igmp::GroupRecord`]) or an MLDv2 multicast address record (RFC 9777 §5.2.4,
+/// `A` = [`Ipv6Addr`], also named [`crate::mld::AddressRecord`]). `aux_data` length is a
+/// multiple of 4.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct GroupRecord<A> {
+    pub record_type: RecordType,
+    pub group: A,
+    pub sources: Vec<A>,
+    pub aux_data: Vec<u8>,
+}
 
-/// An address type carried on the wire as `LEN` big-endian octets.
-pub(crate) trait WireAddr: Copy {
+impl<A: WireAddr> GroupRecord<A> {
+    /// Length of the record as emitted (sources clamped to 65535, auxiliary data to 255
+    /// words and padded to whole words).
+    pub fn buffer_len(&self) -> usize {
+        record_len::<A>(self.sources.len(), self.aux_data.len())
+    }
+}
+
+/// An address type carried on the wire as `LEN` big-endian octets: [`Ipv4Addr`] in IGMP,
+/// [`Ipv6Addr`] in MLD.
+pub trait WireAddr: Copy {
     const LEN: usize;
     /// `bytes` is exactly `LEN` long (callers slice with `chunks_exact(LEN)`).
     fn read(bytes: &[u8]) -> Self;
@@ -108,14 +129,6 @@ pub(crate) fn count_field(len: usize) -> u16 {
 /// Most auxiliary data a record can carry: 255 32-bit words.
 pub(crate) const MAX_AUX_LEN: usize = u8::MAX as usize * 4;
 
-/// A decoded record: type, multicast address, sources, auxiliary data.
-pub(crate) struct RawRecord<A> {
-    pub record_type: RecordType,
-    pub group: A,
-    pub sources: Vec<A>,
-    pub aux_data: Vec<u8>,
-}
-
 /// Record header: type (1), aux data len in words (1), number of sources (2), address.
 fn record_header_len<A: WireAddr>() -> usize {
     4 + A::LEN
@@ -124,7 +137,7 @@ fn record_header_len<A: WireAddr>() -> usize {
 /// Parses `count` records from the start of `bytes`. Every record, its sources and its
 /// auxiliary data included, is bounded against the buffer (RFC 9776 §4.2): anything that
 /// runs past the end is [`Error::LengthOverrun`]. Octets after the last record are ignored.
-pub(crate) fn parse_records<A: WireAddr>(bytes: &[u8], count: u16) -> Result<Vec<RawRecord<A>>> {
+pub(crate) fn parse_records<A: WireAddr>(bytes: &[u8], count: u16) -> Result<Vec<GroupRecord<A>>> {
     // Each record takes at least its header, so a count the buffer cannot hold fails early
     // instead of reserving memory for it.
     let capacity = usize::from(count).min(bytes.len() / record_header_len::<A>());
@@ -144,7 +157,7 @@ pub(crate) fn parse_records<A: WireAddr>(bytes: &[u8], count: u16) -> Result<Vec
             .get(sources_len..sources_len + aux_len)
             .ok_or(Error::LengthOverrun)?
             .to_vec();
-        records.push(RawRecord {
+        records.push(GroupRecord {
             record_type: RecordType::from(fixed[0]),
             group: A::read(group),
             sources,
@@ -165,30 +178,25 @@ fn emitted_lens(nsrc: usize, aux_len: usize) -> (usize, usize) {
 }
 
 /// Length of one record as [`emit_record`] writes it.
-pub(crate) fn record_len<A: WireAddr>(nsrc: usize, aux_len: usize) -> usize {
+fn record_len<A: WireAddr>(nsrc: usize, aux_len: usize) -> usize {
     let (nsrc, aux) = emitted_lens(nsrc, aux_len);
     record_header_len::<A>() + nsrc * A::LEN + aux
 }
 
 /// Writes one record at the start of `out` (at least [`record_len`] octets) and returns its
 /// length.
-pub(crate) fn emit_record<A: WireAddr>(
-    out: &mut [u8],
-    record_type: RecordType,
-    group: &A,
-    sources: &[A],
-    aux_data: &[u8],
-) -> usize {
-    let (nsrc, aux_len) = emitted_lens(sources.len(), aux_data.len());
-    let total = record_len::<A>(sources.len(), aux_data.len());
+pub(crate) fn emit_record<A: WireAddr>(out: &mut [u8], record: &GroupRecord<A>) -> usize {
+    let (nsrc, aux_len) = emitted_lens(record.sources.len(), record.aux_data.len());
+    let total = record.buffer_len();
     let out = &mut out[..total];
-    out[0] = u8::from(record_type);
+    out[0] = u8::from(record.record_type);
     out[1] = u8::try_from(aux_len / 4).unwrap_or(u8::MAX);
     out[2..4].copy_from_slice(&count_field(nsrc).to_be_bytes());
-    group.write(&mut out[4..record_header_len::<A>()]);
+    record.group.write(&mut out[4..record_header_len::<A>()]);
     let body = &mut out[record_header_len::<A>()..];
     let (src_area, aux_area) = body.split_at_mut(nsrc * A::LEN);
-    write_addrs(src_area, &sources[..nsrc]);
+    write_addrs(src_area, &record.sources[..nsrc]);
+    let aux_data = &record.aux_data;
     let copied = aux_data.len().min(aux_len);
     aux_area[..copied].copy_from_slice(&aux_data[..copied]);
     aux_area[copied..].fill(0);

@@ -112,6 +112,16 @@ fn parse_everything(bytes: &[u8]) {
             Ok((repr, payload))
         );
     }
+    // As received from the kernel: verification only ever adds BadChecksum, and the payload
+    // lies inside the buffer, after at least the fixed header.
+    let unverified = ipv4::Repr::parse_unverified_with_payload(bytes);
+    if let Ok(verified) = ipv4::Repr::parse_with_payload(bytes) {
+        assert_eq!(unverified, Ok(verified));
+    }
+    if let Ok((repr, payload)) = unverified {
+        assert_eq!(payload.len(), repr.payload_len);
+        assert!(payload.len() + ipv4::MIN_HEADER_LEN <= bytes.len());
+    }
     if let Ok((repr, payload)) = ipv6::Repr::parse_with_payload(bytes) {
         assert_eq!(
             ipv6::Repr::parse_with_payload(&repr.packet(payload)),

@@ -1,5 +1,9 @@
 //! Just enough IP to classify captures and to craft injected IGMP/MLD messages.
 //!
+//! The parser here is an independent decoder used as a test oracle; the product decodes with
+//! mrproxy-wire. It is written apart from `crates/wire` on purpose, so that a mistake in
+//! the product's decoder is not repeated by the tests that check it.
+//!
 //! Parsing never panics: captured bytes may be truncated or malformed on purpose (a test
 //! injects bad lengths). Crafting leaves the IGMP/ICMPv6 message exactly as the caller gave
 //! it, so bad checksums survive; [`fix_igmp_checksum`] and [`fix_icmpv6_checksum`] fill a

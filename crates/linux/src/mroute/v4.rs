@@ -6,14 +6,14 @@ use super::Upcall;
 use super::family::Api;
 use crate::error::{Error, Result};
 use crate::io::{AsyncSocket, RecvMeta4};
-use crate::packet::{Datagram4, Ipv4Header, decode4};
+use crate::packet::{Datagram4, decode4};
 use crate::sys::{self, MRT_ADD_MFC, MRT_ADD_VIF, MRT_DEL_MFC, MRT_DEL_VIF, MRT_INIT, MRT_TABLE};
 use crate::vif_table::{VifEntry, VifTable};
 use mrproxy_types::{IfIndex, MAX_VIFS, SourceGroup, VifIndex};
+use mrproxy_wire::{igmp, ipv4};
 use socket2::Socket;
 use std::io;
 use std::net::Ipv4Addr;
-use std::ops::Range;
 
 /// IGMPv2 leaves go to all-routers, IGMPv3 reports to 224.0.0.22 (RFC 9776 §4.2.14); the
 /// kernel delivers them only while the groups are joined on the interface (docs/kernel-interface.md §4).
@@ -23,11 +23,11 @@ pub const IGMP_REPORT_GROUPS: [Ipv4Addr; 2] =
 /// One thing read from the IPv4 mroute socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Received4 {
-    /// An IGMP message; `payload` indexes the IGMP bytes in the caller's buffer.
+    /// An IGMP message with its IPv4 header; the message, or why it does not decode.
     Igmp {
         ifindex: IfIndex,
-        header: Ipv4Header,
-        payload: Range<usize>,
+        header: ipv4::Repr,
+        message: Result<igmp::Repr, mrproxy_wire::Error>,
     },
     Upcall(Upcall<Ipv4Addr>),
 }
@@ -137,14 +137,14 @@ impl Api for Ipv4Addr {
                 source: up.source,
                 group: up.group,
             })),
-            Ok(Datagram4::Igmp { header, payload }) => match meta.ifindex {
+            Ok(Datagram4::Igmp { header, message }) => match meta.ifindex {
                 Some(ifindex) => Some(Received4::Igmp {
                     ifindex: IfIndex(ifindex),
                     header,
-                    payload,
+                    message,
                 }),
                 None => {
-                    tracing::debug!(source = %header.source, "IGMP without IP_PKTINFO, dropped");
+                    tracing::debug!(source = %header.src, "IGMP without IP_PKTINFO, dropped");
                     None
                 }
             },

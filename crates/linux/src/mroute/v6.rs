@@ -6,16 +6,16 @@ use super::Upcall;
 use super::family::Api;
 use crate::error::{Error, Result};
 use crate::io::{AsyncSocket, RecvMeta6};
-use crate::packet::decode_upcall6;
+use crate::packet::{Datagram6, decode6};
 use crate::sys::{
     self, MRT6_ADD_MFC, MRT6_ADD_MIF, MRT6_DEL_MFC, MRT6_DEL_MIF, MRT6_INIT, MRT6_TABLE,
 };
 use crate::vif_table::{VifEntry, VifTable};
 use mrproxy_types::{IfIndex, SourceGroup, VifIndex};
+use mrproxy_wire::mld;
 use socket2::Socket;
 use std::io;
 use std::net::Ipv6Addr;
-use std::ops::Range;
 use std::os::fd::AsFd;
 
 /// MLDv1 Done goes to all-routers (ff02::2), MLDv2 reports to all-MLDv2-routers (ff02::16,
@@ -31,8 +31,9 @@ pub const MLD_TYPES: [u8; 4] = [130, 131, 132, 143];
 /// One thing read from the IPv6 mroute socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Received6 {
-    /// An MLD message (the ICMPv6 bytes are `payload` in the caller's buffer; the kernel has
-    /// verified the checksum and strips the IPv6 header).
+    /// An MLD message with what the ancillary data said about its IPv6 header (the kernel
+    /// strips the header and has verified the checksum); the message, or why it does not
+    /// decode.
     Mld {
         ifindex: IfIndex,
         source: Ipv6Addr,
@@ -40,7 +41,7 @@ pub enum Received6 {
         hop_limit: u8,
         /// A Hop-by-Hop Router Alert option came with the message.
         router_alert: bool,
-        payload: Range<usize>,
+        message: Result<mld::Repr, mrproxy_wire::Error>,
     },
     Upcall(Upcall<Ipv6Addr>),
 }
@@ -167,14 +168,17 @@ impl Api for Ipv6Addr {
             return None;
         }
         let datagram = buf.get(..meta.len)?;
-        if let Some(up) = decode_upcall6(datagram) {
-            return Some(Received6::Upcall(Upcall {
-                kind: up.kind,
-                iif: vifs.ifindex_of(VifIndex(up.vif)),
-                source: up.source,
-                group: up.group,
-            }));
-        }
+        let message = match decode6(datagram) {
+            Datagram6::Upcall(up) => {
+                return Some(Received6::Upcall(Upcall {
+                    kind: up.kind,
+                    iif: vifs.ifindex_of(VifIndex(up.vif)),
+                    source: up.source,
+                    group: up.group,
+                }));
+            }
+            Datagram6::Mld(message) => message,
+        };
         match (meta.ifindex, meta.source, meta.destination, meta.hop_limit) {
             (Some(ifindex), Some(source), Some(destination), Some(hop_limit)) => {
                 Some(Received6::Mld {
@@ -183,7 +187,7 @@ impl Api for Ipv6Addr {
                     destination,
                     hop_limit,
                     router_alert: meta.router_alert,
-                    payload: 0..meta.len,
+                    message,
                 })
             }
             _ => {

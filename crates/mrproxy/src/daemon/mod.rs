@@ -309,7 +309,7 @@ async fn serve(
             };
             let recv6 = async {
                 match v6 {
-                    Some(m) => m.recv(&mut buf6).await.map(|r| receive::event6(r, &buf6)),
+                    Some(m) => m.recv(&mut buf6).await.map(|r| receive::event6(r)),
                     None => pending().await,
                 }
             };
@@ -321,7 +321,7 @@ async fn serve(
             };
             tokio::select! {
                 r = v4.recv(&mut buf4) => match r {
-                    Ok(r) => Input::Received4(receive::event4(r, &buf4)),
+                    Ok(r) => Input::Received4(receive::event4(r)),
                     Err(e) => Input::ReceiveError("IPv4", e),
                 },
                 r = recv6 => match r {

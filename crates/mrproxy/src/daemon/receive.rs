@@ -6,7 +6,6 @@ use super::Daemon;
 use mrproxy_engine::Event;
 use mrproxy_linux::{Received4, Received6, Upcall, UpcallKind};
 use mrproxy_types::{IfIndex, SourceGroup};
-use mrproxy_wire::{igmp, mld};
 use std::net::IpAddr;
 
 /// At most this many datagrams are taken from one mroute socket per wake-up: enough to absorb a
@@ -21,7 +20,7 @@ impl Daemon {
         let mut events: Vec<Event> = first.into_iter().collect();
         for _ in 1..RECEIVE_BATCH {
             match self.kernel.v4.try_recv(buf) {
-                Ok(Some(r)) => events.extend(event4(r, buf)),
+                Ok(Some(r)) => events.extend(event4(r)),
                 Ok(None) => break,
                 Err(e) => {
                     self.receive_error("IPv4", &e);
@@ -38,7 +37,7 @@ impl Daemon {
         if let Some(v6) = self.kernel.v6.as_ref() {
             for _ in 1..RECEIVE_BATCH {
                 match v6.try_recv(buf) {
-                    Ok(Some(r)) => events.extend(event6(r, buf)),
+                    Ok(Some(r)) => events.extend(event6(r)),
                     Ok(None) => break,
                     Err(e) => {
                         self.receive_error("IPv6", &e);
@@ -76,35 +75,32 @@ fn no_cache<A>(u: Upcall<A>) -> Option<(IfIndex, SourceGroup<A>)> {
 }
 
 /// `None` for upcalls the proxy does not act on.
-pub(super) fn event4(received: Received4, buf: &[u8]) -> Option<Event> {
+pub(super) fn event4(received: Received4) -> Option<Event> {
     match received {
         Received4::Igmp {
             ifindex,
             header,
-            payload,
-        } => {
-            let bytes = buf.get(payload).unwrap_or_default();
-            Some(match igmp::Repr::parse_bytes(bytes) {
-                Ok(message) => Event::Igmp {
-                    ifindex,
-                    source: header.source,
-                    destination: header.destination,
-                    ttl: header.ttl,
-                    router_alert: header.router_alert,
-                    message,
-                },
-                Err(reason) => Event::Malformed {
-                    ifindex,
-                    source: IpAddr::V4(header.source),
-                    reason,
-                },
-            })
-        }
+            message,
+        } => Some(match message {
+            Ok(message) => Event::Igmp {
+                ifindex,
+                source: header.src,
+                destination: header.dst,
+                ttl: header.ttl,
+                router_alert: header.router_alert,
+                message,
+            },
+            Err(reason) => Event::Malformed {
+                ifindex,
+                source: IpAddr::V4(header.src),
+                reason,
+            },
+        }),
         Received4::Upcall(u) => no_cache(u).map(|(iif, sg)| Event::NoCache { iif, sg: sg.into() }),
     }
 }
 
-pub(super) fn event6(received: Received6, buf: &[u8]) -> Option<Event> {
+pub(super) fn event6(received: Received6) -> Option<Event> {
     match received {
         Received6::Mld {
             ifindex,
@@ -112,28 +108,22 @@ pub(super) fn event6(received: Received6, buf: &[u8]) -> Option<Event> {
             destination,
             hop_limit,
             router_alert,
-            payload,
-        } => {
-            let bytes = buf.get(payload).unwrap_or_default();
-            // The kernel verified the ICMPv6 checksum of a raw ICMPv6 socket (RFC 3542 §3.1).
-            let parsed =
-                mld::Packet::new_checked(bytes).and_then(|p| mld::Repr::parse_unverified(&p));
-            Some(match parsed {
-                Ok(message) => Event::Mld {
-                    ifindex,
-                    source,
-                    destination,
-                    hop_limit,
-                    router_alert,
-                    message,
-                },
-                Err(reason) => Event::Malformed {
-                    ifindex,
-                    source: IpAddr::V6(source),
-                    reason,
-                },
-            })
-        }
+            message,
+        } => Some(match message {
+            Ok(message) => Event::Mld {
+                ifindex,
+                source,
+                destination,
+                hop_limit,
+                router_alert,
+                message,
+            },
+            Err(reason) => Event::Malformed {
+                ifindex,
+                source: IpAddr::V6(source),
+                reason,
+            },
+        }),
         Received6::Upcall(u) => no_cache(u).map(|(iif, sg)| Event::NoCache { iif, sg: sg.into() }),
     }
 }

@@ -2,6 +2,7 @@
 //! malformed inputs each with its error. Goldens from scapy are in `tests/golden_v4.rs`.
 
 use super::*;
+use crate::RecordType;
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len())

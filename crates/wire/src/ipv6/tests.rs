@@ -149,6 +149,23 @@ fn hop_by_hop_length_is_bounded() {
     assert_eq!(Repr::parse_bytes(&bytes), Err(Error::LengthOverrun));
 }
 
+/// The header alone, as Linux delivers it in `IPV6_HOPOPTS` ancillary data.
+#[test]
+fn hop_by_hop_as_ancillary_data() {
+    let ra = |bytes: &[u8]| HopByHopRepr::parse_bytes(bytes).map(|r| r.router_alert);
+    // next header 58, length 0 (8 octets), RA value 0, PadN of 2.
+    assert_eq!(ra(&[58, 0, 5, 2, 0, 0, 1, 0]), Ok(Some(0)));
+    // Pad1 before the option.
+    assert_eq!(ra(&[58, 0, 0, 5, 2, 0, 0, 0]), Ok(Some(0)));
+    // Only padding.
+    assert_eq!(ra(&[58, 0, 1, 4, 0, 0, 0, 0]), Ok(None));
+    // An option running past the header, and a truncated header.
+    assert_eq!(ra(&[58, 0, 7, 9, 0, 0, 0, 0]), Err(Error::Malformed));
+    assert_eq!(ra(&[58]), Err(Error::Truncated));
+    // RA beyond the declared length is ignored.
+    assert_eq!(ra(&[58, 0, 1, 4, 0, 0, 0, 0, 5, 2, 0, 0]), Ok(None));
+}
+
 /// RFC 8200 §4.1: Hop-by-Hop only right after the fixed header; a second one is dropped.
 #[test]
 fn hop_by_hop_after_hop_by_hop_is_malformed() {

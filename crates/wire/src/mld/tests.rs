@@ -2,6 +2,7 @@
 //! Goldens from scapy for every message kind are in `tests/golden_v6.rs`.
 
 use super::*;
+use crate::RecordType;
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len())
