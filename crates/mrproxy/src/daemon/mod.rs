@@ -309,7 +309,7 @@ async fn serve(
             };
             let recv6 = async {
                 match v6 {
-                    Some(m) => m.recv(&mut buf6).await.map(|r| receive::event6(r)),
+                    Some(m) => m.recv(&mut buf6).await.map(receive::event6),
                     None => pending().await,
                 }
             };
