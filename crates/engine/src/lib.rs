@@ -64,7 +64,6 @@ mod rereport;
 mod retry;
 mod routes;
 mod status;
-mod timers;
 mod upcalls;
 
 pub use action::{Action, Family, FilterMode, RejectReason};

@@ -13,8 +13,7 @@
 //! O(log n).
 
 use crate::event::IfIndex;
-use crate::timers::DeadlineIndex;
-use mrproxy_membership::{Address, Timestamp};
+use mrproxy_membership::{Address, DeadlineSet, Timestamp};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -42,7 +41,7 @@ type Age = u64;
 #[derive(Debug)]
 pub struct RouteTable<A: Address> {
     routes: BTreeMap<(A, A), (Age, Route)>,
-    samples: DeadlineIndex<(A, A)>,
+    samples: DeadlineSet<(A, A)>,
     /// Every entry by input interface, oldest first.
     by_input: BTreeSet<(IfIndex, Age, A, A)>,
     per_input: BTreeMap<IfIndex, usize>,
@@ -56,7 +55,7 @@ impl<A: Address> Default for RouteTable<A> {
     fn default() -> Self {
         RouteTable {
             routes: BTreeMap::new(),
-            samples: DeadlineIndex::default(),
+            samples: DeadlineSet::default(),
             by_input: BTreeSet::new(),
             per_input: BTreeMap::new(),
             idle_by_input: BTreeSet::new(),

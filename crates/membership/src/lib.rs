@@ -57,9 +57,9 @@
 //! `group` (per-group state, §6.3/§6.5 expiry), `specific` (§6.6.3 queries), `compat` (§7.3.2),
 //! `hosts` (explicit tracking and its limits: `host_filter` one host's filter, `host_forms` the
 //! small and the indexed form, `host_index` the latter), `room` (who gives way in a full source
-//! table), `timing` (§8 values), `deadlines` (the port's index of group deadlines),
-//! `source_timers` (a group's running source timers), `few` (small per-group collections),
-//! `snapshot`.
+//! table), `timing` (§8 values), `deadlines` ([`DeadlineSet`]: the port's index of group
+//! deadlines, also the engine's), `source_timers` (a group's running source timers), `few`
+//! (small per-group collections), `snapshot`.
 //!
 //! # Memory
 //! Per-group state exists once per (link, group), so it is kept small: groups are boxed in the
@@ -95,6 +95,7 @@ mod time;
 mod timing;
 
 pub use address::Address;
+pub use deadlines::DeadlineSet;
 pub use message::{Message, Mode, Query, Record, RecordKind};
 pub use port::Port;
 pub use time::Timestamp;

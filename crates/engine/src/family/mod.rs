@@ -24,10 +24,9 @@ use crate::joined::JoinedGroups;
 use crate::link::LinkNets;
 use crate::retry::Retries;
 use crate::routes::RouteTable;
-use crate::timers::DeadlineIndex;
 use crate::upcalls::UpcallBudget;
 use mrproxy_config::{InterfaceSettings, Role};
-use mrproxy_membership::{Message, Output, Port, PortEvent, Timestamp};
+use mrproxy_membership::{DeadlineSet, Message, Output, Port, PortEvent, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A downstream link: we run the router part of IGMP/MLD here.
@@ -74,9 +73,9 @@ pub struct FamilyState<A: Afi> {
     pub routes: RouteTable<A>,
     /// Each input interface's budget of kernel upcalls per second.
     upcalls: UpcallBudget,
-    port_deadlines: DeadlineIndex<IfIndex>,
+    port_deadlines: DeadlineSet<IfIndex>,
     /// Upstreams with `rereport`: when the next keep-alive reports are due.
-    rereport_deadlines: DeadlineIndex<IfIndex>,
+    rereport_deadlines: DeadlineSet<IfIndex>,
     /// Kernel changes refused and asked for again (docs/kernel-faults.md).
     retries: Retries<A>,
     dirty: Dirty<A>,
@@ -89,8 +88,8 @@ impl<A: Afi> Default for FamilyState<A> {
             upstreams: BTreeMap::new(),
             routes: RouteTable::default(),
             upcalls: UpcallBudget::default(),
-            port_deadlines: DeadlineIndex::default(),
-            rereport_deadlines: DeadlineIndex::default(),
+            port_deadlines: DeadlineSet::default(),
+            rereport_deadlines: DeadlineSet::default(),
             retries: Retries::default(),
             dirty: Dirty::default(),
         }
