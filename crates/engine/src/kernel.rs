@@ -5,6 +5,9 @@
 //! [`crate::Event::KernelRefused`], and a success is told with [`crate::Event::KernelConfirmed`]
 //! while the engine waits for one ([`crate::Engine::awaits_confirmation`]). The engine keeps
 //! what it wants and asks again later (`retry`).
+//!
+//! The one thing the engine reads from the kernel, the packet counters of its forwarding
+//! entries, it reads through [`RouteCounters`] while it handles a timeout.
 
 use crate::action::{Action, Family};
 use crate::event::IfIndex;
@@ -27,7 +30,7 @@ pub enum KernelObject {
 
 impl KernelObject {
     /// The object a stateful action changes; `None` for actions the engine does not follow up
-    /// (detaching, sending, sampling, log-only actions).
+    /// (detaching, sending).
     pub fn of_action(action: &Action) -> Option<KernelObject> {
         match action {
             Action::AttachInterface {
@@ -92,4 +95,19 @@ pub enum KernelErrorKind {
     PerSocketLimit,
     /// Anything else (an interface in transition, a missing VIF, ...).
     Other,
+}
+
+/// The packet counters of the kernel's forwarding entries (SIOCGETSGCNT, SIOCGETSGCNT_IN6), which
+/// [`crate::Engine::timeout`] reads for the idle expiry of entries (`routes.rs`).
+pub trait RouteCounters {
+    /// The packets the entry (source, group) has forwarded so far. `None`: there is no such
+    /// entry or it cannot be read; that counts as 0 packets, an entry that forwards nothing.
+    fn packets(&self, source: IpAddr, group: IpAddr) -> Option<u64>;
+}
+
+/// Any `Fn(source, group) -> Option<u64>` reads counters (tests, benches).
+impl<F: Fn(IpAddr, IpAddr) -> Option<u64>> RouteCounters for F {
+    fn packets(&self, source: IpAddr, group: IpAddr) -> Option<u64> {
+        self(source, group)
+    }
 }

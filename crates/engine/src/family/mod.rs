@@ -17,16 +17,17 @@ mod upstream;
 
 pub use attach::Desired;
 
-use crate::action::{Action, RejectReason};
+use crate::action::RejectReason;
 use crate::afi::Afi;
 use crate::event::IfIndex;
 use crate::joined::JoinedGroups;
 use crate::link::LinkNets;
+use crate::notice::{Notice, Output};
 use crate::retry::Retries;
 use crate::routes::RouteTable;
 use crate::upcalls::UpcallBudget;
 use mrproxy_config::{InterfaceSettings, Role};
-use mrproxy_membership::{DeadlineSet, Message, Output, Port, PortEvent, Timestamp};
+use mrproxy_membership::{DeadlineSet, Message, Output as PortOutput, Port, PortEvent, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A downstream link: we run the router part of IGMP/MLD here.
@@ -135,19 +136,19 @@ impl<A: Afi> FamilyState<A> {
         ifindex: IfIndex,
         from: A,
         message: Message<A>,
-        actions: &mut Vec<Action>,
+        actions: &mut Output,
     ) {
-        let mut out = Output::new();
+        let mut out = PortOutput::new();
         if let Some(d) = self.downstreams.get_mut(&ifindex) {
             d.port.receive(now, from, message, &mut out);
         }
         self.absorb(ifindex, out, actions);
     }
 
-    /// Runs every port timer, route sample and kernel retry that is due.
-    pub fn timeout(&mut self, now: Timestamp, actions: &mut Vec<Action>) {
+    /// Runs every port timer, `rereport` keep-alive and kernel retry that is due.
+    pub fn timeout(&mut self, now: Timestamp, actions: &mut Output) {
         for ifindex in self.port_deadlines.due(now) {
-            let mut out = Output::new();
+            let mut out = PortOutput::new();
             if let Some(d) = self.downstreams.get_mut(&ifindex) {
                 d.port.timeout(now, &mut out);
             }
@@ -158,12 +159,6 @@ impl<A: Afi> FamilyState<A> {
                 actions.extend(A::rereport_actions(ifindex, u.address, &u.joined));
             }
             self.schedule_rereport(now, ifindex);
-        }
-        for (group, source) in self.routes.take_due_samples(now) {
-            actions.push(Action::SampleRoute {
-                source: source.into_ip(),
-                group: group.into_ip(),
-            });
         }
         self.retry_due(now, actions);
     }
@@ -191,8 +186,9 @@ impl<A: Afi> FamilyState<A> {
             .set(ifindex, interval.map(|d| now + d));
     }
 
-    /// Turns what a port produced into actions and dirty marks, and re-indexes its deadline.
-    fn absorb(&mut self, ifindex: IfIndex, out: Output<A>, actions: &mut Vec<Action>) {
+    /// Turns what a port produced into actions, notices and dirty marks, and re-indexes its
+    /// deadline.
+    fn absorb(&mut self, ifindex: IfIndex, out: PortOutput<A>, actions: &mut Output) {
         let Some(d) = self.downstreams.get(&ifindex) else {
             return;
         };
@@ -203,13 +199,13 @@ impl<A: Afi> FamilyState<A> {
         }
         self.dirty.groups.extend(out.changed);
         if out.querier_changed {
-            // `None` = we are the querier (the contract of Action::QuerierChanged).
+            // `None` = we are the querier (the contract of Notice::QuerierChanged).
             let querier = if d.port.is_querier() {
                 None
             } else {
                 d.port.querier_address().map(A::into_ip)
             };
-            actions.push(Action::QuerierChanged {
+            actions.notice(Notice::QuerierChanged {
                 family: A::FAMILY,
                 ifindex,
                 querier,
@@ -233,7 +229,7 @@ impl<A: Afi> FamilyState<A> {
                 // Deliberate RFC no-ops (e.g. a leave heard by a non-querier) are not worth a log line.
                 PortEvent::Ignored { .. } => continue,
             };
-            actions.push(Action::Rejected {
+            actions.notice(Notice::Rejected {
                 ifindex: Some(ifindex),
                 from: Some(from.into_ip()),
                 reason,
@@ -243,7 +239,7 @@ impl<A: Afi> FamilyState<A> {
     }
 
     /// Recomputes the merges and routes marked dirty, emitting only changes.
-    pub fn flush(&mut self, actions: &mut Vec<Action>) {
+    pub fn flush(&mut self, actions: &mut Output) {
         let dirty = std::mem::take(&mut self.dirty);
         let groups: BTreeSet<A> = if dirty.all_groups {
             self.all_groups()

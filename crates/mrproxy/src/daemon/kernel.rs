@@ -4,11 +4,12 @@
 //! [`Event::KernelRefused`], which counts it, retries it and has it logged once
 //! (docs/kernel-faults.md); a success is answered with [`Event::KernelConfirmed`]. Send
 //! errors, which can repeat per packet, are logged here, rate-limited per (kind, interface).
+//! The engine reads the forwarding entries' packet counters through [`RouteCounters`].
 
 use super::limiter::LogLimiter;
 use super::names::Names;
 use mrproxy_engine::{
-    Action, Event, Family, FilterMode, KernelError, KernelErrorKind, KernelObject,
+    Action, Event, Family, FilterMode, KernelError, KernelErrorKind, KernelObject, RouteCounters,
 };
 use mrproxy_linux::{IgmpSender, MldSender, Mroute4, Mroute6, UpstreamMembership};
 use std::net::IpAddr;
@@ -50,8 +51,8 @@ impl Kernel {
         })
     }
 
-    /// Apply one action; an answer for the engine is returned: route counters, or for a
-    /// change that carries state whether the kernel took it.
+    /// Apply one action; for a change that carries state, whether the kernel took it is
+    /// returned as an answer for the engine.
     pub fn apply(&mut self, action: &Action, names: &Names) -> Option<Event> {
         match action {
             Action::AttachInterface {
@@ -188,28 +189,6 @@ impl Kernel {
                 }
                 return outcome(action, result);
             }
-            Action::SampleRoute { source, group } => {
-                let packets = match (source, group) {
-                    (IpAddr::V4(s), IpAddr::V4(g)) => self.v4.route_packets(*s, *g),
-                    (IpAddr::V6(s), IpAddr::V6(g)) => match self.v6.as_ref() {
-                        Some(m) => m.route_packets(*s, *g),
-                        None => Ok(None),
-                    },
-                    _ => Ok(None),
-                };
-                let packets = match packets {
-                    Ok(p) => p.unwrap_or(0),
-                    Err(e) => {
-                        debug!(%source, %group, "cannot read the entry's counters: {e}");
-                        0
-                    }
-                };
-                return Some(Event::RouteCounters {
-                    source: *source,
-                    group: *group,
-                    packets,
-                });
-            }
             Action::SetUpstreamMembership {
                 ifindex,
                 group,
@@ -233,10 +212,6 @@ impl Kernel {
                 }
                 return outcome(action, result);
             }
-            Action::Rejected { .. }
-            | Action::QuerierChanged { .. }
-            | Action::KernelRefusal { .. }
-            | Action::KernelRestored { .. } => {}
         }
         None
     }
@@ -253,6 +228,25 @@ impl Kernel {
                 warn!("cleaning the IPv6 multicast routing table: {e}");
             }
         }
+    }
+}
+
+/// The packet counters the engine reads for the idle expiry of forwarding entries; an entry
+/// the kernel does not have, or whose counters cannot be read, has none.
+impl RouteCounters for Kernel {
+    fn packets(&self, source: IpAddr, group: IpAddr) -> Option<u64> {
+        let packets = match (source, group) {
+            (IpAddr::V4(s), IpAddr::V4(g)) => self.v4.route_packets(s, g),
+            (IpAddr::V6(s), IpAddr::V6(g)) => match self.v6.as_ref() {
+                Some(m) => m.route_packets(s, g),
+                None => Ok(None),
+            },
+            _ => Ok(None),
+        };
+        packets.unwrap_or_else(|e| {
+            debug!(%source, %group, "cannot read the entry's counters: {e}");
+            None
+        })
     }
 }
 
