@@ -309,17 +309,4 @@ mod tests {
         assert!(own.is_own(IfIndex(4), "192.0.2.1".parse().unwrap()));
         assert!(!own.is_own(IfIndex(3), "192.0.2.2".parse().unwrap()));
     }
-
-    #[test]
-    fn versions() {
-        let s = |igmp_version, mld_version| InterfaceSettings {
-            igmp_version,
-            mld_version,
-            ..InterfaceSettings::default()
-        };
-        assert_eq!(Ipv4Addr::port_version(&s(2, 2)), Mode::V2);
-        assert_eq!(Ipv4Addr::port_version(&s(3, 2)), Mode::V3);
-        assert_eq!(Ipv6Addr::port_version(&s(3, 1)), Mode::V2);
-        assert_eq!(Ipv6Addr::port_version(&s(3, 2)), Mode::V3);
-    }
 }
