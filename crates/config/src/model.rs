@@ -125,11 +125,12 @@ pub struct Timers {
     pub query_interval: Duration,
     pub query_response_interval: Duration,
     pub last_member_query_interval: Duration,
-    /// Defaults to `robustness` when not given.
+    /// RFC 9776 §8.9 default when not given: `robustness`. The RFC formulas, these defaults
+    /// included, are in `mrproxy_membership::intervals`.
     pub last_member_query_count: Option<u8>,
-    /// Defaults to query_interval / 4.
+    /// RFC 9776 §8.6 default when not given: `query_interval` / 4.
     pub startup_query_interval: Option<Duration>,
-    /// Defaults to `robustness`.
+    /// RFC 9776 §8.7 default when not given: `robustness`.
     pub startup_query_count: Option<u8>,
 }
 
@@ -214,39 +215,6 @@ impl InterfaceSettings {
             IpNet::V4(n) => Some(*n),
             IpNet::V6(_) => None,
         })
-    }
-}
-
-impl Timers {
-    /// Last Member Query Count: RV unless set (RFC 9776 §8.9).
-    pub fn effective_last_member_query_count(&self) -> u8 {
-        self.last_member_query_count.unwrap_or(self.robustness)
-    }
-
-    /// Startup Query Interval: QI / 4 unless set (RFC 9776 §8.6).
-    pub fn effective_startup_query_interval(&self) -> Duration {
-        self.startup_query_interval
-            .unwrap_or(self.query_interval / 4)
-    }
-
-    /// Startup Query Count: RV unless set (RFC 9776 §8.7).
-    pub fn effective_startup_query_count(&self) -> u8 {
-        self.startup_query_count.unwrap_or(self.robustness)
-    }
-
-    /// Group Membership Interval = RV × QI + QRI (RFC 9776 §8.4).
-    pub fn group_membership_interval(&self) -> Duration {
-        self.query_interval * u32::from(self.robustness) + self.query_response_interval
-    }
-
-    /// Other Querier Present Interval = RV × QI + QRI / 2 (RFC 9776 §8.5).
-    pub fn other_querier_present_interval(&self) -> Duration {
-        self.query_interval * u32::from(self.robustness) + self.query_response_interval / 2
-    }
-
-    /// Last Member Query Time = LMQI × LMQC (RFC 9776 §8.10).
-    pub fn last_member_query_time(&self) -> Duration {
-        self.last_member_query_interval * u32::from(self.effective_last_member_query_count())
     }
 }
 

@@ -247,33 +247,6 @@ fn ipv6_prefixes_in_altnet_and_filters() {
 }
 
 #[test]
-fn effective_values_derive_from_robustness_and_query_interval() {
-    let c =
-        ok("robustness 3 queryinterval 100 phyint eth0 startupquerycount 1 lastmemberquerycount 5");
-    let t = &c.defaults.timers;
-    assert_eq!(t.effective_last_member_query_count(), 3);
-    assert_eq!(t.effective_startup_query_count(), 3);
-    assert_eq!(
-        t.effective_startup_query_interval(),
-        Duration::from_secs(25)
-    );
-    assert_eq!(t.group_membership_interval(), Duration::from_secs(310));
-    assert_eq!(t.other_querier_present_interval(), Duration::from_secs(305));
-    assert_eq!(t.last_member_query_time(), Duration::from_secs(3));
-    let t = &c.interface("eth0").1.timers;
-    assert_eq!(t.effective_startup_query_count(), 1);
-    assert_eq!(t.effective_last_member_query_count(), 5);
-    // RFC defaults.
-    let t = Timers::default();
-    assert_eq!(
-        t.effective_startup_query_interval(),
-        Duration::from_millis(31_250)
-    );
-    assert_eq!(t.group_membership_interval(), Duration::from_secs(260));
-    assert_eq!(t.last_member_query_time(), Duration::from_secs(2));
-}
-
-#[test]
 fn fast_leave_follows_quickleave_unless_set() {
     let c = ok("quickleave phyint eth0 downstream phyint eth1 downstream fastleave off");
     assert!(c.interface("eth0").1.effective_fast_leave(c.quickleave));

@@ -111,19 +111,19 @@ fn main() {
     let text = "phyint up0 upstream\nphyint hostile downstream\nphyint viewers downstream\n";
     let config = mrproxy_config::parse(text, "bounds.conf").expect("bench config parses");
     let mut engine = Engine::new(config, Timestamp(0));
-    engine.handle(
+    let _ = engine.handle(
         Timestamp(0),
         interface(UP, "up0", Ipv4Addr::new(192, 0, 2, 1), 24),
     );
     let router = Ipv4Addr::new(198, 18, 0, 1);
-    engine.handle(Timestamp(0), interface(HOSTILE, "hostile", router, 15));
+    let _ = engine.handle(Timestamp(0), interface(HOSTILE, "hostile", router, 15));
     let viewers = Ipv4Addr::new(203, 0, 113, 1);
-    engine.handle(Timestamp(0), interface(VIEWER_LAN, "viewers", viewers, 24));
+    let _ = engine.handle(Timestamp(0), interface(VIEWER_LAN, "viewers", viewers, 24));
     // The viewer on the other LAN joins first and its stream is flowing.
     let watched = Ipv4Addr::new(239, 1, 1, 1);
     let stream_source = Ipv4Addr::new(192, 0, 2, 99);
     let viewer = Ipv4Addr::new(203, 0, 113, 10);
-    engine.handle(
+    let _ = engine.handle(
         Timestamp(0),
         report(
             VIEWER_LAN,
@@ -131,7 +131,7 @@ fn main() {
             vec![record(RecordType::ChangeToExclude, watched, vec![])],
         ),
     );
-    engine.handle(
+    let _ = engine.handle(
         Timestamp(1),
         Event::NoCache {
             iif: UP,
@@ -156,7 +156,7 @@ fn main() {
                 record(RecordType::ModeIsInclude, group(g), sources)
             })
             .collect();
-        engine.handle(Timestamp(now), report(HOSTILE, host(h), records));
+        let _ = engine.handle(Timestamp(now), report(HOSTILE, host(h), records));
         now += 10;
     }
     print(
@@ -169,7 +169,7 @@ fn main() {
     let started = Instant::now();
     for h in FILLING_HOSTS..FILLING_HOSTS + MORE_HOSTS {
         let records = vec![record(RecordType::ModeIsExclude, group(h), vec![])];
-        engine.handle(Timestamp(now), report(HOSTILE, host(h), records));
+        let _ = engine.handle(Timestamp(now), report(HOSTILE, host(h), records));
         now += 1;
     }
     print(
@@ -183,7 +183,7 @@ fn main() {
     for i in 0..FLOOD {
         // 100 upcalls per second from the hostile LAN and as many from the upstream.
         now += 10;
-        engine.handle(
+        let _ = engine.handle(
             Timestamp(now),
             Event::NoCache {
                 iif: HOSTILE,
@@ -194,7 +194,7 @@ fn main() {
                 .into(),
             },
         );
-        engine.handle(
+        let _ = engine.handle(
             Timestamp(now),
             Event::NoCache {
                 iif: UP,

@@ -16,7 +16,7 @@
 //! LAN k is 198.51.100.(8k)/29: the router is .8k+1, the host .8k+2.
 
 use mrproxy_engine::{
-    Action, Engine, Event, IfIndex, InterfaceInfo, LinkFlags, Timestamp, V4Address,
+    Action, Engine, Event, IfIndex, InterfaceInfo, LinkFlags, Output, Timestamp, V4Address,
 };
 use mrproxy_wire::{RecordType, igmp};
 use std::collections::BTreeMap;
@@ -79,7 +79,7 @@ fn engine() -> Engine {
     );
     let lans = (0..LANS).map(|lan| (lan_ifindex(lan), format!("dn{lan}"), router(lan), 29));
     for (ifindex, name, address, prefix_len) in std::iter::once(upstream).chain(lans) {
-        engine.handle(
+        let _ = engine.handle(
             Timestamp(0),
             Event::InterfaceChanged(InterfaceInfo {
                 ifindex,
@@ -125,23 +125,24 @@ fn run_until(engine: &mut Engine, pending: &mut Pending, until: u64) {
     loop {
         let deadline = engine.next_deadline().map(Timestamp::as_millis);
         let answer = pending.keys().next().copied();
-        let (now, actions) = match (deadline, answer) {
+        let (now, output) = match (deadline, answer) {
+            // No forwarding entries here: no counter is ever read.
             (Some(d), a) if d <= until && a.is_none_or(|(t, _)| d <= t) => {
-                (d, engine.handle(Timestamp(d), Event::Timeout))
+                (d, engine.timeout(Timestamp(d), &|_| None))
             }
             (_, Some((t, lan))) if t <= until => {
                 pending.remove(&(t, lan));
-                let mut actions = Vec::new();
+                let mut output = Output::new();
                 let all: Vec<Ipv4Addr> = groups_of(lan).collect();
                 for batch in all.chunks(RECORDS_PER_REPORT) {
                     let event = report(lan, RecordType::ModeIsExclude, batch.iter().copied());
-                    actions.extend(engine.handle(Timestamp(t), event));
+                    output.append(engine.handle(Timestamp(t), event));
                 }
-                (t, actions)
+                (t, output)
             }
             _ => return,
         };
-        note_queries(now, &actions, pending);
+        note_queries(now, &output.actions, pending);
     }
 }
 
@@ -185,22 +186,22 @@ fn main() {
         let now = JOINS_AT_MS + u64::from(i) / 100;
         run_until(&mut engine, &mut pending, now);
         let lan = i % LANS;
-        let actions = engine.handle(
+        let output = engine.handle(
             Timestamp(now),
             report(lan, RecordType::ChangeToExclude, std::iter::once(group(i))),
         );
-        note_queries(now, &actions, &mut pending);
+        note_queries(now, &output.actions, &mut pending);
     }
     // The kernel repeats each state-change report once (Robustness Variable 2), within 1 s.
     for i in 0..GROUPS {
         let now = JOINS_AT_MS + 1_000 + u64::from(i) / 100;
         run_until(&mut engine, &mut pending, now);
         let lan = i % LANS;
-        let actions = engine.handle(
+        let output = engine.handle(
             Timestamp(now),
             report(lan, RecordType::ChangeToExclude, std::iter::once(group(i))),
         );
-        note_queries(now, &actions, &mut pending);
+        note_queries(now, &output.actions, &mut pending);
     }
     run_until(&mut engine, &mut pending, JOINS_AT_MS + 3_000);
     print("after the joins", heap(), base);

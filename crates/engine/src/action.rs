@@ -1,6 +1,6 @@
-//! What the engine asks the outside world to do.
+//! What the engine asks the outside world to do: commands, each to be executed (the notices
+//! that come beside them are in `notice.rs`).
 
-use crate::kernel::{KernelError, KernelObject};
 use mrproxy_config::Role;
 use mrproxy_types::{AnySourceFilter, AnySourceGroup, Family, IfIndex};
 use mrproxy_wire::{igmp, mld};
@@ -47,39 +47,12 @@ pub enum Action {
     },
     /// Remove the forwarding entry.
     DeleteRoute(AnySourceGroup),
-    /// Read the entry's packet counter and answer with `Event::RouteCounters` (idle expiry).
-    SampleRoute { source: IpAddr, group: IpAddr },
     /// Make the router's host-side membership of `group` on upstream `ifindex` equal to
     /// (mode, sources). INCLUDE with no sources means "not a member" (leave).
     SetUpstreamMembership {
         ifindex: IfIndex,
         #[serde(flatten)]
         filter: AnySourceFilter,
-    },
-    /// An input was rejected; for logs and counters.
-    Rejected {
-        ifindex: Option<IfIndex>,
-        from: Option<IpAddr>,
-        reason: RejectReason,
-    },
-    /// The kernel refused a change of `what` for the `attempts`-th time in a row; for logs (the
-    /// first one is worth a warning, the next ones are not). `retry_in_ms`: when the engine asks
-    /// again, `None` when it no longer wants anything of the object.
-    KernelRefusal {
-        what: KernelObject,
-        /// The interface concerned (a forwarding entry: its input), when known.
-        ifindex: Option<IfIndex>,
-        error: KernelError,
-        attempts: u32,
-        retry_in_ms: Option<u64>,
-    },
-    /// A change the kernel had refused `attempts` times went through; for logs.
-    KernelRestored { what: KernelObject, attempts: u32 },
-    /// The querier on a downstream link changed (`querier` = None: we are the querier).
-    QuerierChanged {
-        family: Family,
-        ifindex: IfIndex,
-        querier: Option<IpAddr>,
     },
 }
 

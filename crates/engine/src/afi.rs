@@ -286,3 +286,21 @@ impl Afi for Ipv6Addr {
 pub(crate) fn is_unicast_link_local(a: &Ipv6Addr) -> bool {
     (a.segments()[0] & 0xffc0) == 0xfe80
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        let s = |igmp_version, mld_version| InterfaceSettings {
+            igmp_version,
+            mld_version,
+            ..InterfaceSettings::default()
+        };
+        assert_eq!(Ipv4Addr::port_version(&s(2, 2)), Mode::V2);
+        assert_eq!(Ipv4Addr::port_version(&s(3, 2)), Mode::V3);
+        assert_eq!(Ipv6Addr::port_version(&s(3, 1)), Mode::V2);
+        assert_eq!(Ipv6Addr::port_version(&s(3, 2)), Mode::V3);
+    }
+}

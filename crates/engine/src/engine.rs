@@ -1,20 +1,21 @@
 //! The engine: one [`FamilyState`] per address family, fed by [`Event`]s.
 
-use crate::action::{Action, RejectReason};
+use crate::action::RejectReason;
 use crate::afi::Afi;
 use crate::convert;
 use crate::event::Event;
 use crate::family::FamilyState;
 use crate::input::{self, Received};
 use crate::interfaces::{self, InterfaceTable, OwnAddresses};
-use crate::kernel::{KernelError, KernelObject};
+use crate::kernel::{KernelError, KernelObject, RouteCounters};
+use crate::notice::{Notice, Output};
 use crate::retry::RetryKey;
 use crate::status::{self, InterfaceStatus, KernelFailures, Status};
 use mrproxy_config::Config;
 use mrproxy_membership::{Port, Timestamp};
 use mrproxy_types::{Family, IfIndex, InterfaceInfo, MAX_VIFS, PerFamily};
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// The RFC 4605 proxy as a pure state machine; see the crate documentation.
 pub struct Engine {
@@ -49,9 +50,9 @@ impl Engine {
         &self.config
     }
 
-    /// Processes one event and returns what to do, in order.
-    pub fn handle(&mut self, now: Timestamp, event: Event) -> Vec<Action> {
-        let mut actions = Vec::new();
+    /// Processes one event: what to do, in order, and the notices it raised.
+    pub fn handle(&mut self, now: Timestamp, event: Event) -> Output {
+        let mut actions = Output::new();
         match event {
             Event::InterfaceChanged(info) => {
                 self.interface_changed(now, info, &mut actions);
@@ -113,7 +114,7 @@ impl Engine {
                 ifindex,
                 source,
                 reason,
-            } => actions.push(Action::Rejected {
+            } => actions.notice(Notice::Rejected {
                 ifindex: Some(ifindex),
                 from: Some(source),
                 reason: RejectReason::Malformed(reason),
@@ -125,19 +126,6 @@ impl Engine {
                     PerFamily::V6(sg) => self.v6.upcall(now, iif, sg, limit, &mut actions),
                 }
             }
-            Event::RouteCounters {
-                source,
-                group,
-                packets,
-            } => match (source, group) {
-                (IpAddr::V4(s), IpAddr::V4(g)) => {
-                    self.v4.route_counters(s, g, packets, &mut actions)
-                }
-                (IpAddr::V6(s), IpAddr::V6(g)) => {
-                    self.v6.route_counters(s, g, packets, &mut actions)
-                }
-                _ => {}
-            },
             Event::KernelRefused { what, error } => {
                 self.kernel_refused(now, what, error, &mut actions)
             }
@@ -147,12 +135,8 @@ impl Engine {
                     Family::V6 => confirmed_in(&mut self.v6, &what),
                 };
                 if let Some(attempts) = restored {
-                    actions.push(Action::KernelRestored { what, attempts });
+                    actions.notice(Notice::KernelRestored { what, attempts });
                 }
-            }
-            Event::Timeout => {
-                self.v4.timeout(now, &mut actions);
-                self.v6.timeout(now, &mut actions);
             }
             Event::ConfigReplaced(config) => {
                 self.replace_config(now, *config, &mut actions);
@@ -161,15 +145,28 @@ impl Engine {
         }
         self.v4.flush(&mut actions);
         self.v6.flush(&mut actions);
-        for action in &actions {
-            if let Action::Rejected { reason, .. } = action {
-                *self.rejected.entry(reason.kind()).or_default() += 1;
-            }
-        }
+        self.count_rejections(&actions);
         actions
     }
 
-    /// When to feed [`Event::Timeout`] next.
+    /// Runs everything due at `now`, to be called at [`Engine::next_deadline`]: the router
+    /// parts' timers, `rereport` keep-alives, kernel retries, and the idle expiry of forwarding
+    /// entries, whose packet counters are read through `counters`.
+    pub fn timeout(&mut self, now: Timestamp, counters: &dyn RouteCounters) -> Output {
+        let mut actions = Output::new();
+        self.v4.timeout(now, &mut actions);
+        self.v6.timeout(now, &mut actions);
+        self.v4.flush(&mut actions);
+        self.v6.flush(&mut actions);
+        // Entries are sampled last: one that the timers' changes update and that turns out
+        // idle is updated, then removed.
+        self.v4.sample_routes(now, counters, &mut actions);
+        self.v6.sample_routes(now, counters, &mut actions);
+        self.count_rejections(&actions);
+        actions
+    }
+
+    /// When to call [`Engine::timeout`] next.
     pub fn next_deadline(&self) -> Option<Timestamp> {
         [self.v4.next_deadline(), self.v6.next_deadline()]
             .into_iter()
@@ -253,13 +250,22 @@ impl Engine {
         self.v6.downstreams.get(&ifindex).map(|d| &d.port)
     }
 
+    /// Counts the rejections among the notices of one call ([`Status::rejected`]).
+    fn count_rejections(&mut self, output: &Output) {
+        for notice in &output.notices {
+            if let Notice::Rejected { reason, .. } = notice {
+                *self.rejected.entry(reason.kind()).or_default() += 1;
+            }
+        }
+    }
+
     /// Counts a refusal and lets the family schedule its retry.
     fn kernel_refused(
         &mut self,
         now: Timestamp,
         what: KernelObject,
         error: KernelError,
-        actions: &mut Vec<Action>,
+        actions: &mut Output,
     ) {
         let outcome = match what.family() {
             Family::V4 => refused_in(&mut self.v4, now, &what, error.clone()),
@@ -272,7 +278,7 @@ impl Engine {
             .kernel_failures
             .entry((ifindex, what.operation(), error.name.clone()))
             .or_default() += 1;
-        actions.push(Action::KernelRefusal {
+        actions.notice(Notice::KernelRefusal {
             what,
             ifindex,
             error,
@@ -281,12 +287,7 @@ impl Engine {
         });
     }
 
-    fn interface_changed(
-        &mut self,
-        now: Timestamp,
-        info: InterfaceInfo,
-        actions: &mut Vec<Action>,
-    ) {
+    fn interface_changed(&mut self, now: Timestamp, info: InterfaceInfo, actions: &mut Output) {
         self.v4.sync_interface(
             now,
             &info,
@@ -303,7 +304,7 @@ impl Engine {
         self.own_addresses = OwnAddresses::new(self.interfaces.values());
     }
 
-    fn interface_removed(&mut self, ifindex: IfIndex, actions: &mut Vec<Action>) {
+    fn interface_removed(&mut self, ifindex: IfIndex, actions: &mut Output) {
         self.v4.remove_interface(ifindex, actions);
         self.v6.remove_interface(ifindex, actions);
         self.interfaces.remove(&ifindex);
@@ -312,14 +313,14 @@ impl Engine {
 
     /// Interfaces refused for want of a VIF/MIF (`RejectReason::NoFreeVif`) take the slots
     /// that other interfaces freed, in ifindex order.
-    fn attach_waiting(&mut self, now: Timestamp, actions: &mut Vec<Action>) {
+    fn attach_waiting(&mut self, now: Timestamp, actions: &mut Output) {
         attach_waiting(&mut self.v4, &self.config, &self.interfaces, now, actions);
         attach_waiting(&mut self.v6, &self.config, &self.interfaces, now, actions);
     }
 
     /// A reload: every interface is brought to what the new configuration says. Interfaces
     /// whose role and families stay keep all their state; settings apply in place.
-    fn replace_config(&mut self, now: Timestamp, config: Config, actions: &mut Vec<Action>) {
+    fn replace_config(&mut self, now: Timestamp, config: Config, actions: &mut Output) {
         self.config = config;
         for info in self.interfaces.values() {
             self.v4.sync_interface(
@@ -371,7 +372,7 @@ fn attach_waiting<A: Afi>(
     config: &Config,
     known: &InterfaceTable,
     now: Timestamp,
-    actions: &mut Vec<Action>,
+    actions: &mut Output,
 ) {
     for info in known.values() {
         if family.attached() >= MAX_VIFS {

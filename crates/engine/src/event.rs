@@ -40,12 +40,6 @@ pub enum Event {
     /// Kernel upcall: traffic for (source, group) arrived on `iif` and has no forwarding entry
     /// (IGMPMSG_NOCACHE / MRT6MSG_NOCACHE).
     NoCache { iif: IfIndex, sg: AnySourceGroup },
-    /// Answer to [`crate::Action::SampleRoute`]: the entry's packet counter now.
-    RouteCounters {
-        source: IpAddr,
-        group: IpAddr,
-        packets: u64,
-    },
     /// The kernel refused a stateful action on `what` (the daemon's answer to
     /// [`crate::Action::AttachInterface`], [`crate::Action::SetUpstreamMembership`],
     /// [`crate::Action::SetRoute`] or [`crate::Action::DeleteRoute`]). The engine counts it and
@@ -57,8 +51,6 @@ pub enum Event {
     /// The kernel took a stateful action on `what`; sent while
     /// [`crate::Engine::awaits_confirmation`] says the engine waits for it.
     KernelConfirmed { what: crate::KernelObject },
-    /// A deadline from `next_deadline` has passed.
-    Timeout,
     /// The configuration was reloaded; apply the difference.
     ConfigReplaced(Box<Config>),
 }

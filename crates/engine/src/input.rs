@@ -2,10 +2,11 @@
 //! Each rejection names its rule; the receive interface is always the one the kernel reported
 //! (IP_PKTINFO), never guessed from the source address (igmpproxy's D16).
 
-use crate::action::{Action, RejectReason};
+use crate::action::RejectReason;
 use crate::afi::Afi;
 use crate::family::FamilyState;
 use crate::interfaces::OwnAddresses;
+use crate::notice::{Notice, Output};
 use crate::policy;
 use mrproxy_config::{Config, Role};
 use mrproxy_membership::{Message, Timestamp};
@@ -27,7 +28,7 @@ pub fn receive<A: Afi>(
     own_addresses: &OwnAddresses,
     now: Timestamp,
     rx: Received<A>,
-    actions: &mut Vec<Action>,
+    actions: &mut Output,
 ) {
     let Received {
         ifindex,
@@ -37,7 +38,7 @@ pub fn receive<A: Afi>(
         message,
     } = rx;
     let mut reject = |reason| {
-        actions.push(Action::Rejected {
+        actions.notice(Notice::Rejected {
             ifindex: Some(ifindex),
             from: Some(source.into_ip()),
             reason,

@@ -3,7 +3,7 @@
 use crate::afi::{Afi, is_unicast_link_local};
 use crate::family::Desired;
 use mrproxy_config::{Config, InterfaceSettings, Role};
-use mrproxy_membership::PortConfig;
+use mrproxy_membership::{PortConfig, intervals};
 use mrproxy_types::{IfIndex, InterfaceInfo};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv6Addr};
@@ -28,24 +28,33 @@ pub fn desired<A: Afi>(config: &Config, info: &InterfaceInfo) -> Option<Desired>
 }
 
 /// The router part's configuration from an interface's settings, with the RFC 9776 §8 defaults
-/// for what is not given: LMQC = RV (§8.8), Startup Query Interval = QI / 4 (§8.6), Startup
-/// Query Count = RV (§8.7).
+/// for what is not given ([`intervals`]): Startup Query Interval = QI / 4 (§8.6), Startup Query
+/// Count = RV (§8.7), LMQC = RV (§8.9).
 pub fn port_config(
     version: mrproxy_membership::Mode,
     settings: &InterfaceSettings,
     quickleave: bool,
 ) -> PortConfig {
     let timers = &settings.timers;
+    let startup_query_interval = timers
+        .startup_query_interval
+        .unwrap_or_else(|| intervals::startup_query_interval(timers.query_interval));
+    let startup_query_count = timers
+        .startup_query_count
+        .unwrap_or_else(|| intervals::startup_query_count(timers.robustness));
+    let last_member_query_count = timers
+        .last_member_query_count
+        .unwrap_or_else(|| intervals::last_member_query_count(timers.robustness));
     PortConfig {
         version,
         // RFC 9776 §8.1: the Robustness Variable MUST NOT be 0 (the parser rejects it too).
         robustness: timers.robustness.max(1),
         query_interval: timers.query_interval,
         query_response_interval: timers.query_response_interval,
-        startup_query_interval: timers.effective_startup_query_interval(),
-        startup_query_count: timers.effective_startup_query_count().max(1),
+        startup_query_interval,
+        startup_query_count: startup_query_count.max(1),
         last_member_query_interval: timers.last_member_query_interval,
-        last_member_query_count: timers.effective_last_member_query_count().max(1),
+        last_member_query_count: last_member_query_count.max(1),
         // `quickleave` turns tracked fast leave on where `fastleave` is not set explicitly.
         fast_leave: settings.effective_fast_leave(quickleave),
         max_groups: settings.max_groups,
@@ -249,6 +258,33 @@ mod tests {
     }
 
     #[test]
+    fn effective_values_derive_from_robustness_and_query_interval() {
+        let c = mrproxy_config::parse(
+            "robustness 3 queryinterval 100 phyint eth0 startupquerycount 1 lastmemberquerycount 5",
+            "timers.conf",
+        )
+        .unwrap();
+        let pc = port_config(Mode::V3, &c.defaults, false);
+        assert_eq!(pc.last_member_query_count, 3);
+        assert_eq!(pc.startup_query_count, 3);
+        assert_eq!(pc.startup_query_interval, Duration::from_secs(25));
+        assert_eq!(pc.group_membership_interval(), Duration::from_secs(310));
+        assert_eq!(
+            pc.other_querier_present_interval(),
+            Duration::from_secs(305)
+        );
+        assert_eq!(pc.last_member_query_time(), Duration::from_secs(3));
+        let pc = port_config(Mode::V3, c.interface("eth0").1, false);
+        assert_eq!(pc.startup_query_count, 1);
+        assert_eq!(pc.last_member_query_count, 5);
+        // RFC defaults.
+        let pc = port_config(Mode::V3, &InterfaceSettings::default(), false);
+        assert_eq!(pc.startup_query_interval, Duration::from_millis(31_250));
+        assert_eq!(pc.group_membership_interval(), Duration::from_secs(260));
+        assert_eq!(pc.last_member_query_time(), Duration::from_secs(2));
+    }
+
+    #[test]
     fn link_local_addresses_are_ours_only_on_their_link() {
         let mut dn = info("dn0", UP);
         dn.ipv6 = vec![
@@ -272,18 +308,5 @@ mod tests {
         assert!(own.is_own(IfIndex(4), "2001:db8::1".parse().unwrap()));
         assert!(own.is_own(IfIndex(4), "192.0.2.1".parse().unwrap()));
         assert!(!own.is_own(IfIndex(3), "192.0.2.2".parse().unwrap()));
-    }
-
-    #[test]
-    fn versions() {
-        let s = |igmp_version, mld_version| InterfaceSettings {
-            igmp_version,
-            mld_version,
-            ..InterfaceSettings::default()
-        };
-        assert_eq!(Ipv4Addr::port_version(&s(2, 2)), Mode::V2);
-        assert_eq!(Ipv4Addr::port_version(&s(3, 2)), Mode::V3);
-        assert_eq!(Ipv6Addr::port_version(&s(3, 1)), Mode::V2);
-        assert_eq!(Ipv6Addr::port_version(&s(3, 2)), Mode::V3);
     }
 }

@@ -5,10 +5,12 @@
 //! [`crate::Event::KernelRefused`], and a success is told with [`crate::Event::KernelConfirmed`]
 //! while the engine waits for one ([`crate::Engine::awaits_confirmation`]). The engine keeps
 //! what it wants and asks again later (`retry`).
+//!
+//! The one thing the engine reads from the kernel, the packet counters of its forwarding
+//! entries, it reads through [`RouteCounters`] while it handles a timeout.
 
 use crate::action::Action;
-use mrproxy_types::Family;
-use mrproxy_types::IfIndex;
+use mrproxy_types::{AnySourceGroup, Family, IfIndex};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
@@ -28,7 +30,7 @@ pub enum KernelObject {
 
 impl KernelObject {
     /// The object a stateful action changes; `None` for actions the engine does not follow up
-    /// (detaching, sending, sampling, log-only actions).
+    /// (detaching, sending).
     pub fn of_action(action: &Action) -> Option<KernelObject> {
         match action {
             Action::AttachInterface {
@@ -91,4 +93,19 @@ pub enum KernelErrorKind {
     PerSocketLimit,
     /// Anything else (an interface in transition, a missing VIF, ...).
     Other,
+}
+
+/// The packet counters of the kernel's forwarding entries (SIOCGETSGCNT, SIOCGETSGCNT_IN6), which
+/// [`crate::Engine::timeout`] reads for the idle expiry of entries (`routes.rs`).
+pub trait RouteCounters {
+    /// The packets the entry (source, group) has forwarded so far. `None`: there is no such
+    /// entry or it cannot be read; that counts as 0 packets, an entry that forwards nothing.
+    fn packets(&self, sg: AnySourceGroup) -> Option<u64>;
+}
+
+/// Any `Fn(AnySourceGroup) -> Option<u64>` reads counters (tests, benches).
+impl<F: Fn(AnySourceGroup) -> Option<u64>> RouteCounters for F {
+    fn packets(&self, sg: AnySourceGroup) -> Option<u64> {
+        self(sg)
+    }
 }

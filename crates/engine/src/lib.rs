@@ -1,12 +1,18 @@
 //! mrproxy's protocol engine: a pure state machine. The daemon feeds it [`Event`]s with an explicit
-//! `now` and executes the [`Action`]s it returns; it sleeps until [`Engine::next_deadline`] and then
-//! feeds [`Event::Timeout`]. No sockets, no clock, no libc here.
+//! `now` ([`Engine::handle`]) and calls [`Engine::timeout`] when [`Engine::next_deadline`] has
+//! come. Each call returns an [`Output`]: the [`Action`]s to execute, in order, and beside them
+//! the [`Notice`]s to log and count. The one thing the engine reads from the kernel, the packet
+//! counters of its forwarding entries, it reads through [`RouteCounters`] during `timeout`. No
+//! sockets, no clock, no libc here.
 //!
 //! ```text
-//!   netlink ─┐                       ┌─► AttachInterface / DetachInterface  (VIFs, report-group joins)
-//!   IGMP/MLD ┼─► Event ─► Engine ────┼─► SendIgmp / SendMld                   (queries)
-//!   upcalls ─┤     (now)             ├─► SetRoute / DeleteRoute / SampleRoute (kernel MFC)
-//!   timers  ─┘                       └─► SetUpstreamMembership               (kernel host part)
+//!   netlink ──┐                                Output
+//!   IGMP/MLD ─┼─► handle(now, Event) ─────┐    actions: AttachInterface / DetachInterface  (VIFs)
+//!   upcalls ──┘                           ├─►           SendIgmp / SendMld                 (queries)
+//!   deadline ───► timeout(now, counters) ─┘             SetRoute / DeleteRoute             (MFC)
+//!                              ▲                        SetUpstreamMembership              (host part)
+//!   MFC counters ──────────────┘            notices: Rejected, QuerierChanged,         (logs, counters)
+//!                 (RouteCounters)                    KernelRefusal, KernelRestored
 //! ```
 //!
 //! # What the engine does
@@ -23,24 +29,24 @@
 //!   downstream only from an on-link router), Router Alert on queries when required, then per
 //!   group record: multicast, never link-local scope, the interface's white/blacklist, no
 //!   any-source requests in SSM ranges, and only unicast sources that are not ours.
-//!   Each rejection is an [`Action::Rejected`] and is counted in [`Status::rejected`].
+//!   Each rejection is a [`Notice::Rejected`] and is counted in [`Status::rejected`].
 //! * **Membership database** (`merge`, `family/upstream`): per group, the RFC 9776 §3.2 merge
 //!   of every downstream's subscription (after that downstream's filter), then per upstream
 //!   (after its filter) one [`Action::SetUpstreamMembership`] whenever its state changes.
 //! * **Forwarding** (`family/forward`, `routes`): (S,G) entries on upcalls, always installed
 //!   (with no outputs when nobody listens or the source is not accepted), updated in place on
 //!   every change of membership, querier state, interfaces or configuration, and removed when
-//!   their packet counter stands still for [`ROUTE_SAMPLE_INTERVAL`]; bounded per input
-//!   interface (`maxroutes`, `upcallrate`) and per family (`maxtotalroutes`). Upstream sources must be
-//!   on the upstream's networks (for point-to-point links the peer prefix) or in its altnets;
-//!   IPv6 sources are accepted from an upstream without IPv6 altnets, because igmpproxy had
-//!   no IPv6 rule to stay compatible with.
+//!   their packet counter ([`RouteCounters`]) stands still for [`ROUTE_SAMPLE_INTERVAL`];
+//!   bounded per input interface (`maxroutes`, `upcallrate`) and per family (`maxtotalroutes`).
+//!   Upstream sources must be on the upstream's networks (for point-to-point links the peer
+//!   prefix) or in its altnets; IPv6 sources are accepted from an upstream without IPv6
+//!   altnets, because igmpproxy had no IPv6 rule to stay compatible with.
 //!
 //! * **Kernel refusals** (`retry`, `family/retry`): a refused VIF, forwarding entry or upstream
 //!   membership comes back as [`Event::KernelRefused`]; the engine counts it per (interface,
-//!   reason) and asks again for the object's current state after 500 ms, 1 s, 2 s, … up to
-//!   30 s, until [`Event::KernelConfirmed`] or until nothing is wanted of the object
-//!   (docs/kernel-faults.md).
+//!   reason), tells it as a [`Notice::KernelRefusal`] and asks again for the object's current
+//!   state after 500 ms, 1 s, 2 s, … up to 30 s, until [`Event::KernelConfirmed`] or until
+//!   nothing is wanted of the object (docs/kernel-faults.md).
 //!
 //! Output order is deterministic: everything is kept in ordered maps.
 
@@ -59,18 +65,18 @@ mod joined;
 mod kernel;
 mod link;
 mod merge;
+pub mod notice;
 mod policy;
 mod rereport;
 mod retry;
 mod routes;
 mod status;
-mod timers;
 mod upcalls;
 
 pub use action::{Action, RejectReason};
 pub use engine::Engine;
 pub use event::Event;
-pub use kernel::{KernelError, KernelErrorKind, KernelObject};
+pub use kernel::{KernelError, KernelErrorKind, KernelObject, RouteCounters};
 pub use merge::{Membership, merge};
 pub use mrproxy_membership::Timestamp;
 /// The shared types the engine's events and actions are made of.
@@ -78,6 +84,7 @@ pub use mrproxy_types::{
     AnySourceFilter, AnySourceGroup, Family, FilterMode, IfIndex, InterfaceInfo, LinkFlags,
     PerFamily, SourceFilter, SourceGroup, V4Address, V6Address,
 };
+pub use notice::{Notice, Output};
 pub use retry::{FIRST_RETRY, MAX_RETRY, backoff};
 pub use routes::ROUTE_SAMPLE_INTERVAL;
 pub use status::{

@@ -3,8 +3,7 @@
 //! for on a retry is the engine's current intent, never the refused action.
 
 use crate::kernel::KernelError;
-use crate::timers::DeadlineIndex;
-use mrproxy_membership::Timestamp;
+use mrproxy_membership::{DeadlineSet, Timestamp};
 use mrproxy_types::IfIndex;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -53,14 +52,14 @@ pub struct Pending {
 #[derive(Debug)]
 pub struct Retries<A: Ord + Copy> {
     pending: BTreeMap<RetryKey<A>, Pending>,
-    deadlines: DeadlineIndex<RetryKey<A>>,
+    deadlines: DeadlineSet<RetryKey<A>>,
 }
 
 impl<A: Ord + Copy> Default for Retries<A> {
     fn default() -> Self {
         Retries {
             pending: BTreeMap::new(),
-            deadlines: DeadlineIndex::default(),
+            deadlines: DeadlineSet::default(),
         }
     }
 }

@@ -12,8 +12,7 @@
 //! because they only hold back upcalls. Every index here is ordered, so finding that entry costs
 //! O(log n).
 
-use crate::timers::DeadlineIndex;
-use mrproxy_membership::{Address, Timestamp};
+use mrproxy_membership::{Address, DeadlineSet, Timestamp};
 use mrproxy_types::IfIndex;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,7 +41,7 @@ type Age = u64;
 #[derive(Debug)]
 pub struct RouteTable<A: Address> {
     routes: BTreeMap<(A, A), (Age, Route)>,
-    samples: DeadlineIndex<(A, A)>,
+    samples: DeadlineSet<(A, A)>,
     /// Every entry by input interface, oldest first.
     by_input: BTreeSet<(IfIndex, Age, A, A)>,
     per_input: BTreeMap<IfIndex, usize>,
@@ -56,7 +55,7 @@ impl<A: Address> Default for RouteTable<A> {
     fn default() -> Self {
         RouteTable {
             routes: BTreeMap::new(),
-            samples: DeadlineIndex::default(),
+            samples: DeadlineSet::default(),
             by_input: BTreeSet::new(),
             per_input: BTreeMap::new(),
             idle_by_input: BTreeSet::new(),

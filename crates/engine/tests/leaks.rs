@@ -6,9 +6,13 @@
 
 mod support;
 
-use mrproxy_engine::{Action, Engine, Event, FilterMode, IfIndex, SourceGroup, Timestamp};
+use mrproxy_engine::{
+    Action, AnySourceGroup, Engine, Event, FilterMode, IfIndex, Output, RouteCounters, SourceGroup,
+    Timestamp,
+};
 use mrproxy_wire::RecordType;
 use mrproxy_wire::igmp::{GroupRecord, Repr};
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 use support::v4_interface;
@@ -75,17 +79,32 @@ fn v3(record_type: RecordType, group: Ipv4Addr, sources: Vec<Ipv4Addr>) -> Repr 
     }
 }
 
-/// The daemon's side: what the kernel would hold after the engine's actions, and the answers
-/// it feeds back (route counters).
+/// The kernel's packet counters: every forwarding entry counts the same packets, one more at
+/// each reading while `traffic` is on.
+#[derive(Default)]
+struct Counters {
+    packets: Cell<u64>,
+    traffic: bool,
+}
+
+impl RouteCounters for Counters {
+    fn packets(&self, _sg: AnySourceGroup) -> Option<u64> {
+        if self.traffic {
+            self.packets.set(self.packets.get() + 1);
+        }
+        Some(self.packets.get())
+    }
+}
+
+/// The daemon's side: what the kernel would hold after the engine's actions, and the counters
+/// it reads.
 struct World {
     engine: Engine,
     now: Timestamp,
     /// Upstream memberships that are not "INCLUDE {}".
     joined: BTreeSet<(IfIndex, IpAddr)>,
     routes: BTreeMap<(IpAddr, IpAddr), Vec<IfIndex>>,
-    /// Packets counted by every forwarding entry; they grow while `traffic` is on.
-    packets: u64,
-    traffic: bool,
+    counters: Counters,
     general_queries: Vec<(Timestamp, IfIndex)>,
     other_sends: usize,
 }
@@ -93,45 +112,44 @@ struct World {
 impl World {
     fn handle(&mut self, at: Timestamp, event: Event) {
         self.now = at;
-        let mut pending = vec![event];
-        while let Some(event) = pending.pop() {
-            for action in self.engine.handle(self.now, event) {
-                match action {
-                    Action::SetUpstreamMembership { ifindex, filter } => {
-                        if filter.mode() == FilterMode::Include && filter.sources().is_empty() {
-                            self.joined.remove(&(ifindex, filter.group()));
-                        } else {
-                            self.joined.insert((ifindex, filter.group()));
-                        }
+        let output = self.engine.handle(self.now, event);
+        self.apply(output);
+    }
+
+    /// A deadline came: the engine's timers, with the kernel's counters to read.
+    fn timeout(&mut self, at: Timestamp) {
+        self.now = at;
+        let output = self.engine.timeout(self.now, &self.counters);
+        self.apply(output);
+    }
+
+    fn apply(&mut self, output: Output) {
+        for action in output.actions {
+            match action {
+                Action::SetUpstreamMembership { ifindex, filter } => {
+                    if filter.mode() == FilterMode::Include && filter.sources().is_empty() {
+                        self.joined.remove(&(ifindex, filter.group()));
+                    } else {
+                        self.joined.insert((ifindex, filter.group()));
                     }
-                    Action::SetRoute { sg, oifs, .. } => {
-                        self.routes.insert((sg.source(), sg.group()), oifs);
-                    }
-                    Action::DeleteRoute(sg) => {
-                        self.routes.remove(&(sg.source(), sg.group()));
-                    }
-                    Action::SampleRoute { source, group } => {
-                        if self.traffic {
-                            self.packets += 1;
-                        }
-                        pending.push(Event::RouteCounters {
-                            source,
-                            group,
-                            packets: self.packets,
-                        });
-                    }
-                    Action::SendIgmp {
-                        ifindex, message, ..
-                    } => match message {
-                        Repr::QueryV2 { group, .. } | Repr::QueryV3 { group, .. }
-                            if group.is_unspecified() =>
-                        {
-                            self.general_queries.push((self.now, ifindex))
-                        }
-                        _ => self.other_sends += 1,
-                    },
-                    _ => {}
                 }
+                Action::SetRoute { sg, oifs, .. } => {
+                    self.routes.insert((sg.source(), sg.group()), oifs);
+                }
+                Action::DeleteRoute(sg) => {
+                    self.routes.remove(&(sg.source(), sg.group()));
+                }
+                Action::SendIgmp {
+                    ifindex, message, ..
+                } => match message {
+                    Repr::QueryV2 { group, .. } | Repr::QueryV3 { group, .. }
+                        if group.is_unspecified() =>
+                    {
+                        self.general_queries.push((self.now, ifindex))
+                    }
+                    _ => self.other_sends += 1,
+                },
+                _ => {}
             }
         }
     }
@@ -144,7 +162,7 @@ impl World {
                 "a deadline in the past: {at:?} < {:?}",
                 self.now
             );
-            self.handle(at, Event::Timeout);
+            self.timeout(at);
         }
         self.now = until;
     }
@@ -179,8 +197,7 @@ fn thousands_of_joins_leaves_and_expiries_leave_no_state_behind() {
         now: ms(0),
         joined: BTreeSet::new(),
         routes: BTreeMap::new(),
-        packets: 0,
-        traffic: false,
+        counters: Counters::default(),
         general_queries: Vec::new(),
         other_sends: 0,
     };
@@ -234,7 +251,7 @@ fn thousands_of_joins_leaves_and_expiries_leave_no_state_behind() {
 
         // Streams for a quarter of the groups, and one for a group no one wants (an entry with
         // no outputs, igmpproxy D35).
-        w.traffic = true;
+        w.counters.traffic = true;
         for i in 0..GROUPS / 4 {
             w.handle(
                 ms(start + 1),
@@ -293,7 +310,7 @@ fn thousands_of_joins_leaves_and_expiries_leave_no_state_behind() {
                 w.handle(leaves_at, igmp(DN2, host(DN2, h), leave));
             }
         }
-        w.traffic = false;
+        w.counters.traffic = false;
         // GMI is 260 s, the IGMPv1/v2 host-present timers as long, idle entries go after two
         // quiet samples (120 s): 10 minutes is past every one of them.
         w.run_until(ms(leaves_at.0 + 600_000));
@@ -364,7 +381,7 @@ fn thousands_of_joins_leaves_and_expiries_leave_no_state_behind() {
         }
         let next = w.engine.next_deadline().unwrap();
         assert_eq!(Some(&next), ports.iter().min(), "no other engine timer");
-        w.handle(next, Event::Timeout);
+        w.timeout(next);
         for &(at, ifindex) in &w.general_queries[queries_before..] {
             last_query.insert(ifindex, at);
         }

@@ -141,8 +141,8 @@ fn run(quickleave: bool, ops: Vec<Op>) -> Result<(), TestCaseError> {
         v4_interface(LANS[0], "dn0", lan_address(0), 25),
         v4_interface(LANS[1], "dn1", lan_address(1), 25),
     ] {
-        let actions = engine.handle(Timestamp(0), event);
-        world.apply(&mut engine, actions);
+        let output = engine.handle(Timestamp(0), event);
+        world.apply(output);
     }
     for op in ops {
         let event = match op {
@@ -227,8 +227,8 @@ fn run(quickleave: bool, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
         };
-        let actions = engine.handle(Timestamp(world.now), event);
-        world.apply(&mut engine, actions);
+        let output = engine.handle(Timestamp(world.now), event);
+        world.apply(output);
         check(&engine, &world)?;
     }
     Ok(())

@@ -45,16 +45,17 @@ fn status_reports_roles_querier_state_and_unnumbered_links() {
     let text = "phyint up0 upstream\nphyint dn0 downstream ipv6 off\nphyint dn1 downstream\n";
     let mut engine = Engine::new(mrproxy_config::parse(text, "t.conf").unwrap(), Timestamp(0));
     // An unnumbered upstream works (D17); dn1 has no IPv4 address and no link-local address.
-    let mut actions = engine.handle(Timestamp(0), interface(1, "up0", &[], &[]));
-    actions.extend(engine.handle(
+    let mut output = engine.handle(Timestamp(0), interface(1, "up0", &[], &[]));
+    output.append(engine.handle(
         Timestamp(0),
         interface(2, "dn0", &[("198.51.100.5", 25)], &[]),
     ));
-    actions.extend(engine.handle(
+    output.append(engine.handle(
         Timestamp(0),
         interface(3, "dn1", &[], &[("2001:db8:3::1", 64)]),
     ));
-    let attached: Vec<_> = actions
+    let attached: Vec<_> = output
+        .actions
         .iter()
         .filter_map(|a| match a {
             Action::AttachInterface {
@@ -76,7 +77,8 @@ fn status_reports_roles_querier_state_and_unnumbered_links() {
             (Family::V6, IfIndex(3), Role::Downstream),
         ]
     );
-    let queriers: Vec<_> = actions
+    let queriers: Vec<_> = output
+        .actions
         .iter()
         .filter_map(|a| match a {
             Action::SendIgmp { ifindex, .. } => Some(*ifindex),
@@ -104,8 +106,8 @@ fn status_reports_roles_querier_state_and_unnumbered_links() {
         router_alert: true,
         message,
     };
-    engine.handle(Timestamp(10), event(from, query));
-    engine.handle(
+    let _ = engine.handle(Timestamp(10), event(from, query));
+    let _ = engine.handle(
         Timestamp(20),
         event(
             from,

@@ -7,8 +7,8 @@ mod support;
 
 use mrproxy_config::Role;
 use mrproxy_engine::{
-    Action, Engine, Event, Family, FilterMode, IfIndex, PerFamily, RejectReason, SourceFilter,
-    Timestamp,
+    Action, Engine, Event, Family, FilterMode, IfIndex, Notice, Output, PerFamily, RejectReason,
+    SourceFilter, Timestamp,
 };
 use mrproxy_types::MAX_VIFS;
 use mrproxy_wire::igmp;
@@ -38,11 +38,11 @@ fn attached(actions: &[Action], family: Family) -> Vec<(IfIndex, Role)> {
         .collect()
 }
 
-fn refused(actions: &[Action], family: Family) -> Vec<(IfIndex, String)> {
-    actions
+fn refused(notices: &[Notice], family: Family) -> Vec<(IfIndex, String)> {
+    notices
         .iter()
-        .filter_map(|a| match a {
-            Action::Rejected {
+        .filter_map(|n| match n {
+            Notice::Rejected {
                 ifindex: Some(i),
                 reason:
                     RejectReason::NoFreeVif {
@@ -71,17 +71,17 @@ fn eight_upstreams_each_join_and_interfaces_over_the_kernel_vif_limit_wait_for_a
     let config = mrproxy_config::parse(&text, "vif_limit.conf").unwrap();
     let mut engine = Engine::new(config, Timestamp(0));
 
-    let mut actions = Vec::new();
+    let mut output = Output::new();
     for u in 0..UPSTREAMS {
         let address = Ipv4Addr::new(198, 51, 100, u8::try_from(u + 1).unwrap());
-        actions.extend(engine.handle(
+        output.append(engine.handle(
             Timestamp(0),
             v4_interface(IfIndex(u + 1), &format!("up{u}"), address, 24),
         ));
     }
     for lan in 0..LANS {
         let address = Ipv4Addr::new(203, 0, 113, u8::try_from(lan + 1).unwrap());
-        actions.extend(engine.handle(
+        output.append(engine.handle(
             Timestamp(0),
             v4_interface(IfIndex(lan_ifindex(lan)), &format!("lan{lan}"), address, 24),
         ));
@@ -89,7 +89,7 @@ fn eight_upstreams_each_join_and_interfaces_over_the_kernel_vif_limit_wait_for_a
 
     // Per family: all eight upstreams and the first 24 LANs get the 32 slots, in arrival order.
     for family in [Family::V4, Family::V6] {
-        let got = attached(&actions, family);
+        let got = attached(&output.actions, family);
         let mut want: Vec<(IfIndex, Role)> = (1..=UPSTREAMS)
             .map(|i| (IfIndex(i), Role::Upstream))
             .collect();
@@ -99,7 +99,7 @@ fn eight_upstreams_each_join_and_interfaces_over_the_kernel_vif_limit_wait_for_a
         let want_refused: Vec<(IfIndex, String)> = (lans_with_a_slot..LANS)
             .map(|l| (IfIndex(lan_ifindex(l)), format!("lan{l}")))
             .collect();
-        assert_eq!(refused(&actions, family), want_refused, "{family:?}");
+        assert_eq!(refused(&output.notices, family), want_refused, "{family:?}");
     }
     let status = engine.status(Timestamp(0));
     assert_eq!(status.rejected.get("NoFreeVif"), Some(&12));
@@ -126,6 +126,7 @@ fn eight_upstreams_each_join_and_interfaces_over_the_kernel_vif_limit_wait_for_a
         },
     );
     let mut joined_on: Vec<IfIndex> = join
+        .actions
         .iter()
         .filter_map(|a| match a {
             Action::SetUpstreamMembership {
@@ -156,13 +157,14 @@ fn eight_upstreams_each_join_and_interfaces_over_the_kernel_vif_limit_wait_for_a
     );
     for family in [Family::V4, Family::V6] {
         assert_eq!(
-            attached(&gone, family),
+            attached(&gone.actions, family),
             vec![(IfIndex(lan_ifindex(24)), Role::Downstream)],
             "{family:?}: {gone:#?}"
         );
-        assert!(refused(&gone, family).is_empty(), "{gone:#?}");
+        assert!(refused(&gone.notices, family).is_empty(), "{gone:#?}");
     }
     let detached = gone
+        .actions
         .iter()
         .filter(|a| matches!(a, Action::DetachInterface { .. }))
         .count();

@@ -57,9 +57,9 @@
 //! `group` (per-group state, §6.3/§6.5 expiry), `specific` (§6.6.3 queries), `compat` (§7.3.2),
 //! `hosts` (explicit tracking and its limits: `host_filter` one host's filter, `host_forms` the
 //! small and the indexed form, `host_index` the latter), `room` (who gives way in a full source
-//! table), `timing` (§8 values), `deadlines` (the port's index of group deadlines),
-//! `source_timers` (a group's running source timers), `few` (small per-group collections),
-//! `snapshot`.
+//! table), [`intervals`] (the §8 formulas), `timing` (the §8 values in force), `deadlines`
+//! ([`DeadlineSet`]: the port's index of group deadlines, also the engine's), `source_timers`
+//! (a group's running source timers), `few` (small per-group collections), `snapshot`.
 //!
 //! # Memory
 //! Per-group state exists once per (link, group), so it is kept small: groups are boxed in the
@@ -82,6 +82,7 @@ mod host_filter;
 mod host_forms;
 mod host_index;
 mod hosts;
+pub mod intervals;
 mod message;
 mod port;
 mod querier;
@@ -95,6 +96,7 @@ mod time;
 mod timing;
 
 pub use address::Address;
+pub use deadlines::DeadlineSet;
 pub use message::{Message, Mode, Query, Record, RecordKind};
 pub use port::Port;
 pub use time::Timestamp;
@@ -154,19 +156,22 @@ pub struct PortConfig {
 }
 
 impl PortConfig {
-    /// RFC defaults (RFC 9776 §8: RV 2, QI 125 s, QRI 10 s, LMQI 1 s, LMQC = RV, startup QI/4 × RV),
+    /// RFC defaults (RFC 9776 §8: RV 2, QI 125 s, QRI 10 s, LMQI 1 s, LMQC = RV, startup QI/4 × RV;
+    /// the formulas in [`intervals`]),
     /// fast leave off, the RFC querier election, and limits that let a LAN of a thousand hosts
     /// watch what it likes while keeping one link's state to a few megabytes at most.
     pub fn rfc_defaults(version: Mode) -> Self {
+        const ROBUSTNESS: u8 = 2;
+        const QUERY_INTERVAL: Duration = Duration::from_secs(125);
         PortConfig {
             version,
-            robustness: 2,
-            query_interval: Duration::from_secs(125),
+            robustness: ROBUSTNESS,
+            query_interval: QUERY_INTERVAL,
             query_response_interval: Duration::from_secs(10),
-            startup_query_interval: Duration::from_millis(31_250),
-            startup_query_count: 2,
+            startup_query_interval: intervals::startup_query_interval(QUERY_INTERVAL),
+            startup_query_count: intervals::startup_query_count(ROBUSTNESS),
             last_member_query_interval: Duration::from_secs(1),
-            last_member_query_count: 2,
+            last_member_query_count: intervals::last_member_query_count(ROBUSTNESS),
             fast_leave: false,
             querier_policy: QuerierPolicy::Auto,
             max_groups: 4096,
@@ -179,25 +184,30 @@ impl PortConfig {
         }
     }
 
-    /// Group Membership Interval = RV × QI + QRI (RFC 9776 §8.4). Saturates instead of
-    /// overflowing on absurd values.
+    /// Group Membership Interval of the configured values (RFC 9776 §8.4, RFC 9777 §9.4).
     pub fn group_membership_interval(&self) -> Duration {
-        self.query_interval
-            .saturating_mul(u32::from(self.robustness))
-            .saturating_add(self.query_response_interval)
+        intervals::group_membership_interval(
+            self.robustness,
+            self.query_interval,
+            self.query_response_interval,
+        )
     }
 
-    /// Other Querier Present Interval = RV × QI + QRI / 2 (RFC 9776 §8.5).
+    /// Other Querier Present Interval of the configured values (RFC 9776 §8.5, RFC 9777 §9.5).
     pub fn other_querier_present_interval(&self) -> Duration {
-        self.query_interval
-            .saturating_mul(u32::from(self.robustness))
-            .saturating_add(self.query_response_interval / 2)
+        intervals::other_querier_present_interval(
+            self.robustness,
+            self.query_interval,
+            self.query_response_interval,
+        )
     }
 
-    /// Last Member Query Time = LMQI × LMQC (RFC 9776 §8.10).
+    /// Last Member Query Time of the configured values (RFC 9776 §8.10, RFC 9777 §9.10).
     pub fn last_member_query_time(&self) -> Duration {
-        self.last_member_query_interval
-            .saturating_mul(u32::from(self.last_member_query_count))
+        intervals::last_member_query_time(
+            self.last_member_query_interval,
+            self.last_member_query_count,
+        )
     }
 }
 

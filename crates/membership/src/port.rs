@@ -306,14 +306,8 @@ impl<A: Address> Port<A> {
     }
 
     pub(crate) fn reschedule(&mut self, address: A) {
-        match self.groups.get(&address).and_then(|g| g.deadline()) {
-            Some(at) => {
-                self.schedule.set(address, at);
-            }
-            None => {
-                self.schedule.remove(&address);
-            }
-        }
+        let deadline = self.groups.get(&address).and_then(|g| g.deadline());
+        self.schedule.set(address, deadline);
     }
 
     pub(crate) fn limit_hit(&mut self, limit: Limit, host: A, group: A, out: &mut Output<A>) {

@@ -1,6 +1,7 @@
 //! The timer values in force on a port: the configuration, with the elected querier's Robustness
 //! Variable and Query Interval adopted while we are not the querier (RFC 9776 §4.1.6, §4.1.7;
-//! RFC 9777 §5.1.8, §5.1.9), and the derived intervals of RFC 9776 §8 / RFC 9777 §9.
+//! RFC 9777 §5.1.8, §5.1.9), and the derived intervals of RFC 9776 §8 / RFC 9777 §9
+//! (`intervals.rs`) from these values.
 //!
 //! Adopted values are bounded: a query is accepted from any address on the link, so a forged
 //! one with QRV 7 and QQIC 255 (QQI 31 744 s) would otherwise keep us non-querier, and every
@@ -10,7 +11,7 @@
 //! never longer than this port's configuration makes them; smaller adopted values (a querier
 //! that queries more often) are honoured as the RFCs ask.
 
-use crate::{Mode, PortConfig};
+use crate::{Mode, PortConfig, intervals};
 use std::time::Duration;
 
 /// A period that drives a repeating timer is never shorter than this, so that a zero in a
@@ -69,32 +70,39 @@ impl Timing {
         }
     }
 
-    /// Group Membership Interval = RV × QI + QRI (RFC 9776 §8.4, RFC 9777 §9.4).
+    /// Group Membership Interval (RFC 9776 §8.4, RFC 9777 §9.4).
     pub(crate) fn group_membership_interval(&self) -> Duration {
-        self.robustness_times(self.query_interval)
-            .saturating_add(self.query_response_interval)
+        intervals::group_membership_interval(
+            self.robustness,
+            self.query_interval,
+            self.query_response_interval,
+        )
     }
 
-    /// Other Querier Present Interval = RV × QI + QRI / 2 (RFC 9776 §8.5, RFC 9777 §9.5).
+    /// Other Querier Present Interval (RFC 9776 §8.5, RFC 9777 §9.5).
     pub(crate) fn other_querier_present_interval(&self) -> Duration {
-        self.robustness_times(self.query_interval)
-            .saturating_add(self.query_response_interval / 2)
+        intervals::other_querier_present_interval(
+            self.robustness,
+            self.query_interval,
+            self.query_response_interval,
+        )
     }
 
-    /// Last Member Query Time = LMQI × LMQC (RFC 9776 §8.10, RFC 9777 §9.10).
+    /// Last Member Query Time (RFC 9776 §8.10, RFC 9777 §9.10).
     pub(crate) fn last_member_query_time(&self) -> Duration {
-        self.last_member_query_interval
-            .saturating_mul(u32::from(self.last_member_query_count))
+        intervals::last_member_query_time(
+            self.last_member_query_interval,
+            self.last_member_query_count,
+        )
     }
 
-    /// Older Host Present Interval = RV × QI + QRI (RFC 9776 §8.13, RFC 9777 §9.13).
+    /// Older Host Present Interval (RFC 9776 §8.13, RFC 9777 §9.13).
     pub(crate) fn older_host_present_interval(&self) -> Duration {
-        self.group_membership_interval()
-    }
-
-    /// RV × `interval`; saturating, since intervals come from a configuration file.
-    fn robustness_times(&self, interval: Duration) -> Duration {
-        interval.saturating_mul(u32::from(self.robustness))
+        intervals::older_host_present_interval(
+            self.robustness,
+            self.query_interval,
+            self.query_response_interval,
+        )
     }
 
     /// The QRV field of queries we send: RV, or 0 when it does not fit in 3 bits (RFC 9776 §4.1.6).

@@ -270,3 +270,60 @@ fn expired_hosts_give_their_host_state_back() {
     assert!(out.events.is_empty());
     assert_eq!(hosts_of(&lab, group(2)), vec![host(2)]);
 }
+
+#[test]
+fn host_beyond_max_groups_per_host_is_dropped() {
+    let mut lab = limited(10, 10, 2);
+    lab.report(
+        host(1),
+        vec![
+            record(IsExclude, group(1), &[]),
+            record(IsExclude, group(2), &[]),
+        ],
+    );
+    let out = lab.report(host(1), vec![record(IsExclude, group(3), &[])]);
+    assert_eq!(
+        out.events,
+        vec![PortEvent::LimitHit {
+            limit: Limit::GroupsPerHost,
+            host: host(1),
+            group: group(3)
+        }]
+    );
+    assert_eq!(lab.port.groups(), vec![group(1), group(2)]);
+    // Another host may still join it, and host 1 may refresh its groups.
+    assert!(
+        lab.report(host(2), vec![record(IsExclude, group(3), &[])])
+            .events
+            .is_empty()
+    );
+    assert!(
+        lab.report(host(1), vec![record(IsExclude, group(1), &[])])
+            .events
+            .is_empty()
+    );
+    // After a leave, host 1 has room again.
+    lab.report(host(1), vec![record(ToInclude, group(2), &[])]);
+    assert!(
+        lab.report(host(1), vec![record(IsExclude, group(3), &[])])
+            .events
+            .is_empty()
+    );
+    assert_eq!(
+        lab.group_state(group(3)).map(|g| g.hosts),
+        Some(vec![host(1), host(2)])
+    );
+}
+
+#[test]
+fn host_counts_follow_expiry_and_group_deletion() {
+    let mut lab = limited(10, 10, 1);
+    lab.report(host(1), vec![record(IsExclude, group(1), &[])]);
+    lab.advance(secs(260)); // host entry and group both expire
+    assert!(lab.port.groups().is_empty());
+    let out = lab.report(host(1), vec![record(IsExclude, group(2), &[])]);
+    assert!(
+        out.events.is_empty(),
+        "the expired membership no longer counts"
+    );
+}

@@ -112,21 +112,6 @@ fn source_report_during_countdown_moves_it_to_the_s_set_query() {
 }
 
 #[test]
-fn a_group_named_twice_in_one_report_is_processed_in_order() {
-    let mut lab = Lab::v3();
-    let out = lab.report(
-        host(1),
-        vec![record(Allow, group(1), &[1]), record(Block, group(1), &[1])],
-    );
-    assert_eq!(
-        out.send,
-        vec![v3_specific(group(1), false, &[1])],
-        "BLOCK saw the source ALLOW added"
-    );
-    assert_eq!(lab.source_timer(group(1), source(1)), Some(2_000));
-}
-
-#[test]
 fn group_timer_expiry_switches_to_include_with_running_sources() {
     let mut lab = Lab::v3();
     lab.report(host(1), vec![record(IsExclude, group(1), &[7])]);
@@ -215,36 +200,4 @@ fn late_timeout_processes_expiries_in_order() {
     let out = lab.advance(secs(10_000));
     assert_eq!(out.changed, vec![group(1), group(1)]);
     assert!(lab.port.groups().is_empty());
-}
-
-#[test]
-fn records_on_an_unknown_group() {
-    let mut lab = Lab::v3();
-    for kind in [IsInclude, ToInclude, Block] {
-        let out = lab.report(host(1), vec![record(kind, group(1), &[])]);
-        assert!(out.is_empty(), "{kind:?}");
-    }
-    let out = lab.report(host(1), vec![record(Block, group(1), &[1])]);
-    assert!(out.is_empty());
-    assert!(lab.port.groups().is_empty());
-    let out = lab.report(host(1), vec![record(ToExclude, group(2), &[])]);
-    assert_eq!(out.changed, vec![group(2)]);
-    assert!(
-        out.send.is_empty(),
-        "TO_EX({{}}) on INCLUDE({{}}): Q(G, A*B) is empty"
-    );
-    assert_eq!(lab.port.groups(), vec![group(2)]);
-}
-
-#[test]
-fn reports_refresh_only_what_they_name() {
-    let mut lab = Lab::v3();
-    lab.report(host(1), vec![record(IsInclude, group(1), &[1, 2])]);
-    lab.advance(secs(200));
-    let out = lab.report(host(1), vec![record(IsInclude, group(1), &[1, 2])]);
-    assert!(
-        out.changed.is_empty(),
-        "refreshing timers changes no forwarding"
-    );
-    assert_eq!(lab.source_timer(group(1), source(1)), Some(260_000));
 }

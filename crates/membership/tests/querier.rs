@@ -236,6 +236,17 @@ fn own_query_looped_back_is_ignored() {
     assert_eq!(lab.port.counters().queries_received, 1);
 }
 
+/// D34: a receiver on the router itself (udpxy joined on this LAN) reports from our address;
+/// it is a member of the link like any host, so the group is proxied for it.
+#[test]
+fn own_reports_are_a_local_receiver() {
+    let mut lab = Lab::v3();
+    let out = lab.receive(ME, Message::ReportV2 { group: group(1) });
+    assert_eq!(out.changed, vec![group(1)]);
+    assert_eq!(lab.port.groups().len(), 1);
+    assert_eq!(lab.port.querier_address(), Some(ME), "still the querier");
+}
+
 #[test]
 fn address_none_and_back() {
     let mut lab = Lab::v3();

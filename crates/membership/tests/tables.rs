@@ -6,6 +6,9 @@
 //! The record comes from another host. Sources 1..5 stand for 198.51.100.1..5. The expected
 //! columns are: filter mode, group timer (ms), every source with its timer (ms, 0 = in Y), and
 //! the queries sent at once (G = Q(G) with its S flag, S = Q(G,X) with its S flag and sources).
+//!
+//! After the rows: records outside them (an unknown group, a group named twice in one report)
+//! and refreshes that change no forwarding.
 
 mod common;
 use common::*;
@@ -213,4 +216,51 @@ fn every_query_row_retransmits_once_then_times_out() {
             }
         }
     }
+}
+
+#[test]
+fn a_group_named_twice_in_one_report_is_processed_in_order() {
+    let mut lab = Lab::v3();
+    let out = lab.report(
+        host(1),
+        vec![record(Allow, group(1), &[1]), record(Block, group(1), &[1])],
+    );
+    assert_eq!(
+        out.send,
+        vec![v3_specific(group(1), false, &[1])],
+        "BLOCK saw the source ALLOW added"
+    );
+    assert_eq!(lab.source_timer(group(1), source(1)), Some(2_000));
+}
+
+#[test]
+fn records_on_an_unknown_group() {
+    let mut lab = Lab::v3();
+    for kind in [IsInclude, ToInclude, Block] {
+        let out = lab.report(host(1), vec![record(kind, group(1), &[])]);
+        assert!(out.is_empty(), "{kind:?}");
+    }
+    let out = lab.report(host(1), vec![record(Block, group(1), &[1])]);
+    assert!(out.is_empty());
+    assert!(lab.port.groups().is_empty());
+    let out = lab.report(host(1), vec![record(ToExclude, group(2), &[])]);
+    assert_eq!(out.changed, vec![group(2)]);
+    assert!(
+        out.send.is_empty(),
+        "TO_EX({{}}) on INCLUDE({{}}): Q(G, A*B) is empty"
+    );
+    assert_eq!(lab.port.groups(), vec![group(2)]);
+}
+
+#[test]
+fn reports_refresh_only_what_they_name() {
+    let mut lab = Lab::v3();
+    lab.report(host(1), vec![record(IsInclude, group(1), &[1, 2])]);
+    lab.advance(secs(200));
+    let out = lab.report(host(1), vec![record(IsInclude, group(1), &[1, 2])]);
+    assert!(
+        out.changed.is_empty(),
+        "refreshing timers changes no forwarding"
+    );
+    assert_eq!(lab.source_timer(group(1), source(1)), Some(260_000));
 }

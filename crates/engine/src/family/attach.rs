@@ -6,8 +6,9 @@ use crate::action::{Action, RejectReason};
 use crate::afi::Afi;
 use crate::joined::JoinedGroups;
 use crate::link::LinkNets;
+use crate::notice::{Notice, Output};
 use mrproxy_config::{InterfaceSettings, Role};
-use mrproxy_membership::{Output, Port, PortConfig, Timestamp};
+use mrproxy_membership::{Output as PortOutput, Port, PortConfig, Timestamp};
 use mrproxy_types::{FilterMode, IfIndex, InterfaceInfo, MAX_VIFS, SourceFilter};
 
 /// What an interface should be in this family (computed by the engine from the configuration
@@ -43,7 +44,7 @@ impl<A: Afi> FamilyState<A> {
         now: Timestamp,
         info: &InterfaceInfo,
         desired: Option<Desired>,
-        actions: &mut Vec<Action>,
+        actions: &mut Output,
     ) {
         let ifindex = info.ifindex;
         let current = self.role_of(ifindex);
@@ -60,7 +61,7 @@ impl<A: Afi> FamilyState<A> {
     }
 
     /// The interface is gone: forget it in this family.
-    pub fn remove_interface(&mut self, ifindex: IfIndex, actions: &mut Vec<Action>) {
+    pub fn remove_interface(&mut self, ifindex: IfIndex, actions: &mut Output) {
         let _ = self.take(ifindex, Teardown::Final, actions);
     }
 
@@ -69,7 +70,7 @@ impl<A: Afi> FamilyState<A> {
         now: Timestamp,
         info: &InterfaceInfo,
         desired: Desired,
-        actions: &mut Vec<Action>,
+        actions: &mut Output,
     ) {
         if desired.role == Role::Disabled {
             return;
@@ -77,7 +78,7 @@ impl<A: Afi> FamilyState<A> {
         // docs/igmpproxy-differences.md D11: the kernel has MAX_VIFS slots per family; the interface waits for
         // one (Engine::attach_waiting) instead of being half-attached with no VIF.
         if self.attached() >= MAX_VIFS {
-            actions.push(Action::Rejected {
+            actions.notice(Notice::Rejected {
                 ifindex: Some(info.ifindex),
                 from: None,
                 reason: RejectReason::NoFreeVif {
@@ -118,7 +119,7 @@ impl<A: Afi> FamilyState<A> {
         now: Timestamp,
         info: &InterfaceInfo,
         desired: Desired,
-        actions: &mut Vec<Action>,
+        actions: &mut Output,
     ) {
         let ifindex = info.ifindex;
         let link = LinkNets::new(A::link_networks(info), &desired.settings.altnets);
@@ -137,7 +138,7 @@ impl<A: Afi> FamilyState<A> {
                 d.settings = desired.settings;
                 d.link = link;
                 if *d.port.config() != desired.port_config {
-                    let mut out = Output::new();
+                    let mut out = PortOutput::new();
                     d.port.set_config(desired.port_config, now, &mut out);
                     self.absorb(ifindex, out, actions);
                 }
@@ -174,7 +175,7 @@ impl<A: Afi> FamilyState<A> {
         now: Timestamp,
         ifindex: IfIndex,
         address: Option<A>,
-        actions: &mut Vec<Action>,
+        actions: &mut Output,
     ) {
         let Some(d) = self.downstreams.get_mut(&ifindex) else {
             return;
@@ -183,13 +184,13 @@ impl<A: Afi> FamilyState<A> {
             return;
         }
         d.address = address;
-        let mut out = Output::new();
+        let mut out = PortOutput::new();
         d.port.set_address(address, now, &mut out);
         self.absorb(ifindex, out, actions);
     }
 
     /// Starts using an attachment: the VIF first, then everything that depends on it.
-    fn put(&mut self, ifindex: IfIndex, attachment: Attachment<A>, actions: &mut Vec<Action>) {
+    fn put(&mut self, ifindex: IfIndex, attachment: Attachment<A>, actions: &mut Output) {
         let (role, settings) = match &attachment {
             Attachment::Downstream(d) => (Role::Downstream, &d.settings),
             Attachment::Upstream(u) => (Role::Upstream, &u.settings),
@@ -231,7 +232,7 @@ impl<A: Afi> FamilyState<A> {
         &mut self,
         ifindex: IfIndex,
         how: Teardown,
-        actions: &mut Vec<Action>,
+        actions: &mut Output,
     ) -> Option<Attachment<A>> {
         let attachment = if let Some(d) = self.downstreams.remove(&ifindex) {
             self.port_deadlines.set(ifindex, None);

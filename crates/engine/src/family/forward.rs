@@ -4,6 +4,8 @@
 use super::FamilyState;
 use crate::action::{Action, RejectReason};
 use crate::afi::Afi;
+use crate::kernel::RouteCounters;
+use crate::notice::{Notice, Output};
 use crate::retry::RetryKey;
 use crate::routes::Route;
 use mrproxy_membership::Timestamp;
@@ -21,7 +23,7 @@ impl<A: Afi> FamilyState<A> {
         iif: IfIndex,
         sg: SourceGroup<A>,
         max_total_routes: usize,
-        actions: &mut Vec<Action>,
+        actions: &mut Output,
     ) {
         let SourceGroup { source, group } = sg;
         if !group.is_multicast_group() || group.is_link_local_group() {
@@ -31,13 +33,13 @@ impl<A: Afi> FamilyState<A> {
             return;
         };
         let (max_routes, upcall_rate) = (settings.max_routes, settings.upcall_rate);
-        let reject = |reason| Action::Rejected {
+        let reject = |reason| Notice::Rejected {
             ifindex: Some(iif),
             from: Some(source.into_ip()),
             reason,
         };
         if !self.upcalls.take(iif, upcall_rate, now) {
-            actions.push(reject(RejectReason::UpcallRate {
+            actions.notice(reject(RejectReason::UpcallRate {
                 source: source.into_ip(),
                 group: group.into_ip(),
                 per_second: upcall_rate,
@@ -56,7 +58,7 @@ impl<A: Afi> FamilyState<A> {
             match self.routes.oldest_idle() {
                 Some((g, s)) => self.evict(g, s, actions),
                 None => {
-                    actions.push(reject(RejectReason::RouteLimit {
+                    actions.notice(reject(RejectReason::RouteLimit {
                         source: source.into_ip(),
                         group: group.into_ip(),
                         limit: max_total_routes,
@@ -77,7 +79,7 @@ impl<A: Afi> FamilyState<A> {
             .get(group, source)
             .is_some_and(|r| !r.accepted && r.iif == iif);
         if !accepted && !already_rejected {
-            actions.push(reject(RejectReason::SourceNotAccepted {
+            actions.notice(reject(RejectReason::SourceNotAccepted {
                 source: source.into_ip(),
                 group: group.into_ip(),
             }));
@@ -101,15 +103,31 @@ impl<A: Afi> FamilyState<A> {
     }
 
     /// Removes an entry to make room for a new one (a kernel upcall follows if its traffic goes on).
-    fn evict(&mut self, group: A, source: A, actions: &mut Vec<Action>) {
+    fn evict(&mut self, group: A, source: A, actions: &mut Output) {
         self.routes.remove(group, source);
         self.retries.withdraw(RetryKey::Route(group, source));
         actions.push(Action::DeleteRoute(SourceGroup { source, group }.into()));
     }
 
-    /// The answer to a SampleRoute: an entry whose counter did not move for a whole interval is
-    /// removed (the kernel raises a new upcall when traffic returns).
-    pub fn route_counters(&mut self, source: A, group: A, packets: u64, actions: &mut Vec<Action>) {
+    /// Idle expiry: reads the counter of every entry whose sample is due; an entry whose
+    /// counter did not move for a whole interval is removed (the kernel raises a new upcall
+    /// when traffic returns).
+    pub fn sample_routes(
+        &mut self,
+        now: Timestamp,
+        counters: &dyn RouteCounters,
+        actions: &mut Output,
+    ) {
+        for (group, source) in self.routes.take_due_samples(now) {
+            let packets = counters
+                .packets(SourceGroup { source, group }.into())
+                .unwrap_or(0);
+            self.route_sampled(group, source, packets, actions);
+        }
+    }
+
+    /// One counter reading of a sampled entry.
+    fn route_sampled(&mut self, group: A, source: A, packets: u64, actions: &mut Output) {
         if self.routes.record_sample(group, source, packets) {
             self.routes.remove(group, source);
             self.retries.withdraw(RetryKey::Route(group, source));
@@ -119,7 +137,7 @@ impl<A: Afi> FamilyState<A> {
 
     /// Re-evaluates one entry after any input changed (membership, querier, interfaces,
     /// configuration: RFC 4605 §4.2 requires the cache to follow every change).
-    pub(super) fn refresh_route(&mut self, group: A, source: A, actions: &mut Vec<Action>) {
+    pub(super) fn refresh_route(&mut self, group: A, source: A, actions: &mut Output) {
         let Some(route) = self.routes.get(group, source) else {
             return;
         };
@@ -137,7 +155,7 @@ impl<A: Afi> FamilyState<A> {
             Vec::new()
         };
         if !accepted && was_accepted {
-            actions.push(Action::Rejected {
+            actions.notice(Notice::Rejected {
                 ifindex: Some(iif),
                 from: Some(source.into_ip()),
                 reason: RejectReason::SourceNotAccepted {

@@ -17,16 +17,16 @@ mod upstream;
 
 pub use attach::Desired;
 
-use crate::action::{Action, RejectReason};
+use crate::action::RejectReason;
 use crate::afi::Afi;
 use crate::joined::JoinedGroups;
 use crate::link::LinkNets;
+use crate::notice::{Notice, Output};
 use crate::retry::Retries;
 use crate::routes::RouteTable;
-use crate::timers::DeadlineIndex;
 use crate::upcalls::UpcallBudget;
 use mrproxy_config::{InterfaceSettings, Role};
-use mrproxy_membership::{Message, Output, Port, PortEvent, Timestamp};
+use mrproxy_membership::{DeadlineSet, Message, Output as PortOutput, Port, PortEvent, Timestamp};
 use mrproxy_types::IfIndex;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -74,9 +74,9 @@ pub struct FamilyState<A: Afi> {
     pub routes: RouteTable<A>,
     /// Each input interface's budget of kernel upcalls per second.
     upcalls: UpcallBudget,
-    port_deadlines: DeadlineIndex<IfIndex>,
+    port_deadlines: DeadlineSet<IfIndex>,
     /// Upstreams with `rereport`: when the next keep-alive reports are due.
-    rereport_deadlines: DeadlineIndex<IfIndex>,
+    rereport_deadlines: DeadlineSet<IfIndex>,
     /// Kernel changes refused and asked for again (docs/kernel-faults.md).
     retries: Retries<A>,
     dirty: Dirty<A>,
@@ -89,8 +89,8 @@ impl<A: Afi> Default for FamilyState<A> {
             upstreams: BTreeMap::new(),
             routes: RouteTable::default(),
             upcalls: UpcallBudget::default(),
-            port_deadlines: DeadlineIndex::default(),
-            rereport_deadlines: DeadlineIndex::default(),
+            port_deadlines: DeadlineSet::default(),
+            rereport_deadlines: DeadlineSet::default(),
             retries: Retries::default(),
             dirty: Dirty::default(),
         }
@@ -136,19 +136,19 @@ impl<A: Afi> FamilyState<A> {
         ifindex: IfIndex,
         from: A,
         message: Message<A>,
-        actions: &mut Vec<Action>,
+        actions: &mut Output,
     ) {
-        let mut out = Output::new();
+        let mut out = PortOutput::new();
         if let Some(d) = self.downstreams.get_mut(&ifindex) {
             d.port.receive(now, from, message, &mut out);
         }
         self.absorb(ifindex, out, actions);
     }
 
-    /// Runs every port timer, route sample and kernel retry that is due.
-    pub fn timeout(&mut self, now: Timestamp, actions: &mut Vec<Action>) {
+    /// Runs every port timer, `rereport` keep-alive and kernel retry that is due.
+    pub fn timeout(&mut self, now: Timestamp, actions: &mut Output) {
         for ifindex in self.port_deadlines.due(now) {
-            let mut out = Output::new();
+            let mut out = PortOutput::new();
             if let Some(d) = self.downstreams.get_mut(&ifindex) {
                 d.port.timeout(now, &mut out);
             }
@@ -159,12 +159,6 @@ impl<A: Afi> FamilyState<A> {
                 actions.extend(A::rereport_actions(ifindex, u.address, &u.joined));
             }
             self.schedule_rereport(now, ifindex);
-        }
-        for (group, source) in self.routes.take_due_samples(now) {
-            actions.push(Action::SampleRoute {
-                source: source.into_ip(),
-                group: group.into_ip(),
-            });
         }
         self.retry_due(now, actions);
     }
@@ -192,8 +186,9 @@ impl<A: Afi> FamilyState<A> {
             .set(ifindex, interval.map(|d| now + d));
     }
 
-    /// Turns what a port produced into actions and dirty marks, and re-indexes its deadline.
-    fn absorb(&mut self, ifindex: IfIndex, out: Output<A>, actions: &mut Vec<Action>) {
+    /// Turns what a port produced into actions, notices and dirty marks, and re-indexes its
+    /// deadline.
+    fn absorb(&mut self, ifindex: IfIndex, out: PortOutput<A>, actions: &mut Output) {
         let Some(d) = self.downstreams.get(&ifindex) else {
             return;
         };
@@ -204,13 +199,13 @@ impl<A: Afi> FamilyState<A> {
         }
         self.dirty.groups.extend(out.changed);
         if out.querier_changed {
-            // `None` = we are the querier (the contract of Action::QuerierChanged).
+            // `None` = we are the querier (the contract of Notice::QuerierChanged).
             let querier = if d.port.is_querier() {
                 None
             } else {
                 d.port.querier_address().map(A::into_ip)
             };
-            actions.push(Action::QuerierChanged {
+            actions.notice(Notice::QuerierChanged {
                 family: A::FAMILY,
                 ifindex,
                 querier,
@@ -234,7 +229,7 @@ impl<A: Afi> FamilyState<A> {
                 // Deliberate RFC no-ops (e.g. a leave heard by a non-querier) are not worth a log line.
                 PortEvent::Ignored { .. } => continue,
             };
-            actions.push(Action::Rejected {
+            actions.notice(Notice::Rejected {
                 ifindex: Some(ifindex),
                 from: Some(from.into_ip()),
                 reason,
@@ -244,7 +239,7 @@ impl<A: Afi> FamilyState<A> {
     }
 
     /// Recomputes the merges and routes marked dirty, emitting only changes.
-    pub fn flush(&mut self, actions: &mut Vec<Action>) {
+    pub fn flush(&mut self, actions: &mut Output) {
         let dirty = std::mem::take(&mut self.dirty);
         let groups: BTreeSet<A> = if dirty.all_groups {
             self.all_groups()

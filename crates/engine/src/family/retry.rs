@@ -6,6 +6,7 @@ use super::FamilyState;
 use crate::action::Action;
 use crate::afi::Afi;
 use crate::kernel::{KernelError, KernelObject};
+use crate::notice::Output;
 use crate::retry::{Pending, RetryKey};
 use mrproxy_config::Role;
 use mrproxy_membership::Timestamp;
@@ -125,7 +126,7 @@ impl<A: Afi> FamilyState<A> {
     }
 
     /// Asks again for every object whose retry is due, in its current state.
-    pub(super) fn retry_due(&mut self, now: Timestamp, actions: &mut Vec<Action>) {
+    pub(super) fn retry_due(&mut self, now: Timestamp, actions: &mut Output) {
         for key in self.retries.due(now) {
             match self.intent(&key) {
                 Some(action) => {

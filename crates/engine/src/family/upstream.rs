@@ -5,15 +5,16 @@ use super::FamilyState;
 use crate::action::Action;
 use crate::afi::Afi;
 use crate::merge::{Membership, merge};
+use crate::notice::Output;
 use crate::retry::RetryKey;
-use mrproxy_membership::{Output, Timestamp};
+use mrproxy_membership::{Output as PortOutput, Timestamp};
 use mrproxy_types::{FilterMode, SourceFilter};
 
 impl<A: Afi> FamilyState<A> {
     /// Recomputes one group's merged membership and brings every upstream in line with it.
     /// Each upstream is judged on its own filter (igmpproxy's D9/D10: one upstream's miss never
     /// affects another, and leaves reach every upstream that joined).
-    pub(super) fn update_membership(&mut self, group: A, actions: &mut Vec<Action>) {
+    pub(super) fn update_membership(&mut self, group: A, actions: &mut Output) {
         let ip = group.into_ip();
         // Each downstream's filter applies before the merge (docs/protocol-rules.md §5).
         let merged = merge(
@@ -56,7 +57,7 @@ impl<A: Afi> FamilyState<A> {
 
     /// A general query arrived on an upstream: downstreams with `queryonupstreamquery` query
     /// their links now, so that the state the kernel reports upstream is fresh (pali/igmpproxy#48).
-    pub fn upstream_general_query(&mut self, now: Timestamp, actions: &mut Vec<Action>) {
+    pub fn upstream_general_query(&mut self, now: Timestamp, actions: &mut Output) {
         let wanted: Vec<_> = self
             .downstreams
             .iter()
@@ -64,7 +65,7 @@ impl<A: Afi> FamilyState<A> {
             .map(|(i, _)| *i)
             .collect();
         for ifindex in wanted {
-            let mut out = Output::new();
+            let mut out = PortOutput::new();
             if let Some(d) = self.downstreams.get_mut(&ifindex) {
                 d.port.query_now(now, &mut out);
             }

@@ -12,7 +12,7 @@
 //! {"at": 10, "igmp": {"if": 2, "from": "198.51.100.2", "hex": "1164ee9b00000000"}}
 //! {"at": 10, "mld": {"if": 2, "from": "fe80::10", "leave": "ff15::1"}}
 //! {"at": 20, "upcall": {"iif": 1, "source": "192.0.2.99", "group": "239.1.2.3"}}
-//! {"at": 60020, "counters": {"source": "192.0.2.99", "group": "239.1.2.3", "packets": 0}}
+//! {"at": 20, "counters": {"source": "192.0.2.99", "group": "239.1.2.3", "packets": 0}}   (the kernel's counter from now on)
 //! {"at": 99000, "advance": true}      (only fires the timers due until then)
 //! {"at": 99000, "config": "phyint up0 upstream\n..."}
 //! {"at": 99000, "check": "routes"}   (or "upstreams", "rejected", "kernel"): status, as an expected line
@@ -41,6 +41,12 @@ pub enum Step {
     Advance,
     /// Record a part of the engine's status as an output line.
     Check(String),
+    /// Set the kernel's packet counter of a forwarding entry (read at its next samples).
+    Counters {
+        source: IpAddr,
+        group: IpAddr,
+        packets: u64,
+    },
 }
 
 pub fn parse_step(line: &Value) -> Result<Step, String> {
@@ -73,11 +79,11 @@ pub fn parse_step(line: &Value) -> Result<Step, String> {
     }
     if let Some(v) = field("counters") {
         let c: Counters = from_value(v)?;
-        return Ok(Step::Event(Event::RouteCounters {
+        return Ok(Step::Counters {
             source: c.source,
             group: c.group,
             packets: c.packets,
-        }));
+        });
     }
     if let Some(v) = field("refused") {
         let r: Refused = from_value(v)?;

@@ -3,21 +3,30 @@
 //! * `#` lines are comments (say what the scenario proves, and why each expectation is right);
 //! * the first JSON line is `{"config": "<igmpproxy.conf text>"}`;
 //! * input lines carry `"at"` (ms) and one input (see `input.rs`);
-//! * after each input come the expected outputs, one per line: `{"at": T, "action": <Action>}`
+//! * after each input come the expected outputs, one per line: the counters the engine read
+//!   (`{"at": T, "sample": {"group", "source", "packets"}}`), then its actions
+//!   (`{"at": T, "action": <Action>}`), then its notices (`{"at": T, "notice": <Notice>}`),
 //!   or `{"at": T, "routes" | "upstreams" | "rejected" | "kernel": ...}` for checks of the
 //!   status (`kernel`: the kernel failure counters and pending retries).
 //!
 //! Before each input, the runner fires every engine deadline up to the input's time, the way
-//! the daemon sleeps until `next_deadline`; those outputs carry their own time and are written
-//! before the input line, so a file reads in time order.
+//! the daemon calls `timeout` at `next_deadline`; those outputs carry their own time and are
+//! written before the input line, so a file reads in time order.
+//!
+//! The runner plays the kernel's packet counters ([`Counters`]): a `counters` input line sets
+//! an entry's counter from then on; an entry no line names carries traffic, so each reading
+//! finds one packet more and the entry never goes idle.
 //! `MRPROXY_BLESS=1` rewrites the expected lines from the actual behaviour; the result must
 //! then be reviewed line by line against the RFCs.
 
 pub mod input;
 
 use input::Step;
-use mrproxy_engine::{Engine, Event, Timestamp};
+use mrproxy_engine::{AnySourceGroup, Engine, Output, RouteCounters, Timestamp};
 use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 enum Line {
@@ -41,9 +50,17 @@ fn classify(raw: &str, lineno: usize) -> Line {
     let obj = value
         .as_object()
         .unwrap_or_else(|| panic!("line {lineno}: not an object"));
-    if ["action", "routes", "upstreams", "rejected", "kernel"]
-        .iter()
-        .any(|k| obj.contains_key(*k))
+    if [
+        "sample",
+        "action",
+        "notice",
+        "routes",
+        "upstreams",
+        "rejected",
+        "kernel",
+    ]
+    .iter()
+    .any(|k| obj.contains_key(*k))
     {
         return Line::Expected(value);
     }
@@ -67,17 +84,54 @@ fn output_line(at: u64, key: &str, value: &Value) -> String {
     format!("{{\"at\": {at}, \"{key}\": {value}}}")
 }
 
+/// The kernel's packet counters of forwarding entries, as the scenario sets them.
+#[derive(Default)]
+struct Counters {
+    /// Set by `counters` lines: (source, group) → packets.
+    set: BTreeMap<(IpAddr, IpAddr), u64>,
+    /// Entries no line names: readings so far, each one packet more.
+    flowing: RefCell<BTreeMap<(IpAddr, IpAddr), u64>>,
+    /// Every reading since the last output, to be written as `sample` lines.
+    read: RefCell<Vec<(IpAddr, IpAddr, u64)>>,
+}
+
+impl RouteCounters for Counters {
+    fn packets(&self, sg: AnySourceGroup) -> Option<u64> {
+        let (source, group) = (sg.source(), sg.group());
+        let packets = match self.set.get(&(source, group)) {
+            Some(packets) => *packets,
+            None => {
+                let mut flowing = self.flowing.borrow_mut();
+                let packets = flowing.entry((source, group)).or_default();
+                *packets += 1;
+                *packets
+            }
+        };
+        self.read.borrow_mut().push((source, group, packets));
+        Some(packets)
+    }
+}
+
 struct Runner {
     engine: Engine,
+    counters: Counters,
     now: u64,
     outputs: Vec<String>,
 }
 
 impl Runner {
-    fn record(&mut self, at: u64, actions: Vec<mrproxy_engine::Action>) {
-        for action in actions {
+    fn record(&mut self, at: u64, output: Output) {
+        for (source, group, packets) in self.counters.read.take() {
+            let value = serde_json::json!({"source": source, "group": group, "packets": packets});
+            self.outputs.push(output_line(at, "sample", &value));
+        }
+        for action in output.actions {
             let value = serde_json::to_value(&action).expect("actions serialise");
             self.outputs.push(output_line(at, "action", &value));
+        }
+        for notice in output.notices {
+            let value = serde_json::to_value(&notice).expect("notices serialise");
+            self.outputs.push(output_line(at, "notice", &value));
         }
     }
 
@@ -99,8 +153,8 @@ impl Runner {
                 "next_deadline stays at {at} ms after Timeout"
             );
             self.now = at;
-            let actions = self.engine.handle(Timestamp(at), Event::Timeout);
-            self.record(at, actions);
+            let output = self.engine.timeout(Timestamp(at), &self.counters);
+            self.record(at, output);
         }
         self.now = until;
     }
@@ -143,6 +197,7 @@ pub fn run(name: &str) {
         .unwrap_or_else(|e| panic!("{e}"));
     let mut runner = Runner {
         engine: Engine::new(config, Timestamp(0)),
+        counters: Counters::default(),
         now: 0,
         outputs: Vec::new(),
     };
@@ -168,9 +223,16 @@ pub fn run(name: &str) {
                 match step {
                     Step::Advance => {}
                     Step::Check(what) => runner.check(&what),
+                    Step::Counters {
+                        source,
+                        group,
+                        packets,
+                    } => {
+                        runner.counters.set.insert((source, group), packets);
+                    }
                     Step::Event(event) => {
-                        let actions = runner.engine.handle(Timestamp(at), event);
-                        runner.record(at, actions);
+                        let output = runner.engine.handle(Timestamp(at), event);
+                        runner.record(at, output);
                     }
                 }
                 for out in runner.outputs.drain(..) {

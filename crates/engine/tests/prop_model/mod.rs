@@ -1,9 +1,12 @@
 //! The model side of the property tests: what the engine's actions told the outside world,
 //! what hosts asked for, and the RFC 9776 §3.2 merge written out independently.
 
-use mrproxy_engine::{Action, Engine, Event, FilterMode, IfIndex, Timestamp};
+use mrproxy_engine::{
+    Action, AnySourceGroup, Engine, FilterMode, IfIndex, Output, RouteCounters, Timestamp,
+};
 use mrproxy_membership::Subscription;
 use mrproxy_wire::RecordType;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -38,13 +41,27 @@ pub fn all_sources() -> impl Iterator<Item = Ipv4Addr> {
     (0..3).map(source).chain((0..2).map(lan_sender))
 }
 
+/// The kernel's packet counters: each reading finds one packet more, which keeps every entry
+/// busy (idle expiry is the conformance tests' business).
+#[derive(Default)]
+pub struct Busy(RefCell<BTreeMap<(IpAddr, IpAddr), u64>>);
+
+impl RouteCounters for Busy {
+    fn packets(&self, sg: AnySourceGroup) -> Option<u64> {
+        let mut counters = self.0.borrow_mut();
+        let packets = counters.entry((sg.source(), sg.group())).or_default();
+        *packets += 1;
+        Some(*packets)
+    }
+}
+
 /// What the actions told the outside world, plus what hosts asked for.
 #[derive(Default)]
 pub struct World {
     pub now: u64,
     pub routes: BTreeMap<(IpAddr, IpAddr), (IfIndex, Vec<IfIndex>)>,
     pub upstream: BTreeMap<IpAddr, (FilterMode, BTreeSet<IpAddr>)>,
-    pub counters: BTreeMap<(IpAddr, IpAddr), u64>,
+    pub counters: Busy,
     /// (lan, group, source) → last time a report on that LAN asked for it.
     pub asked: BTreeMap<(usize, Ipv4Addr, Ipv4Addr), u64>,
     /// (lan, group) → last IGMPv2 report (the group's v2 compatibility mode lasts a GMI).
@@ -52,9 +69,8 @@ pub struct World {
 }
 
 impl World {
-    pub fn apply(&mut self, engine: &mut Engine, actions: Vec<Action>) {
-        let mut samples = Vec::new();
-        for action in actions {
+    pub fn apply(&mut self, output: Output) {
+        for action in output.actions {
             match action {
                 Action::SetRoute { sg, iif, oifs } => {
                     assert!(
@@ -80,21 +96,8 @@ impl World {
                             .insert(group, (mode, sources.into_iter().collect()));
                     }
                 }
-                Action::SampleRoute { source, group } => samples.push((source, group)),
                 _ => {}
             }
-        }
-        // Keep every entry busy: idle expiry is the conformance tests' business.
-        for (source, group) in samples {
-            let packets = self.counters.entry((source, group)).or_default();
-            *packets += 1;
-            let event = Event::RouteCounters {
-                source,
-                group,
-                packets: *packets,
-            };
-            let more = engine.handle(Timestamp(self.now), event);
-            self.apply(engine, more);
         }
     }
 
@@ -105,8 +108,8 @@ impl World {
                 break;
             }
             self.now = at;
-            let actions = engine.handle(Timestamp(at), Event::Timeout);
-            self.apply(engine, actions);
+            let output = engine.timeout(Timestamp(at), &self.counters);
+            self.apply(output);
         }
         self.now = until;
     }

@@ -45,6 +45,15 @@ pub fn record(kind: RecordKind, group: A, srcs: &[u8]) -> Record<A> {
     }
 }
 
+/// A v3 port with `max_groups`, `max_sources_per_group` and `max_groups_per_host` set.
+pub fn limited(groups: usize, sources: usize, per_host: usize) -> Lab {
+    let mut config = PortConfig::rfc_defaults(Mode::V3);
+    config.max_groups = groups;
+    config.max_sources_per_group = sources;
+    config.max_groups_per_host = per_host;
+    Lab::new(config)
+}
+
 pub struct Lab {
     pub port: Port<A>,
     pub now: Timestamp,

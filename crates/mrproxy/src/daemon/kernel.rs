@@ -7,16 +7,17 @@
 //!
 //! Every change of the multicast routing state is written once over the family
 //! ([`KernelFamily`]): `apply` matches the action's family and calls that generic code.
+//! The engine reads the forwarding entries' packet counters through [`RouteCounters`].
 
 use super::limiter::LogLimiter;
 use super::names::Names;
 use mrproxy_config::Role;
-use mrproxy_engine::{Action, Event, KernelError, KernelErrorKind, KernelObject};
+use mrproxy_engine::{Action, Event, KernelError, KernelErrorKind, KernelObject, RouteCounters};
 use mrproxy_linux::{
     IgmpSender, MldSender, Mroute, Mroute4, Mroute6, MrouteFamily, UpstreamMembership,
 };
-use mrproxy_types::{Family, IfIndex, PerFamily, SourceFilter, SourceGroup};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use mrproxy_types::{AnySourceGroup, Family, IfIndex, PerFamily, SourceFilter, SourceGroup};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use tracing::{debug, info, warn};
 
 pub struct Kernel {
@@ -73,8 +74,8 @@ impl Kernel {
         })
     }
 
-    /// Apply one action; an answer for the engine is returned: route counters, or for a
-    /// change that carries state whether the kernel took it.
+    /// Apply one action; for a change that carries state, whether the kernel took it is
+    /// returned as an answer for the engine.
     pub fn apply(&mut self, action: &Action, names: &Names) -> Option<Event> {
         let result = match action {
             Action::AttachInterface {
@@ -110,34 +111,6 @@ impl Kernel {
                 PerFamily::V4(filter) => self.set_membership(*ifindex, filter, names),
                 PerFamily::V6(filter) => self.set_membership(*ifindex, filter, names),
             },
-            Action::SampleRoute { source, group } => {
-                let packets = match (source, group) {
-                    (IpAddr::V4(s), IpAddr::V4(g)) => self.v4.route_packets(SourceGroup {
-                        source: *s,
-                        group: *g,
-                    }),
-                    (IpAddr::V6(s), IpAddr::V6(g)) => match self.v6.as_ref() {
-                        Some(m) => m.route_packets(SourceGroup {
-                            source: *s,
-                            group: *g,
-                        }),
-                        None => Ok(None),
-                    },
-                    _ => Ok(None),
-                };
-                let packets = match packets {
-                    Ok(p) => p.unwrap_or(0),
-                    Err(e) => {
-                        debug!(%source, %group, "cannot read the entry's counters: {e}");
-                        0
-                    }
-                };
-                return Some(Event::RouteCounters {
-                    source: *source,
-                    group: *group,
-                    packets,
-                });
-            }
             Action::SendIgmp {
                 ifindex,
                 source,
@@ -186,10 +159,6 @@ impl Kernel {
                 }
                 return None;
             }
-            Action::Rejected { .. }
-            | Action::QuerierChanged { .. }
-            | Action::KernelRefusal { .. }
-            | Action::KernelRestored { .. } => return None,
         };
         outcome(action, result)
     }
@@ -304,6 +273,24 @@ impl Kernel {
         {
             warn!("cleaning the IPv6 multicast routing table: {e}");
         }
+    }
+}
+
+/// The packet counters the engine reads for the idle expiry of forwarding entries; an entry
+/// the kernel does not have, or whose counters cannot be read, has none.
+impl RouteCounters for Kernel {
+    fn packets(&self, sg: AnySourceGroup) -> Option<u64> {
+        let packets = match sg {
+            PerFamily::V4(sg) => self.v4.route_packets(sg),
+            PerFamily::V6(sg) => match self.v6.as_ref() {
+                Some(m) => m.route_packets(sg),
+                None => Ok(None),
+            },
+        };
+        packets.unwrap_or_else(|e| {
+            debug!(%sg, "cannot read the entry's counters: {e}");
+            None
+        })
     }
 }
 

@@ -21,7 +21,7 @@ use crate::cli::RunOptions;
 use crate::control::{self, ControlSocket};
 use kernel::Kernel;
 use limiter::LogLimiter;
-use mrproxy_engine::{Engine, Event, Timestamp};
+use mrproxy_engine::{Engine, Event, Output, Timestamp};
 use mrproxy_linux::{Detached, LinkMonitor, LinkUpdate, Notifier};
 use names::Names;
 use report::Reporter;
@@ -147,7 +147,8 @@ impl Readiness {
 
 /// What woke the loop.
 enum Input {
-    Event(Event),
+    /// The engine's next deadline has come.
+    Timeout,
     /// Interface changes, or a snapshot of all interfaces, from the netlink monitor.
     Links(LinkUpdate),
     /// The IPv4 mroute socket had data: the first datagram (`None` if it was not for the
@@ -178,12 +179,10 @@ impl Daemon {
         Timestamp::from_millis(u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX))
     }
 
-    /// Feeds the events to the engine in order, then executes all the resulting actions in
-    /// [`order::execution_order`], feeding answers (route counters, kernel refusals and the
-    /// confirmations the engine waits for) back until none are left.
+    /// Feeds the events to the engine in order, then executes the whole output as one batch.
     fn dispatch(&mut self, events: Vec<Event>) {
         let mut removed = Vec::new();
-        let mut actions = Vec::new();
+        let mut output = Output::new();
         for event in events {
             match &event {
                 Event::InterfaceChanged(info) => self.names.set(info.ifindex, &info.name),
@@ -191,12 +190,33 @@ impl Daemon {
                 _ => {}
             }
             let now = self.now();
-            actions.extend(self.engine.handle(now, event));
+            output.append(self.engine.handle(now, event));
         }
-        while !actions.is_empty() {
+        self.execute(output);
+        // Names are dropped last: the log lines still name the interface.
+        for ifindex in removed {
+            self.names.remove(ifindex);
+        }
+    }
+
+    /// The engine's deadline came: its timers run, reading forwarding entries' packet counters
+    /// from the kernel for their idle expiry.
+    fn timeout(&mut self) {
+        let now = self.now();
+        let output = self.engine.timeout(now, &self.kernel);
+        self.execute(output);
+    }
+
+    /// Logs the notices, then executes the actions in [`order::execution_order`], feeding the
+    /// kernel's answers (refusals, and the confirmations the engine waits for) back until none
+    /// are left.
+    fn execute(&mut self, mut output: Output) {
+        while !output.is_empty() {
+            for notice in &output.notices {
+                self.reporter.notice(notice, &self.names);
+            }
             let mut answers = Vec::new();
-            for action in order::execution_order(actions) {
-                self.reporter.action(&action, &self.names);
+            for action in order::execution_order(output.actions) {
                 match self.kernel.apply(&action, &self.names) {
                     // Successes matter only for changes the kernel refused before
                     // (docs/kernel-faults.md); the others are not worth an engine call.
@@ -206,15 +226,11 @@ impl Daemon {
                     None => {}
                 }
             }
-            actions = Vec::new();
+            output = Output::new();
             for answer in answers {
                 let now = self.now();
-                actions.extend(self.engine.handle(now, answer));
+                output.append(self.engine.handle(now, answer));
             }
-        }
-        // Names are dropped last: the actions' log lines still name the interface.
-        for ifindex in removed {
-            self.names.remove(ifindex);
         }
     }
 
@@ -329,7 +345,7 @@ async fn serve(
                     Err(e) => Input::ReceiveError("IPv6", e),
                 },
                 update = links.recv() => Input::Links(update),
-                () = wake => Input::Event(Event::Timeout),
+                () = wake => Input::Timeout,
                 _ = sigterm.recv() => Input::Stop("SIGTERM"),
                 _ = sigint.recv() => Input::Stop("SIGINT"),
                 _ = sighup.recv() => Input::Reload,
@@ -340,7 +356,7 @@ async fn serve(
             }
         };
         match input {
-            Input::Event(e) => daemon.dispatch(vec![e]),
+            Input::Timeout => daemon.timeout(),
             Input::Links(update) => daemon.links(update, links.counters()),
             Input::Received4(first) => daemon.receive4(first, &mut buf4),
             Input::Received6(first) => daemon.receive6(first, &mut buf6),

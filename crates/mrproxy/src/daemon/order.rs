@@ -9,8 +9,7 @@
 //! 2. upstream memberships (`SetUpstreamMembership`): a join syscall, which walks the
 //!    interface's group list and takes the kernel's global RTNL lock, so it is the slowest
 //!    action and should not delay the entry;
-//! 3. counters and log-only actions;
-//! 4. queries (`SendIgmp`, `SendMld`). A leave record in the same report as a join (a channel
+//! 3. queries (`SendIgmp`, `SendMld`). A leave record in the same report as a join (a channel
 //!    change), or an IGMPv2 leave drained together with the next report, produces a
 //!    group-specific query (RFC 9776 §6.4.2, RFC 9777 §7.4.2); nothing waits for that query
 //!    to leave within microseconds, while the join's entry and membership would wait behind it.
@@ -28,14 +27,9 @@ fn rank(action: &Action) -> u8 {
     match action {
         Action::SetRoute { .. } | Action::DeleteRoute { .. } => 0,
         Action::SetUpstreamMembership { .. } => 1,
-        Action::SendIgmp { .. } | Action::SendMld { .. } => 3,
-        Action::SampleRoute { .. }
-        | Action::Rejected { .. }
-        | Action::QuerierChanged { .. }
-        | Action::KernelRefusal { .. }
-        | Action::KernelRestored { .. }
-        | Action::AttachInterface { .. }
-        | Action::DetachInterface { .. } => 2,
+        Action::SendIgmp { .. } | Action::SendMld { .. } => 2,
+        // Barriers: each is a segment of its own.
+        Action::AttachInterface { .. } | Action::DetachInterface { .. } => 0,
     }
 }
 
@@ -70,7 +64,7 @@ mod tests {
     use super::*;
     use mrproxy_types::{Family, FilterMode, IfIndex, SourceFilter, SourceGroup};
     use mrproxy_wire::igmp;
-    use std::net::{IpAddr, Ipv4Addr};
+    use std::net::Ipv4Addr;
 
     const UP: IfIndex = IfIndex(2);
     const LAN: IfIndex = IfIndex(3);
@@ -150,15 +144,10 @@ mod tests {
 
     #[test]
     fn each_kind_keeps_the_engines_order() {
-        let sample = Action::SampleRoute {
-            source: IpAddr::V4(SOURCE),
-            group: IpAddr::V4(group(9)),
-        };
         let batch = vec![
             query(1),
             membership(1, FilterMode::Exclude),
             route(1, &[LAN]),
-            sample.clone(),
             query(2),
             membership(1, FilterMode::Include),
             route(1, &[]),
@@ -172,7 +161,6 @@ mod tests {
                 Action::DeleteRoute(sg(3).into()),
                 membership(1, FilterMode::Exclude),
                 membership(1, FilterMode::Include),
-                sample,
                 query(1),
                 query(2),
             ]

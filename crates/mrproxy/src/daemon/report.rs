@@ -1,5 +1,5 @@
-//! Log lines for the engine's non-kernel actions: rejected inputs, querier changes and the
-//! fate of refused kernel changes (the first refusal of an object is a warning, the next ones
+//! Log lines for the engine's notices: rejected inputs, querier changes and the fate of
+//! refused kernel changes (the first refusal of an object is a warning, the next ones
 //! are debug lines, the success after refusals an info line: docs/kernel-faults.md). Expected
 //! noise (our own looped-back packets, reports heard on the upstream LAN) stays at trace level;
 //! operator-relevant rejections are warnings, rate-limited per (reason, interface) so a flood
@@ -7,7 +7,7 @@
 
 use super::limiter::LogLimiter;
 use super::names::Names;
-use mrproxy_engine::{Action, Family, KernelObject, RejectReason};
+use mrproxy_engine::{Family, KernelObject, Notice, RejectReason};
 use tracing::{debug, info, trace, warn};
 
 #[derive(Default)]
@@ -16,9 +16,9 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    pub fn action(&mut self, action: &Action, names: &Names) {
-        match action {
-            Action::Rejected {
+    pub fn notice(&mut self, notice: &Notice, names: &Names) {
+        match notice {
+            Notice::Rejected {
                 ifindex,
                 from,
                 reason,
@@ -105,7 +105,7 @@ impl Reporter {
                     other => debug!(%iface, %from, reason = ?other, "input rejected"),
                 }
             }
-            Action::KernelRefusal {
+            Notice::KernelRefusal {
                 what,
                 ifindex,
                 error,
@@ -131,12 +131,12 @@ impl Reporter {
                     debug!(attempts, error = %error.message, "the kernel refused the {object} again; {retry}");
                 }
             }
-            Action::KernelRestored { what, attempts } => info!(
+            Notice::KernelRestored { what, attempts } => info!(
                 "{} restored after {} attempts",
                 describe(what, names),
                 attempts + 1
             ),
-            Action::QuerierChanged {
+            Notice::QuerierChanged {
                 family,
                 ifindex,
                 querier,
@@ -145,7 +145,6 @@ impl Reporter {
                 Some(q) => info!(iface = %names.of(*ifindex), ?family, querier = %q,
                     "another router is the querier; not forwarding onto this link"),
             },
-            _ => {}
         }
     }
 }
