@@ -297,3 +297,23 @@ fn value_range_edges_are_accepted() {
     let c = ok("queryinterval 1 queryresponseinterval 0.999 quickleave");
     assert_eq!(c.defaults.timers.query_interval, Duration::from_secs(1));
 }
+
+#[test]
+fn metrics_takes_an_address_and_port_at_top_level() {
+    assert_eq!(
+        ok("metrics 127.0.0.1:9116").metrics,
+        Some("127.0.0.1:9116".parse().unwrap())
+    );
+    assert_eq!(
+        ok("metrics [::1]:9116").metrics,
+        Some("[::1]:9116".parse().unwrap())
+    );
+    assert_eq!(ok("quickleave").metrics, None);
+    for bad in ["metrics 127.0.0.1", "metrics localhost:9116", "metrics"] {
+        let e = mrproxy_config::parse(bad, "t.conf")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("t.conf:1:"), "{bad}: {e}");
+        assert!(e.contains("metrics"), "{bad}: {e}");
+    }
+}

@@ -11,7 +11,7 @@ pub fn load(path: &Path) -> Result<mrproxy_config::Config, String> {
     mrproxy_config::parse_file(path).map_err(|e| e.to_string())
 }
 
-pub fn run(path: &Path) -> ExitCode {
+pub fn run(path: &Path, _strict: bool) -> ExitCode {
     let config = match load(path) {
         Ok(config) => config,
         Err(e) => {

@@ -1,6 +1,7 @@
 //! The status socket: a Unix stream socket speaking newline-delimited JSON (the smcroutectl
-//! approach). A client writes one request line (`status`) and reads one JSON document back.
-//! `mrproxy status` is the client.
+//! approach). A client writes one request line and reads one JSON document back: `status` (the
+//! status document, docs/status.md), `engine` (the engine's internal snapshot, for developers)
+//! or `reload` (a [`ReloadAnswer`]). `mrproxy status` and `mrproxy reload` are the clients.
 //!
 //! Local clients may misbehave, and none of them may hold up the daemon's loop: each client is
 //! served by a task of its own that reads a request line of bounded size within a timeout, hands
@@ -244,7 +245,15 @@ impl Drop for ControlSocket {
     }
 }
 
-/// The `mrproxy status` client.
+/// The answer to `reload`: `{"ok":true}`, or `{"ok":false,"error":"FILE:LINE:COLUMN: …"}`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ReloadAnswer {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The `mrproxy status` and `mrproxy reload` client: one request line, one answer.
 pub fn client(path: &Path, request: &str) -> Result<String, String> {
     use std::io::{Read, Write};
     let mut stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| {

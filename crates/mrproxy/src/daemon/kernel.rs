@@ -52,6 +52,28 @@ impl Kernel {
 
     /// Apply one action; an answer for the engine is returned: route counters, or for a
     /// change that carries state whether the kernel took it.
+    /// The kernel's counters of the (source, group) entry, for the status; `None` when it has
+    /// no such entry or cannot be asked.
+    pub fn route_counters(
+        &self,
+        source: IpAddr,
+        group: IpAddr,
+    ) -> Option<crate::status::build::RouteCounters> {
+        let packets = match (source, group) {
+            (IpAddr::V4(s), IpAddr::V4(g)) => self.v4.route_packets(s, g),
+            (IpAddr::V6(s), IpAddr::V6(g)) => self.v6.as_ref()?.route_packets(s, g),
+            _ => Ok(None),
+        };
+        packets
+            .ok()
+            .flatten()
+            .map(|packets| crate::status::build::RouteCounters {
+                packets,
+                bytes: None,
+                wrong_interface: None,
+            })
+    }
+
     pub fn apply(&mut self, action: &Action, names: &Names) -> Option<Event> {
         match action {
             Action::AttachInterface {
