@@ -38,6 +38,18 @@ pub struct Request {
 }
 
 impl Request {
+    /// A request of another front end (the metrics listener) and where its answer arrives.
+    pub fn new(line: &str) -> (Request, oneshot::Receiver<String>) {
+        let (answer, answered) = oneshot::channel();
+        (
+            Request {
+                line: line.to_owned(),
+                answer,
+            },
+            answered,
+        )
+    }
+
     /// Hands the answer to the client's task, which writes it; never waits.
     pub fn answer(self, body: String) {
         // The client's task ended (it timed out or the client went away): nobody to tell.

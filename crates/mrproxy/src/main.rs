@@ -7,6 +7,7 @@ mod cli;
 mod control;
 mod daemon;
 mod logging;
+mod metrics;
 mod status;
 
 use cli::Command;

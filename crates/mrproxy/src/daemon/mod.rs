@@ -165,6 +165,8 @@ enum Input {
     Reload,
     Stop(&'static str),
     Status(control::Request),
+    /// A scrape of the metrics listener.
+    Scrape(control::Request),
     /// The status socket stopped accepting clients; the daemon goes on without it.
     StatusGone(std::io::Error),
 }
@@ -296,6 +298,7 @@ impl Daemon {
         };
         match line {
             "status" => text(serde_json::to_string(&self.status_document(netlink))),
+            "metrics" => crate::status::prometheus::render(&self.status_document(netlink)),
             "engine" => {
                 let status = self.engine.status(self.now());
                 text(serde_json::to_value(&status).and_then(|mut status| {
@@ -312,7 +315,7 @@ impl Daemon {
                     error: outcome.err(),
                 }))
             }
-            other => serde_json::json!({ "error": format!("unknown request '{other}': status, engine or reload") })
+            other => serde_json::json!({ "error": format!("unknown request '{other}': status, engine, metrics or reload") })
                 .to_string(),
         }
     }
@@ -330,6 +333,9 @@ impl Daemon {
             Ok(config) => {
                 for w in &config.warnings {
                     warn!("{w}");
+                }
+                if config.metrics != self.engine.config().metrics {
+                    warn!("{by}: 'metrics' applies at start only; restart mrproxy to change it");
                 }
                 if !plan.made_from(&config) {
                     warn!(
@@ -417,6 +423,16 @@ async fn serve(
             None
         }
     };
+    // Bound before privileges are dropped; a failure is fatal, like a busy mroute socket: the
+    // operator asked for metrics and would otherwise scrape nothing without knowing why.
+    let mut metrics = match config.metrics {
+        Some(address) => {
+            let m = crate::metrics::Metrics::bind(address).await?;
+            info!(address = %m.address, "serving metrics over HTTP at /metrics");
+            Some(m)
+        }
+        None => None,
+    };
     let start = Instant::now();
     let mut daemon = Daemon {
         engine: Engine::new(config, Timestamp::ZERO),
@@ -477,6 +493,12 @@ async fn serve(
                     None => pending().await,
                 }
             };
+            let scrape = async {
+                match metrics.as_mut() {
+                    Some(m) => m.next_request().await,
+                    None => pending().await,
+                }
+            };
             tokio::select! {
                 r = v4.recv(&mut buf4) => match r {
                     Ok(r) => Input::Received4(convert::received4(r, &buf4)),
@@ -494,6 +516,14 @@ async fn serve(
                 r = status => match r {
                     Ok(request) => Input::Status(request),
                     Err(e) => Input::StatusGone(e),
+                },
+                r = scrape => match r {
+                    Ok(request) => Input::Scrape(request),
+                    Err(e) => {
+                        warn!("metrics listener: {e}; continuing without it");
+                        metrics = None;
+                        continue;
+                    }
                 },
             }
         };
@@ -520,6 +550,10 @@ async fn serve(
                     links.counters(),
                 );
                 // Written by the client's own task, which drops a client that does not read.
+                request.answer(body);
+            }
+            Input::Scrape(request) => {
+                let body = daemon.answer("metrics", &opts.config, &plan, &readiness, links.counters());
                 request.answer(body);
             }
             Input::StatusGone(e) => {

@@ -300,7 +300,8 @@ mod tests {
                 })
         };
         assert_eq!(
-            value("mrproxy_route_packets_total", ("input", "up\"0")),
+            // The parser keeps label values as written: the quote arrives escaped.
+            value("mrproxy_route_packets_total", ("input", "up\\\"0")),
             Some(5.0)
         );
         assert_eq!(

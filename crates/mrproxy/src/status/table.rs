@@ -69,7 +69,7 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 pub fn render(doc: &Document, view: View) -> String {
     let mut out = String::new();
     let all = view == View::All;
-    let mut section = |title: &str, out: &mut String, f: &dyn Fn(&mut String)| {
+    let section = |title: &str, out: &mut String, f: &dyn Fn(&mut String)| {
         if all {
             if !out.is_empty() {
                 out.push('\n');
