@@ -14,6 +14,7 @@
 //! `io` (reactor registration) and `process` (fork, capget/capset, prctl).
 
 mod error;
+mod interfaces;
 mod io;
 mod join_pool;
 mod membership;
@@ -28,6 +29,7 @@ mod sys;
 mod vif_table;
 
 pub use error::{Error, Family, Result, errno_name};
+pub use interfaces::interface_names;
 pub use membership::{FilterMode, UpstreamMembership};
 pub use mroute4::{IGMP_REPORT_GROUPS, Mroute4, Received4, Upcall};
 pub use mroute6::{MLD_REPORT_GROUPS, MLD_TYPES, Mroute6, Received6};

@@ -121,8 +121,7 @@ async fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
     let mut head = Vec::with_capacity(512);
     let read = async {
         let mut chunk = [0u8; 1024];
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") && !head.windows(2).any(|w| w == b"\n\n")
-        {
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && !head.windows(2).any(|w| w == b"\n\n") {
             let n = stream.read(&mut chunk).await.ok()?;
             if n == 0 || head.len() + n > MAX_HEAD {
                 return None;
@@ -135,7 +134,11 @@ async fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
     Some(head)
 }
 
-async fn serve(mut stream: TcpStream, requests: mpsc::Sender<Request>, _slot: OwnedSemaphorePermit) {
+async fn serve(
+    mut stream: TcpStream,
+    requests: mpsc::Sender<Request>,
+    _slot: OwnedSemaphorePermit,
+) {
     let asked = match read_head(&mut stream).await {
         Some(head) => parse_head(&head),
         None => Asked::Malformed,
@@ -151,7 +154,11 @@ async fn serve(mut stream: TcpStream, requests: mpsc::Sender<Request>, _slot: Ow
                 Err(_) => return,
             }
         }
-        Asked::NotFound => ("404 Not Found", "metrics are at /metrics\n".to_owned(), false),
+        Asked::NotFound => (
+            "404 Not Found",
+            "metrics are at /metrics\n".to_owned(),
+            false,
+        ),
         Asked::BadMethod => ("405 Method Not Allowed", "only GET\n".to_owned(), false),
         Asked::Malformed => ("400 Bad Request", "bad request\n".to_owned(), false),
     };
@@ -193,7 +200,10 @@ mod tests {
             Asked::Metrics { head_only: false }
         );
         assert_eq!(parse_head(b"GET /other HTTP/1.1\r\n\r\n"), Asked::NotFound);
-        assert_eq!(parse_head(b"POST /metrics HTTP/1.1\r\n\r\n"), Asked::BadMethod);
+        assert_eq!(
+            parse_head(b"POST /metrics HTTP/1.1\r\n\r\n"),
+            Asked::BadMethod
+        );
         assert_eq!(parse_head(b"GET /metrics\r\n\r\n"), Asked::Malformed);
         assert_eq!(parse_head(b"\xff\xfe\r\n\r\n"), Asked::Malformed);
     }
@@ -225,9 +235,15 @@ mod tests {
                 loop_side
             );
             assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
-            assert!(answer.contains("Content-Type: text/plain; version=0.0.4"), "{answer}");
+            assert!(
+                answer.contains("Content-Type: text/plain; version=0.0.4"),
+                "{answer}"
+            );
             assert!(answer.contains("Content-Length: 25\r\n"), "{answer}");
-            assert!(answer.ends_with("\r\n\r\nmrproxy_uptime_seconds 5\n"), "{answer}");
+            assert!(
+                answer.ends_with("\r\n\r\nmrproxy_uptime_seconds 5\n"),
+                "{answer}"
+            );
             let junk = exchange(address, b"\x16\x03\x01 TLS hello\r\n\r\n").await;
             assert!(junk.starts_with("HTTP/1.1 400 "), "{junk}");
             let post = exchange(address, b"POST /metrics HTTP/1.1\r\n\r\n").await;

@@ -553,7 +553,8 @@ async fn serve(
                 request.answer(body);
             }
             Input::Scrape(request) => {
-                let body = daemon.answer("metrics", &opts.config, &plan, &readiness, links.counters());
+                let body =
+                    daemon.answer("metrics", &opts.config, &plan, &readiness, links.counters());
                 request.answer(body);
             }
             Input::StatusGone(e) => {
