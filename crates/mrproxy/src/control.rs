@@ -112,6 +112,29 @@ impl ControlSocket {
             }
             let _ = std::fs::remove_file(path);
         }
+        // The default path is in a directory of its own (/run/mrproxy), which a service manager
+        // usually creates; without one the daemon does, readable by all (the socket's own mode
+        // decides who may connect).
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+        {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .create(dir)
+                // Explicitly, whatever the umask (the daemon's 027 would shut out the
+                // --control-group, which is not the directory's group).
+                .and_then(|()| {
+                    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+                })
+                .map_err(|e| {
+                    format!(
+                        "cannot create {} for the status socket: {e}; create it or give \
+                         --control another path",
+                        dir.display()
+                    )
+                })?;
+        }
         let listener = mrproxy_linux::with_umask(SOCKET_UMASK, || UnixListener::bind(path))
             .map_err(|e| format!("cannot create the status socket {}: {e}", path.display()))?;
         if let Err(e) = restrict(path, group) {
@@ -391,6 +414,24 @@ mod tests {
         let gid = std::fs::metadata(&probe).unwrap().gid();
         let _ = std::fs::remove_file(&probe);
         gid
+    }
+
+    #[test]
+    fn a_missing_directory_is_created_for_the_socket() {
+        let dir = temp_dir("mkdir").join("run/mrproxy");
+        let path = dir.join("mrproxy.sock");
+        runtime().block_on(async {
+            let socket = ControlSocket::bind(&path, None).await.unwrap();
+            let mode = std::fs::metadata(&dir).unwrap().mode() & 0o777;
+            assert_eq!(mode, 0o755);
+            assert!(
+                std::fs::symlink_metadata(&path)
+                    .unwrap()
+                    .file_type()
+                    .is_socket()
+            );
+            drop(socket);
+        });
     }
 
     #[test]
