@@ -4,7 +4,7 @@
 //! ```text
 //! config = { global | phyint | extension | "ssmrange" PREFIX } ;
 //! global = "quickleave" | "hashtablesize" INT | "defaultdown" | "rescanvif"
-//!        | "chroot" TOKEN | "user" TOKEN | "maxtotalroutes" INT ;
+//!        | "chroot" TOKEN | "user" TOKEN | "maxtotalroutes" INT | "metrics" ADDR:PORT ;
 //! phyint = "phyint" IFNAME { option | extension } ;     (see `phyint.rs`)
 //! ```
 //!
@@ -32,6 +32,7 @@ pub(crate) const GLOBAL_KEYWORDS: &[&str] = &[
     "chroot",
     "user",
     "maxtotalroutes",
+    "metrics",
 ];
 
 /// hashtablesize bounds, as igmpproxy checks them (bytes of quickleave's host bitmap).
@@ -56,6 +57,8 @@ pub(crate) struct Draft {
     pub user: Option<String>,
     /// `maxtotalroutes N` (mrproxy extension, top level only).
     pub max_total_routes: Option<usize>,
+    /// `metrics ADDR:PORT` (mrproxy extension, top level only).
+    pub metrics: Option<std::net::SocketAddr>,
     /// `defaultdown` appeared anywhere (igmpproxy applies it to unlisted interfaces at the end).
     pub defaultdown: bool,
     /// Extension keywords given at top level, in file order.
@@ -148,6 +151,20 @@ impl<'t, 's> Parser<'t, 's> {
                 self.draft.user = Some(user.text.to_owned());
             }
             "ssmrange" => self.ssmrange(&token)?,
+            "metrics" => {
+                let value = self.argument(&token, "an address and port such as 127.0.0.1:9116")?;
+                let Ok(address) = value.text.parse::<std::net::SocketAddr>() else {
+                    return Err(self.src.error(
+                        &value,
+                        format!(
+                            "metrics needs an address and port (127.0.0.1:9116, [::1]:9116), \
+                             found '{}'",
+                            show(value.text)
+                        ),
+                    ));
+                };
+                self.draft.metrics = Some(address);
+            }
             "maxtotalroutes" => {
                 let value = self.argument(&token, "a number")?;
                 let n = crate::values::strict_integer(value.text)

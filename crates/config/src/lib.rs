@@ -16,6 +16,7 @@ mod grammar;
 mod lexer;
 mod model;
 mod phyint;
+mod render;
 mod semantic;
 mod values;
 

@@ -27,6 +27,10 @@ pub struct Config {
     /// `maxtotalroutes N` (top level): forwarding entries per address family, all input
     /// interfaces together.
     pub max_total_routes: usize,
+    /// `metrics ADDR:PORT` (top level): serve the Prometheus metrics over HTTP there
+    /// (`GET /metrics`); off by default. Bound at start only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<std::net::SocketAddr>,
     /// `phyint` blocks in file order; names are unique (a later duplicate is dropped with a
     /// warning, as igmpproxy uses the first).
     pub interfaces: Vec<Interface>,

@@ -271,3 +271,75 @@ fn value_range_edges_are_accepted() {
     let c = ok("queryinterval 1 queryresponseinterval 0.999 quickleave");
     assert_eq!(c.defaults.timers.query_interval, Duration::from_secs(1));
 }
+
+#[test]
+fn metrics_takes_an_address_and_port_at_top_level() {
+    assert_eq!(
+        ok("metrics 127.0.0.1:9116").metrics,
+        Some("127.0.0.1:9116".parse().unwrap())
+    );
+    assert_eq!(
+        ok("metrics [::1]:9116").metrics,
+        Some("[::1]:9116".parse().unwrap())
+    );
+    assert_eq!(ok("quickleave").metrics, None);
+    for bad in ["metrics 127.0.0.1", "metrics localhost:9116", "metrics"] {
+        let e = mrproxy_config::parse(bad, "t.conf")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("t.conf:1:"), "{bad}: {e}");
+        assert!(e.contains("metrics"), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn the_effective_configuration_reads_back_to_the_same_settings() {
+    let text = "\
+quickleave
+metrics 127.0.0.1:9116
+ssmrange 232.0.0.0/8
+queryinterval 30
+phyint eth0 upstream ratelimit 0 threshold 1
+    altnet 198.51.100.0/24
+    rereport 60
+phyint eth1 downstream
+    whitelist 239.0.0.0/8
+    blacklist 239.255.255.250/32
+    lastmemberqueryinterval 0.5
+    igmpversion 2
+phyint eth2 disabled
+defaultdown
+";
+    let first = ok(text);
+    let effective = first.effective();
+    let second = ok(&effective);
+    // The same text again: nothing was lost or changed on the way.
+    assert_eq!(second.effective(), effective);
+    for name in ["eth0", "eth1", "eth2", "eth9"] {
+        let (role1, s1) = first.interface(name);
+        let (role2, s2) = second.interface(name);
+        assert_eq!(role1, role2, "{name}");
+        // Settings left to their defaults come back resolved: compare what they resolve to.
+        assert_eq!(s1.timers.query_interval, s2.timers.query_interval, "{name}");
+        assert_eq!(s1.group_filters, s2.group_filters, "{name}");
+        assert_eq!(s1.altnets, s2.altnets, "{name}");
+        assert_eq!(s1.rereport, s2.rereport, "{name}");
+        assert_eq!(s1.igmp_version, s2.igmp_version, "{name}");
+        assert_eq!(
+            s1.timers.last_member_query_interval, s2.timers.last_member_query_interval,
+            "{name}"
+        );
+    }
+    assert_eq!(second.metrics, first.metrics);
+    assert_eq!(second.ssm_ranges, first.ssm_ranges);
+    assert!(second.quickleave);
+    assert!(
+        effective.contains("\nphyint eth1 downstream ratelimit 0 threshold 1\n"),
+        "{effective}"
+    );
+    assert!(effective.contains("    fastleave on\n"), "{effective}");
+    assert!(
+        effective.contains("    lastmemberqueryinterval 0.5\n"),
+        "{effective}"
+    );
+}

@@ -128,6 +128,7 @@ mod tests {
             quickleave,
             hashtablesize: None,
             max_total_routes: mrproxy_config::DEFAULT_MAX_TOTAL_ROUTES,
+            metrics: None,
             rescanvif: false,
             chroot: None,
             user: None,

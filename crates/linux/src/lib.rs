@@ -15,6 +15,7 @@
 //! `io` (reactor registration) and `process` (fork, capget/capset, prctl).
 
 mod error;
+mod interfaces;
 mod io;
 mod join_pool;
 mod membership;
@@ -28,10 +29,11 @@ mod sys;
 mod vif_table;
 
 pub use error::{Error, Result, errno_name};
+pub use interfaces::interface_names;
 pub use membership::UpstreamMembership;
 pub use mroute::{
-    IGMP_REPORT_GROUPS, MLD_REPORT_GROUPS, MLD_TYPES, Mroute, Mroute4, Mroute6, MrouteFamily,
-    Received4, Received6, Upcall,
+    EntryCounters, IGMP_REPORT_GROUPS, MLD_REPORT_GROUPS, MLD_TYPES, Mroute, Mroute4, Mroute6,
+    MrouteFamily, Received4, Received6, Upcall,
 };
 pub use netlink::{
     LinkEvent, LinkEvents, LinkMonitor, LinkUpdate, MonitorCounters, MonitorOptions, Resync,

@@ -1,6 +1,7 @@
 //! The status socket: a Unix stream socket speaking newline-delimited JSON (the smcroutectl
-//! approach). A client writes one request line (`status`) and reads one JSON document back.
-//! `mrproxy status` is the client.
+//! approach). A client writes one request line and reads one JSON document back: `status` (the
+//! status document, docs/status.md), `engine` (the engine's internal snapshot, for developers)
+//! or `reload` (a [`ReloadAnswer`]). `mrproxy status` and `mrproxy reload` are the clients.
 //!
 //! Local clients may misbehave, and none of them may hold up the daemon's loop: each client is
 //! served by a task of its own that reads a request line of bounded size within a timeout, hands
@@ -37,6 +38,18 @@ pub struct Request {
 }
 
 impl Request {
+    /// A request of another front end (the metrics listener) and where its answer arrives.
+    pub fn new(line: &str) -> (Request, oneshot::Receiver<String>) {
+        let (answer, answered) = oneshot::channel();
+        (
+            Request {
+                line: line.to_owned(),
+                answer,
+            },
+            answered,
+        )
+    }
+
     /// Hands the answer to the client's task, which writes it; never waits.
     pub fn answer(self, body: String) {
         // The client's task ended (it timed out or the client went away): nobody to tell.
@@ -98,6 +111,29 @@ impl ControlSocket {
                 ));
             }
             let _ = std::fs::remove_file(path);
+        }
+        // The default path is in a directory of its own (/run/mrproxy), which a service manager
+        // usually creates; without one the daemon does, readable by all (the socket's own mode
+        // decides who may connect).
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+        {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .create(dir)
+                // Explicitly, whatever the umask (the daemon's 027 would shut out the
+                // --control-group, which is not the directory's group).
+                .and_then(|()| {
+                    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+                })
+                .map_err(|e| {
+                    format!(
+                        "cannot create {} for the status socket: {e}; create it or give \
+                         --control another path",
+                        dir.display()
+                    )
+                })?;
         }
         let listener = mrproxy_linux::with_umask(SOCKET_UMASK, || UnixListener::bind(path))
             .map_err(|e| format!("cannot create the status socket {}: {e}", path.display()))?;
@@ -244,7 +280,15 @@ impl Drop for ControlSocket {
     }
 }
 
-/// The `mrproxy status` client.
+/// The answer to `reload`: `{"ok":true}`, or `{"ok":false,"error":"FILE:LINE:COLUMN: …"}`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ReloadAnswer {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The `mrproxy status` and `mrproxy reload` client: one request line, one answer.
 pub fn client(path: &Path, request: &str) -> Result<String, String> {
     use std::io::{Read, Write};
     let mut stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| {
@@ -370,6 +414,24 @@ mod tests {
         let gid = std::fs::metadata(&probe).unwrap().gid();
         let _ = std::fs::remove_file(&probe);
         gid
+    }
+
+    #[test]
+    fn a_missing_directory_is_created_for_the_socket() {
+        let dir = temp_dir("mkdir").join("run/mrproxy");
+        let path = dir.join("mrproxy.sock");
+        runtime().block_on(async {
+            let socket = ControlSocket::bind(&path, None).await.unwrap();
+            let mode = std::fs::metadata(&dir).unwrap().mode() & 0o777;
+            assert_eq!(mode, 0o755);
+            assert!(
+                std::fs::symlink_metadata(&path)
+                    .unwrap()
+                    .file_type()
+                    .is_socket()
+            );
+            drop(socket);
+        });
     }
 
     #[test]

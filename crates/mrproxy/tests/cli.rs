@@ -30,7 +30,7 @@ fn help_goes_to_stderr_and_exits_0_like_igmpproxy() {
     let o = mrproxy(&["-h"]);
     assert!(o.status.success());
     assert!(
-        stderr(&o).contains("Usage: mrproxy [-h] [-n] [-d] [-v [-v]]"),
+        stderr(&o).contains("Usage: mrproxy [-h] [-V] [-n] [-d] [-v [-v]]"),
         "{}",
         stderr(&o)
     );
@@ -55,9 +55,9 @@ fn check_accepts_igmpproxys_shipped_example() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.contains("eth0: Upstream")
-            && out.contains("eth1: Downstream")
-            && out.contains("eth2: Disabled"),
+        out.contains("\nphyint eth0 upstream ratelimit 0 threshold 1\n")
+            && out.contains("\nphyint eth1 downstream ratelimit 0 threshold 1\n")
+            && out.contains("\nphyint eth2 disabled ratelimit 0 threshold 1\n"),
         "{out}"
     );
 }
@@ -195,7 +195,7 @@ fn eight_upstreams_load_and_the_33rd_interface_is_one_clear_line() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     for u in 0..8 {
-        assert!(out.contains(&format!("up{u}: Upstream")), "{out}");
+        assert!(out.contains(&format!("phyint up{u} upstream ")), "{out}");
     }
 
     // 8 upstreams + 24 downstreams fill the 32 VIFs of each family: one downstream with IPv6
@@ -289,7 +289,7 @@ fn check_resolves_the_user_and_the_chroot() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.contains("user root: uid 0, gid 0") && out.contains("chroot /: a directory"),
+        out.contains("# user root: uid 0, gid 0") && out.contains("# chroot /: a directory"),
         "{out}"
     );
 }
@@ -331,4 +331,56 @@ fn a_start_up_failure_is_on_stderr_in_the_background_and_in_the_foreground() {
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert_eq!(e.lines().count(), 1, "{e}");
     assert!(e.contains(" ERROR "), "{e}");
+}
+
+#[test]
+fn check_warns_about_what_cannot_work_here_and_strict_makes_it_fatal() {
+    let p = write(
+        "strict.conf",
+        "phyint lo upstream\nphyint br-lna downstream whitelist 192.168.1.0/24\n",
+    );
+    let o = mrproxy(&["--check", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains(":2: interface 'br-lna' does not exist now"),
+        "{e}"
+    );
+    assert!(
+        e.contains("whitelist 192.168.1.0/24 on 'br-lna' can never match"),
+        "{e}"
+    );
+    let o = mrproxy(&["--check", "--strict", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("2 warning(s); --strict makes them fatal"),
+        "{}",
+        stderr(&o)
+    );
+    // The effective settings read back as a configuration.
+    let effective = write("effective.conf", &String::from_utf8_lossy(&o.stdout));
+    let again = mrproxy(&["--check", effective.to_str().unwrap()]);
+    assert_eq!(again.stdout, o.stdout, "{}", stderr(&again));
+    // A clean file passes --strict.
+    let clean = write("clean.conf", "phyint lo upstream\n");
+    let o = mrproxy(&["--check", "--strict", clean.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn version_and_help_name_the_manual_pages() {
+    for flag in ["-V", "--version"] {
+        let o = mrproxy(&[flag]);
+        assert!(o.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            format!("mrproxy {}\n", env!("CARGO_PKG_VERSION"))
+        );
+    }
+    let o = mrproxy(&["-h"]);
+    assert!(
+        stderr(&o).contains("See mrproxy(8) and mrproxy.conf(5)."),
+        "{}",
+        stderr(&o)
+    );
 }

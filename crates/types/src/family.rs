@@ -134,6 +134,15 @@ impl<A: Display> Display for SourceGroup<A> {
 pub type AnySourceGroup = PerFamily<SourceGroup<Ipv4Addr>, SourceGroup<Ipv6Addr>>;
 
 impl AnySourceGroup {
+    /// The pair as one family's (S,G); `None` when the two addresses are of different families.
+    pub fn from_ips(source: IpAddr, group: IpAddr) -> Option<AnySourceGroup> {
+        match (source, group) {
+            (IpAddr::V4(source), IpAddr::V4(group)) => Some(SourceGroup { source, group }.into()),
+            (IpAddr::V6(source), IpAddr::V6(group)) => Some(SourceGroup { source, group }.into()),
+            _ => None,
+        }
+    }
+
     pub fn source(&self) -> IpAddr {
         match self {
             PerFamily::V4(sg) => sg.source.into(),

@@ -137,7 +137,7 @@ fn run(seconds: Option<u64>) -> Result<(), String> {
         .map_err(e("starting mrproxy"))?;
     let status = || -> Option<serde_json::Value> {
         let out = std::process::Command::new(&binary)
-            .args(["status", "--control", &control_s])
+            .args(["status", "--engine", "--control", &control_s])
             .output()
             .ok()?;
         serde_json::from_slice(&out.stdout).ok()

@@ -94,7 +94,7 @@ pub(crate) mod family {
         /// The entry of `sg` arriving on `parent` and copied to each `(vif, threshold)`.
         fn mfc(sg: SourceGroup<Self>, parent: VifIndex, outputs: &[(VifIndex, u8)]) -> Self::Mfc;
         fn sg_req(sg: SourceGroup<Self>) -> Self::SgReq;
-        fn packets(req: &Self::SgReq) -> u64;
+        fn counters(req: &Self::SgReq) -> EntryCounters;
 
         fn recv_meta<'a>(
             socket: &'a AsyncSocket,
@@ -114,6 +114,15 @@ pub struct Upcall<A> {
     pub iif: Option<IfIndex>,
     pub source: A,
     pub group: A,
+}
+
+/// What the kernel counted for one forwarding entry since it was installed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntryCounters {
+    pub packets: u64,
+    pub bytes: u64,
+    /// Packets of the (S,G) that arrived on another interface than the entry's input.
+    pub wrong_interface: u64,
 }
 
 /// One family's mroute socket, with what was installed through it (VIFs/MIFs by slot,
@@ -277,10 +286,16 @@ impl<A: MrouteFamily> Mroute<A> {
     /// The entry's packet counter (SIOCGETSGCNT / SIOCGETSGCNT_IN6), or `None` when there is
     /// no such entry.
     pub fn route_packets(&self, sg: SourceGroup<A>) -> Result<Option<u64>> {
+        Ok(self.route_counters(sg)?.map(|c| c.packets))
+    }
+
+    /// All counters of the entry (SIOCGETSGCNT / SIOCGETSGCNT_IN6), or `None` when there is
+    /// no such entry.
+    pub fn route_counters(&self, sg: SourceGroup<A>) -> Result<Option<EntryCounters>> {
         let (request, name) = A::GET_SG_COUNT;
         let mut req = A::sg_req(sg);
         match sys::ioctl_inout(self.fd(), request, &mut req) {
-            Ok(()) => Ok(Some(A::packets(&req))),
+            Ok(()) => Ok(Some(A::counters(&req))),
             Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => Ok(None),
             Err(e) => Err(Error::io(format!("{name} {sg}"), e)),
         }

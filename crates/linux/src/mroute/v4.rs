@@ -2,8 +2,8 @@
 //! with a TTL threshold per VIF, `mfcctl` with a TTL array, and IGMP or `igmpmsg` upcalls in
 //! one stream (docs/kernel-interface.md §2, §4).
 
-use super::Upcall;
 use super::family::Api;
+use super::{EntryCounters, Upcall};
 use crate::error::{Error, Result};
 use crate::io::{AsyncSocket, RecvMeta4};
 use crate::packet::{Datagram4, decode4};
@@ -105,8 +105,12 @@ impl Api for Ipv4Addr {
 
     // c_ulong is u32 on 32-bit targets.
     #[allow(clippy::useless_conversion)]
-    fn packets(req: &sys::sioc_sg_req) -> u64 {
-        u64::from(req.pktcnt)
+    fn counters(req: &sys::sioc_sg_req) -> EntryCounters {
+        EntryCounters {
+            packets: u64::from(req.pktcnt),
+            bytes: u64::from(req.bytecnt),
+            wrong_interface: u64::from(req.wrong_if),
+        }
     }
 
     fn recv_meta<'a>(

@@ -2,8 +2,8 @@
 //! IPv6 ancillary data, `mif6ctl` naming the interface in a u16, `mf6cctl` with an output
 //! bitmap and no thresholds, and `mrt6msg` upcalls (docs/kernel-interface.md §3, §4).
 
-use super::Upcall;
 use super::family::Api;
+use super::{EntryCounters, Upcall};
 use crate::error::{Error, Result};
 use crate::io::{AsyncSocket, RecvMeta6};
 use crate::packet::{Datagram6, decode6};
@@ -143,8 +143,12 @@ impl Api for Ipv6Addr {
 
     // c_ulong is u32 on 32-bit targets.
     #[allow(clippy::useless_conversion)]
-    fn packets(req: &sys::sioc_sg_req6) -> u64 {
-        u64::from(req.pktcnt)
+    fn counters(req: &sys::sioc_sg_req6) -> EntryCounters {
+        EntryCounters {
+            packets: u64::from(req.pktcnt),
+            bytes: u64::from(req.bytecnt),
+            wrong_interface: u64::from(req.wrong_if),
+        }
     }
 
     fn recv_meta<'a>(

@@ -14,7 +14,8 @@ use super::names::Names;
 use mrproxy_config::Role;
 use mrproxy_engine::{Action, Event, KernelError, KernelErrorKind, KernelObject, RouteCounters};
 use mrproxy_linux::{
-    IgmpSender, MldSender, Mroute, Mroute4, Mroute6, MrouteFamily, UpstreamMembership,
+    EntryCounters, IgmpSender, MldSender, Mroute, Mroute4, Mroute6, MrouteFamily,
+    UpstreamMembership,
 };
 use mrproxy_types::{AnySourceGroup, Family, IfIndex, PerFamily, SourceFilter, SourceGroup};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -72,6 +73,16 @@ impl Kernel {
             upstream6: UpstreamMembership::new(),
             warnings: LogLimiter::default(),
         })
+    }
+
+    /// The kernel's counters of the (source, group) entry, for the status; `None` when it has
+    /// no such entry or cannot be asked.
+    pub fn route_counters(&self, sg: AnySourceGroup) -> Option<EntryCounters> {
+        let counters = match sg {
+            PerFamily::V4(sg) => self.v4.route_counters(sg),
+            PerFamily::V6(sg) => self.v6.as_ref()?.route_counters(sg),
+        };
+        counters.ok().flatten()
     }
 
     /// Apply one action; for a change that carries state, whether the kernel took it is

@@ -7,6 +7,7 @@
 //! tasks of their own, and every input reaches the loop through a cancel-safe receive, so a
 //! busy input (a LAN sending junk) cannot postpone another one.
 
+mod counters;
 mod kernel;
 mod limiter;
 mod names;
@@ -160,12 +161,19 @@ enum Input {
     Reload,
     Stop(&'static str),
     Status(control::Request),
+    /// A scrape of the metrics listener.
+    Scrape(control::Request),
     /// The status socket stopped accepting clients; the daemon goes on without it.
     StatusGone(std::io::Error),
 }
 
 struct Daemon {
     engine: Engine,
+    /// Messages per interface, for the status and the metrics.
+    counters: counters::Counters,
+    /// When each forwarding entry was first installed, for the status (as many as the engine
+    /// keeps routes: it bounds them).
+    routes_installed: std::collections::HashMap<(std::net::IpAddr, std::net::IpAddr), Instant>,
     kernel: Kernel,
     names: Names,
     reporter: Reporter,
@@ -189,6 +197,7 @@ impl Daemon {
                 Event::InterfaceRemoved { ifindex } => removed.push(*ifindex),
                 _ => {}
             }
+            self.counters.event(&event);
             let now = self.now();
             output.append(self.engine.handle(now, event));
         }
@@ -196,6 +205,7 @@ impl Daemon {
         // Names are dropped last: the log lines still name the interface.
         for ifindex in removed {
             self.names.remove(ifindex);
+            self.counters.forget(ifindex);
         }
     }
 
@@ -214,9 +224,12 @@ impl Daemon {
         while !output.is_empty() {
             for notice in &output.notices {
                 self.reporter.notice(notice, &self.names);
+                self.counters.notice(notice);
             }
             let mut answers = Vec::new();
             for action in order::execution_order(output.actions) {
+                self.counters.action(&action);
+                self.note_route(&action);
                 match self.kernel.apply(&action, &self.names) {
                     // Successes matter only for changes the kernel refused before
                     // (docs/kernel-faults.md); the others are not worth an engine call.
@@ -234,32 +247,138 @@ impl Daemon {
         }
     }
 
-    /// SIGHUP: reads `file` again and applies it, or keeps the running configuration with one
-    /// error saying why (inside a chroot the path resolves in the new root).
-    fn reload(&mut self, file: &std::path::Path, plan: &privileges::Plan) {
+    fn note_route(&mut self, action: &mrproxy_engine::Action) {
+        use mrproxy_engine::Action;
+        match action {
+            Action::SetRoute { sg, .. } => {
+                self.routes_installed
+                    .entry((sg.source(), sg.group()))
+                    .or_insert_with(Instant::now);
+            }
+            Action::DeleteRoute(sg) => {
+                self.routes_installed.remove(&(sg.source(), sg.group()));
+            }
+            _ => {}
+        }
+    }
+
+    /// The status document (docs/status.md).
+    fn status_document(
+        &self,
+        netlink: mrproxy_linux::MonitorCounters,
+    ) -> crate::status::model::Document {
+        use crate::status::{build, model};
+        let names = |ifindex: u32| self.names.of(mrproxy_engine::IfIndex(ifindex));
+        let route_counters = |s, g| {
+            let sg = mrproxy_types::AnySourceGroup::from_ips(s, g)?;
+            let c = self.kernel.route_counters(sg)?;
+            Some(build::RouteCounters {
+                packets: c.packets,
+                bytes: c.bytes,
+                wrong_interface: c.wrong_interface,
+            })
+        };
+        let route_age = |s, g| {
+            self.routes_installed
+                .get(&(s, g))
+                .map_or(0, |at: &Instant| at.elapsed().as_secs())
+        };
+        let counters = model::Stats {
+            interfaces: self.counters.per_interface(|i| self.names.of(i)),
+            dropped_elsewhere: self.counters.elsewhere(),
+            kernel_failures: Vec::new(),
+            netlink: model::NetlinkCounters {
+                overruns: netlink.overruns,
+                redumps: netlink.redumps,
+                reconnects: netlink.reconnects,
+            },
+        };
+        build::document(
+            self.engine.status(self.now()),
+            build::Extras {
+                name: &names,
+                route_counters: &route_counters,
+                route_age: &route_age,
+                counters,
+            },
+        )
+    }
+
+    /// One request of the status socket (crate::control): its answer.
+    fn answer(
+        &mut self,
+        line: &str,
+        config: &std::path::Path,
+        plan: &privileges::Plan,
+        readiness: &Readiness,
+        netlink: mrproxy_linux::MonitorCounters,
+    ) -> String {
+        let text = |r: serde_json::Result<String>| {
+            r.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }).to_string())
+        };
+        match line {
+            "status" => text(serde_json::to_string(&self.status_document(netlink))),
+            "metrics" => crate::status::prometheus::render(&self.status_document(netlink)),
+            "engine" => {
+                let status = self.engine.status(self.now());
+                text(serde_json::to_value(&status).and_then(|mut status| {
+                    status["netlink"] = netlink::status_counters(netlink);
+                    serde_json::to_string_pretty(&status)
+                }))
+            }
+            "reload" => {
+                readiness.reloading();
+                let outcome = self.reload(config, plan, "mrproxy reload");
+                readiness.say("READY=1");
+                text(serde_json::to_string(&crate::control::ReloadAnswer {
+                    ok: outcome.is_ok(),
+                    error: outcome.err(),
+                }))
+            }
+            other => serde_json::json!({ "error": format!("unknown request '{other}': status, engine, metrics or reload") })
+                .to_string(),
+        }
+    }
+
+    /// SIGHUP or `mrproxy reload` (`by`): reads `file` again and applies it, or keeps the running
+    /// configuration with one error saying why (inside a chroot the path resolves in the new
+    /// root). The error is also the answer to `mrproxy reload`.
+    fn reload(
+        &mut self,
+        file: &std::path::Path,
+        plan: &privileges::Plan,
+        by: &str,
+    ) -> Result<(), String> {
         match crate::check::load(file) {
             Ok(config) => {
                 for w in &config.warnings {
                     warn!("{w}");
                 }
+                if config.metrics != self.engine.config().metrics {
+                    warn!("{by}: 'metrics' applies at start only; restart mrproxy to change it");
+                }
                 if !plan.made_from(&config) {
                     warn!(
-                        "SIGHUP: 'chroot' and 'user' apply at start only; restart mrproxy to change them"
+                        "{by}: 'chroot' and 'user' apply at start only; restart mrproxy to change them"
                     );
                 }
-                info!(config = %file.display(), "SIGHUP: configuration reloaded");
+                info!(config = %file.display(), "{by}: configuration reloaded");
                 self.dispatch(vec![Event::ConfigReplaced(Box::new(config))]);
+                Ok(())
             }
-            Err(e) => match &plan.chroot {
-                Some(dir) => error!(
-                    "SIGHUP: {e} (read inside the chroot {}: put the file at {}{} to reload it); \
-                     keeping the running configuration",
-                    dir.display(),
-                    dir.display(),
-                    file.display()
-                ),
-                None => error!("SIGHUP: {e}; keeping the running configuration"),
-            },
+            Err(e) => {
+                let e = match &plan.chroot {
+                    Some(dir) => format!(
+                        "{e} (read inside the chroot {}: put the file at {}{} to reload it)",
+                        dir.display(),
+                        dir.display(),
+                        file.display()
+                    ),
+                    None => e,
+                };
+                error!("{by}: {e}; keeping the running configuration");
+                Err(e)
+            }
         }
     }
 }
@@ -280,9 +399,21 @@ async fn serve(
             None
         }
     };
+    // Bound before privileges are dropped; a failure is fatal, like a busy mroute socket: the
+    // operator asked for metrics and would otherwise scrape nothing without knowing why.
+    let mut metrics = match config.metrics {
+        Some(address) => {
+            let m = crate::metrics::Metrics::bind(address).await?;
+            info!(address = %m.address, "serving metrics over HTTP at /metrics");
+            Some(m)
+        }
+        None => None,
+    };
     let start = Instant::now();
     let mut daemon = Daemon {
         engine: Engine::new(config, Timestamp::ZERO),
+        counters: counters::Counters::default(),
+        routes_installed: std::collections::HashMap::new(),
         kernel,
         names: Names::default(),
         reporter: Reporter::default(),
@@ -335,6 +466,12 @@ async fn serve(
                     None => pending().await,
                 }
             };
+            let scrape = async {
+                match metrics.as_mut() {
+                    Some(m) => m.next_request().await,
+                    None => pending().await,
+                }
+            };
             tokio::select! {
                 r = v4.recv(&mut buf4) => match r {
                     Ok(r) => Input::Received4(receive::event4(r)),
@@ -353,6 +490,14 @@ async fn serve(
                     Ok(request) => Input::Status(request),
                     Err(e) => Input::StatusGone(e),
                 },
+                r = scrape => match r {
+                    Ok(request) => Input::Scrape(request),
+                    Err(e) => {
+                        warn!("metrics listener: {e}; continuing without it");
+                        metrics = None;
+                        continue;
+                    }
+                },
             }
         };
         match input {
@@ -363,21 +508,26 @@ async fn serve(
             Input::ReceiveError(family, e) => daemon.receive_error(family, &e),
             Input::Reload => {
                 readiness.reloading();
-                daemon.reload(&opts.config, &plan);
+                // Said in the log; nobody waits for an answer to a signal.
+                let _ = daemon.reload(&opts.config, &plan, "SIGHUP");
                 // Ready again, with the new configuration or the one kept.
                 readiness.say("READY=1");
             }
             Input::Status(request) => {
                 debug!(request = %request.line, "status request");
-                let status = daemon.engine.status(daemon.now());
-                let body = serde_json::to_value(&status)
-                    .map(|mut status| {
-                        status["netlink"] = netlink::status_counters(links.counters());
-                        status
-                    })
-                    .and_then(|status| serde_json::to_string_pretty(&status))
-                    .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+                let body = daemon.answer(
+                    &request.line,
+                    &opts.config,
+                    &plan,
+                    &readiness,
+                    links.counters(),
+                );
                 // Written by the client's own task, which drops a client that does not read.
+                request.answer(body);
+            }
+            Input::Scrape(request) => {
+                let body =
+                    daemon.answer("metrics", &opts.config, &plan, &readiness, links.counters());
                 request.answer(body);
             }
             Input::StatusGone(e) => {

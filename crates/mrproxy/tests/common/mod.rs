@@ -105,7 +105,7 @@ impl Proxy {
 
     pub fn try_status(&self) -> Option<Value> {
         let out = std::process::Command::new(binary())
-            .args(["status", "--control", self.control.to_str()?])
+            .args(["status", "--engine", "--control", self.control.to_str()?])
             .output()
             .ok()?;
         if !out.status.success() {
@@ -114,7 +114,8 @@ impl Proxy {
         serde_json::from_slice(&out.stdout).ok()
     }
 
-    /// The daemon's status (engine snapshot) as JSON; panics with the log if it does not answer.
+    /// The engine's snapshot (`mrproxy status --engine`) as JSON; panics with the log if the
+    /// daemon does not answer. The operator's document is tested in e2e_operator.rs.
     pub fn status(&self) -> Value {
         self.try_status()
             .unwrap_or_else(|| panic!("mrproxy status failed; log:\n{}", self.log()))
