@@ -128,8 +128,18 @@ fn status_views_show_hosts_groups_routes_and_counters_of_the_running_daemon() {
     assert_eq!(route["outputs"], serde_json::json!(["dn1"]));
     let first = route_packets(&routes).expect("a packet count");
     assert!(rx.wait_for_packets(rx.count() + 50, WAIT));
-    let second = route_packets(&json(&proxy, "routes")).expect("a packet count");
+    let routes = json(&proxy, "routes");
+    let second = route_packets(&routes).expect("a packet count");
     assert!(second > first, "packets {first} then {second}");
+    // Every datagram counted carries at least its UDP header (8 octets) and payload.
+    let bytes = routes["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["group"] == GROUP)
+        .and_then(|r| r["bytes"].as_u64())
+        .unwrap_or_else(|| panic!("a byte count: {routes:#}"));
+    assert!(bytes >= 8 * second, "{second} packets, {bytes} bytes");
 
     // The tables say the same, aligned, with names.
     let table = text(&client(&proxy, &["status", "routes"]));
@@ -148,6 +158,8 @@ fn status_views_show_hosts_groups_routes_and_counters_of_the_running_daemon() {
     );
     assert_eq!(header.find("GROUP"), row.find(GROUP), "{table}");
     let all = text(&client(&proxy, &["status"]));
+    // Shown with --nocapture: the example output of README.md and docs/status.md.
+    println!("{all}");
     for title in [
         "Interfaces:",
         "Groups:",
