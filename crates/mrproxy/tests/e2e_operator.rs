@@ -140,6 +140,8 @@ fn status_views_show_hosts_groups_routes_and_counters_of_the_running_daemon() {
         .and_then(|r| r["bytes"].as_u64())
         .unwrap_or_else(|| panic!("a byte count: {routes:#}"));
     assert!(bytes >= 8 * second, "{second} packets, {bytes} bytes");
+    // Shown with --nocapture: the JSON example of docs/status.md.
+    println!("{}", text(&client(&proxy, &["status", "routes", "--json"])));
 
     // The tables say the same, aligned, with names.
     let table = text(&client(&proxy, &["status", "routes"]));
