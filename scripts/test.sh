@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite (README: "Run the tests"). Run as root: the kernel-integration and
+# The whole test suite (README: the second command; HACKING.md: "Tests"). Run as root: the kernel-integration and
 # end-to-end tests build their own network namespaces (and always delete them).
 #   0. no unused or loosely declared dependency (scripts/check-deps.sh, cargo-machete)
 #   1. unit, property and conformance tests of the pure layers (no kernel involved)
