@@ -49,6 +49,14 @@ doc=$root/usr/share/doc/mrproxy
   echo " -- $maintainer  $(date -u -R -d "@$SOURCE_DATE_EPOCH")"
 } | gzip -9n >"$doc/changelog.gz"
 
+# The crates linked into the binary (not the workspace's own), with their declared licenses.
+crates=$(cargo tree --offline --locked -e normal,no-proc-macro -p mrproxy --prefix none \
+  --format '{p} {l}' | sed -e 's/ (\*)$//' -e 's/ ([^)]*)\( \|$\)/\1/' | grep -v '^mrproxy' | sort -u)
+if echo "$crates" | grep -v ' .*MIT'; then
+  echo "package-deb: the crates above are not available under MIT: extend the copyright file" >&2
+  exit 1
+fi
+
 # A license text as a DEP-5 paragraph continuation: each line indented, blank lines as " .".
 indent() { sed -e 's/^[[:space:]]*$/./' -e 's/^/ /' "$1"; }
 {
@@ -63,8 +71,7 @@ indent() { sed -e 's/^[[:space:]]*$/./' -e 's/^/ /' "$1"; }
   echo " option (Cargo: MIT OR Apache-2.0). /usr/sbin/mrproxy also contains these Rust crates,"
   echo " statically linked; every one of them may be used under the MIT license (name, version,"
   echo " license as each declares it):"
-  cargo tree --offline --locked -e normal,no-proc-macro -p mrproxy --prefix none --format '{p} {l}' \
-    | sed -e 's/ (\*)$//' -e 's/ ([^)]*)\( \|$\)/\1/' | grep -v '^mrproxy' | sort -u | sed 's/^/ /'
+  echo "$crates" | sed 's/^/ /'
   echo
   echo "License: MIT"
   indent LICENSE-MIT
