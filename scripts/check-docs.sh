@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks what ships beside the binary (docs/packaging.md):
 #   - man/*.8 and man/*.5 are what scripts/man.py makes of docs/*.md;
-#   - both pages format without a single groff warning and render with man(1), with their headings;
+#   - both pages format without a single groff warning and render with man(1), with their headings
+#     and a NAME line that whatis(1) can index;
 #   - contrib/mrproxy.service keeps its sandboxing: `systemd-analyze security` exposure <= 3.0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,11 @@ for page in man/mrproxy.8 man/mrproxy.conf.5; do
     echo "check-docs: $page: groff warnings (fix docs/*.md or scripts/man.py)" >&2
     exit 1
   fi
+  # The NAME line as whatis(1) and apropos(1) index it ("name - description").
+  lexgrog "$page" >/dev/null || {
+    echo "check-docs: $page: lexgrog cannot read its NAME section (whatis, apropos)" >&2
+    exit 1
+  }
   rendered=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$page" 2>&1)
   for heading in NAME SYNOPSIS DESCRIPTION EXAMPLES 'SEE ALSO'; do
     if ! grep -qx "$heading" <<<"$rendered"; then
