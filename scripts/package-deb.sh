@@ -81,6 +81,15 @@ indent() { sed -e 's/^[[:space:]]*$/./' -e 's/^/ /' "$1"; }
 } >"$doc/copyright"
 chmod 0644 "$doc/copyright"
 
+# The license texts are shipped in full, as LICENSE-MIT and LICENSE-APACHE are in the source,
+# rather than as a reference to Debian's /usr/share/common-licenses.
+install -d "$root/usr/share/lintian/overrides"
+cat >"$root/usr/share/lintian/overrides/mrproxy" <<'EOF'
+mrproxy: copyright-file-contains-full-apache-2-license
+mrproxy: copyright-not-using-common-license-for-apache2
+EOF
+chmod 0644 "$root/usr/share/lintian/overrides/mrproxy"
+
 # Depends: from the binary's shared libraries and symbol versions.
 depends=
 if command -v dpkg-shlibdeps >/dev/null 2>&1; then
@@ -127,16 +136,21 @@ echo /etc/mrproxy.conf >"$root/DEBIAN/conffiles"
   | LC_ALL=C sort | xargs md5sum) >"$root/DEBIAN/md5sums"
 
 # Maintainer scripts. The service is neither enabled nor started here (only one multicast router
-# may run: it would fail next to a running igmpproxy). systemctl is only called when systemd is
-# the running init and the package is not being installed into another root ($DPKG_ROOT).
+# may run: it would fail next to a running igmpproxy). systemd is only asked to do anything when
+# it is the running init and the package is not being installed into another root ($DPKG_ROOT);
+# services are stopped and restarted through deb-systemd-invoke (init-system-helpers, essential
+# in Debian), which honours policy-rc.d.
 cat >"$root/DEBIAN/postinst" <<'EOF'
 #!/bin/sh
 set -e
 if [ "$1" = configure ] && [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then
   systemctl --system daemon-reload >/dev/null || true
-  # An upgrade restarts a running daemon with the new binary.
+  # An upgrade restarts a running daemon with the new binary (deb-systemd-invoke, from the
+  # essential init-system-helpers, honours policy-rc.d).
   if [ -n "$2" ]; then
-    systemctl try-restart mrproxy.service || true
+    if command -v deb-systemd-invoke >/dev/null; then
+      deb-systemd-invoke try-restart mrproxy.service || true
+    fi
   fi
 fi
 exit 0
@@ -145,7 +159,9 @@ cat >"$root/DEBIAN/prerm" <<'EOF'
 #!/bin/sh
 set -e
 if [ "$1" = remove ] && [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then
-  systemctl stop mrproxy.service || true
+  if command -v deb-systemd-invoke >/dev/null; then
+    deb-systemd-invoke stop mrproxy.service || true
+  fi
 fi
 exit 0
 EOF
