@@ -10,6 +10,7 @@
 #   /usr/share/doc/mrproxy/copyright           DEP-5, with LICENSE-MIT and LICENSE-APACHE
 #   /usr/share/doc/mrproxy/changelog.gz
 #   /usr/share/doc/mrproxy/examples/mrproxy.conf
+#   /usr/share/lintian/overrides/mrproxy
 # Environment: MRPROXY_DEB_MAINTAINER overrides the Maintainer field; SOURCE_DATE_EPOCH (default:
 # the last commit's time) fixes the timestamps inside the package.
 set -euo pipefail
