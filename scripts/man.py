@@ -73,7 +73,11 @@ def convert(markdown, source):
     def flush():
         if paragraph:
             out.append(".PP")
-            out.extend(line(p) for p in paragraph)
+            rendered = [line(p) for p in paragraph]
+            if out[-2] == ".SH NAME":
+                # whatis/apropos (lexgrog) read the NAME line as "name \- description".
+                rendered[0] = rendered[0].replace(" — ", " \\- ", 1)
+            out.extend(rendered)
             paragraph.clear()
 
     while i < len(lines):

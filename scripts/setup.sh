@@ -9,6 +9,11 @@ if [ "${MRPROXY_WITH_IGMPPROXY:-0}" = 1 ] && ! command -v igmpproxy >/dev/null 2
    && [ ! -x /usr/sbin/igmpproxy ]; then
   need_apt+=(igmpproxy)
 fi
+# The package and documentation checks (scripts/check-package.sh, scripts/check-docs.sh).
+command -v dpkg-shlibdeps >/dev/null 2>&1 || need_apt+=(dpkg-dev)
+command -v man >/dev/null 2>&1 || need_apt+=(man-db)
+command -v groff >/dev/null 2>&1 || need_apt+=(groff-base)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   apt-get update -qq
