@@ -56,6 +56,26 @@ impl AsyncSocket {
         self.fd.get_ref()
     }
 
+    /// Runs the non-blocking `op` once the socket is ready for `interest`, and again after
+    /// every `WouldBlock`.
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        op: impl FnMut(&Socket) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.fd.async_io(interest, op).await
+    }
+
+    /// Runs the non-blocking `op` once, without waiting: `WouldBlock` when it would block,
+    /// which clears the reactor's readiness.
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        op: impl FnMut(&Socket) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.fd.try_io(interest, op)
+    }
+
     /// Receives one datagram with its IP_PKTINFO interface.
     pub async fn recv_v4(&self, buf: &mut [u8]) -> io::Result<RecvMeta4> {
         self.fd

@@ -11,10 +11,12 @@ use crate::cli::RunOptions;
 use std::fmt;
 use std::io::IsTerminal;
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Where the log lines go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,9 +75,20 @@ fn level(verbosity: u8) -> &'static str {
     }
 }
 
-/// `RUST_LOG` overrides the level chosen with `-v`.
-fn filter(verbosity: u8) -> EnvFilter {
-    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level(verbosity)))
+/// `RUST_LOG` overrides the level chosen with `-v`: a level (`debug`), or comma-separated
+/// `target=level` directives with an optional default level (`warn,mrproxy_linux=trace`),
+/// a target matching every module path it prefixes. A value that does not parse is ignored.
+/// The subscriber itself passes every level (its builder's default is INFO); this filter,
+/// layered on it, decides.
+fn filter(verbosity: u8) -> Targets {
+    std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| parse_filter(&v))
+        .unwrap_or_else(|| parse_filter(level(verbosity)).unwrap_or_default())
+}
+
+fn parse_filter(directives: &str) -> Option<Targets> {
+    directives.parse().ok()
 }
 
 pub fn init(target: Target, verbosity: u8) {
@@ -88,19 +101,23 @@ pub fn init(target: Target, verbosity: u8) {
 
 fn to_stderr(verbosity: u8) {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter(verbosity))
+        .with_max_level(Level::TRACE)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
+        .finish()
+        .with(filter(verbosity))
         .try_init();
 }
 
 fn to_journal(verbosity: u8) {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter(verbosity))
+        .with_max_level(Level::TRACE)
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .event_format(Prioritized::new())
+        .finish()
+        .with(filter(verbosity))
         .try_init();
 }
 
@@ -116,11 +133,13 @@ fn to_syslog(verbosity: u8) {
     match writer {
         Some(writer) => {
             let _ = tracing_subscriber::fmt()
-                .with_env_filter(filter(verbosity))
+                .with_max_level(Level::TRACE)
                 .with_writer(writer)
                 .with_ansi(false)
                 .without_time()
                 .with_target(false)
+                .finish()
+                .with(filter(verbosity))
                 .try_init();
         }
         // Another syslog writer exists in this process (cannot happen in the daemon): keep stderr.
@@ -196,6 +215,20 @@ mod tests {
         assert!(!journal_is_stderr(None, Some((8, 12345))));
         assert!(!journal_is_stderr(Some("8"), Some((8, 0))));
         assert!(!journal_is_stderr(Some("x:y"), Some((8, 12345))));
+    }
+
+    #[test]
+    fn verbosity_and_rust_log_directives_choose_the_levels() {
+        let warn = parse_filter(level(0)).unwrap();
+        assert!(warn.would_enable("mrproxy::daemon", &Level::WARN));
+        assert!(!warn.would_enable("mrproxy::daemon", &Level::INFO));
+        let debug = parse_filter(level(2)).unwrap();
+        assert!(debug.would_enable("mrproxy_linux::netlink", &Level::DEBUG));
+        assert!(!debug.would_enable("mrproxy_linux::netlink", &Level::TRACE));
+        let mixed = parse_filter("warn,mrproxy_linux=trace").unwrap();
+        assert!(mixed.would_enable("mrproxy_linux::netlink::watch", &Level::TRACE));
+        assert!(!mixed.would_enable("mrproxy::daemon", &Level::INFO));
+        assert!(parse_filter("mrproxy=loud").is_none());
     }
 
     #[derive(Clone, Default)]

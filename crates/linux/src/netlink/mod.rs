@@ -3,26 +3,29 @@
 //! igmpproxy enumerated at most 40 interfaces with SIOCGIFCONF and rescanned them in a busy loop
 //! (docs/igmpproxy-differences.md D18, D19); here the kernel tells us. The model is deliberately simple and
 //! robust: a notification only says *which* interface to look at; we re-read that interface
-//! completely and report its whole state, or its removal. Netlink crates change their
-//! attribute enums between minor releases, so all netlink code stays in this module.
+//! completely and report its whole state, or its removal. All netlink code stays in this
+//! module: the framing in `message`, link and address payloads in `parse`, the socket in
+//! `socket`; only the few attributes the monitor reads are decoded.
 
+mod message;
 mod parse;
+mod socket;
 mod watch;
 
 pub use watch::{LinkEvents, LinkUpdate, MonitorCounters, Resync, reconcile};
 
 use crate::error::{Error, Result};
-use futures::StreamExt;
-use futures::channel::mpsc::UnboundedReceiver;
+use message::{Message, NLM_F_DUMP, NLM_F_MULTI, Reply, messages, reply};
 use mrproxy_types::{IfIndex, InterfaceInfo};
-use parse::{NetlinkAddress, Notification, attach_addresses, classify, link_from, parse_address};
-use rtnetlink::packet_core::NetlinkMessage;
-use rtnetlink::packet_route::RouteNetlinkMessage;
-use rtnetlink::sys::{AsyncSocket, SocketAddr};
-use rtnetlink::{Handle, MulticastGroup};
+use parse::{
+    IFADDRMSG_LEN, NetlinkAddress, Notification, RTM_GETADDR, RTM_GETLINK, RTM_NEWADDR,
+    RTM_NEWLINK, attach_addresses, classify, link_from, link_request, parse_address,
+};
+use socket::{DATAGRAM, LINK_AND_ADDRESS_GROUPS, NetlinkSocket};
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::io;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,16 +52,20 @@ pub struct MonitorOptions {
     pub receive_buffer: Option<usize>,
 }
 
-/// Two netlink connections: one subscribed to link and address changes (notifications only,
-/// so a full receive buffer there never loses an answer), one for dumps and re-reads.
+/// Two netlink sockets: one subscribed to link and address changes (notifications only, so a
+/// full receive buffer there never loses an answer), one for dumps and re-reads.
 pub struct LinkMonitor {
-    requests: Handle,
-    notifications: UnboundedReceiver<(NetlinkMessage<RouteNetlinkMessage>, SocketAddr)>,
-    /// The tasks driving both sockets; aborting them closes the sockets.
-    connections: [tokio::task::JoinHandle<()>; 2],
+    requests: NetlinkSocket,
+    /// The sequence number of the last request; replies to earlier ones (after a timeout) are
+    /// recognised by theirs and skipped.
+    sequence: AtomicU32,
+    notifications: NetlinkSocket,
     options: MonitorOptions,
     /// Interfaces named by notifications and not yet reported.
     pending: BTreeSet<IfIndex>,
+    /// Tests break the notification socket with it, as a failing read would.
+    #[cfg(test)]
+    broken: bool,
 }
 
 impl std::fmt::Debug for LinkMonitor {
@@ -81,33 +88,27 @@ impl LinkMonitor {
         Self::open(MonitorOptions::default())
     }
 
-    /// Opens the connections in the calling thread's network namespace and subscribes to
+    /// Opens the sockets in the calling thread's network namespace and subscribes to
     /// RTMGRP_LINK, RTMGRP_IPV4_IFADDR and RTMGRP_IPV6_IFADDR before anything is dumped, so
     /// no change between the dump and the first event is lost. Must run inside a tokio runtime.
     pub fn open(options: MonitorOptions) -> Result<LinkMonitor> {
-        let groups = [
-            MulticastGroup::Link,
-            MulticastGroup::Ipv4Ifaddr,
-            MulticastGroup::Ipv6Ifaddr,
-        ];
-        let (mut subscribed, _, notifications) = rtnetlink::new_multicast_connection(&groups)
+        let notifications = NetlinkSocket::open(LINK_AND_ADDRESS_GROUPS)
             .map_err(|e| Error::io("opening the rtnetlink notification socket", e))?;
         if let Some(bytes) = options.receive_buffer {
-            let bytes = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-            subscribed
-                .socket_mut()
-                .socket_mut()
-                .set_rx_buf_sz(bytes)
+            notifications
+                .set_receive_buffer(bytes)
                 .map_err(|e| Error::io("setting SO_RCVBUF on the rtnetlink socket", e))?;
         }
-        let (requesting, requests, _) = rtnetlink::new_connection()
+        let requests = NetlinkSocket::open(0)
             .map_err(|e| Error::io("opening the rtnetlink request socket", e))?;
         Ok(LinkMonitor {
             requests,
+            sequence: AtomicU32::new(0),
             notifications,
-            connections: [tokio::spawn(subscribed), tokio::spawn(requesting)],
             options,
             pending: BTreeSet::new(),
+            #[cfg(test)]
+            broken: false,
         })
     }
 
@@ -115,11 +116,18 @@ impl LinkMonitor {
     pub async fn dump(&self) -> Result<Vec<InterfaceInfo>> {
         within("dumping interfaces", async {
             let mut links = Vec::new();
-            let mut stream = self.requests.link().get().execute();
-            while let Some(msg) = stream.next().await {
-                let msg = msg.map_err(|e| netlink_error("dumping links", e))?;
-                links.push(link_from(&msg));
-            }
+            self.request(
+                RTM_GETLINK,
+                NLM_F_DUMP,
+                &link_request(0),
+                |kind, payload| {
+                    if kind == RTM_NEWLINK {
+                        links.extend(link_from(payload));
+                    }
+                },
+            )
+            .await
+            .map_err(|e| Error::io("dumping links", e))?;
             let addresses = self.addresses(None).await?;
             attach_addresses(&mut links, &addresses);
             Ok(links)
@@ -133,16 +141,21 @@ impl LinkMonitor {
     }
 
     async fn read_link(&self, ifindex: IfIndex) -> Result<Option<InterfaceInfo>> {
-        let mut stream = self.requests.link().get().match_index(ifindex.0).execute();
-        let link = match stream.next().await {
-            None => return Ok(None),
-            Some(Err(rtnetlink::Error::NetlinkError(e))) if e.raw_code().abs() == libc::ENODEV => {
-                return Ok(None);
+        let mut link = None;
+        let body = link_request(ifindex.0);
+        let read = self.request(RTM_GETLINK, 0, &body, |kind, payload| {
+            if kind == RTM_NEWLINK && link.is_none() {
+                link = link_from(payload);
             }
-            Some(Err(e)) => return Err(netlink_error("reading a link", e)),
-            Some(Ok(msg)) => link_from(&msg),
+        });
+        match read.await {
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => return Ok(None),
+            Err(e) => return Err(Error::io("reading a link", e)),
+            Ok(()) => {}
+        }
+        let Some(link) = link else {
+            return Ok(None);
         };
-        while stream.next().await.is_some() {}
         let addresses = self.addresses(Some(ifindex)).await?;
         let mut links = [link];
         attach_addresses(&mut links, &addresses);
@@ -150,45 +163,86 @@ impl LinkMonitor {
         Ok(Some(link))
     }
 
+    /// The addresses of every interface, or of `ifindex` only (the kernel dumps them all:
+    /// it filters address dumps only for sockets in strict checking mode).
     async fn addresses(&self, ifindex: Option<IfIndex>) -> Result<Vec<NetlinkAddress>> {
-        let mut request = self.requests.address().get();
-        if let Some(ifindex) = ifindex {
-            request = request.set_link_index_filter(ifindex.0);
-        }
-        let mut stream = request.execute();
         let mut addresses = Vec::new();
-        while let Some(msg) = stream.next().await {
-            let msg = msg.map_err(|e| netlink_error("dumping addresses", e))?;
-            addresses.extend(parse_address(&msg));
-        }
+        let body = [0; IFADDRMSG_LEN];
+        self.request(RTM_GETADDR, NLM_F_DUMP, &body, |kind, payload| {
+            if kind == RTM_NEWADDR {
+                addresses.extend(
+                    parse_address(payload).filter(|a| ifindex.is_none_or(|i| a.ifindex == i)),
+                );
+            }
+        })
+        .await
+        .map_err(|e| Error::io("dumping addresses", e))?;
         Ok(addresses)
+    }
+
+    /// Sends one request and hands the type and payload of every answer to `each`, until the
+    /// kernel ends it: NLMSG_DONE after a dump, the single answer otherwise, or an error.
+    async fn request(
+        &self,
+        kind: u16,
+        flags: u16,
+        body: &[u8],
+        mut each: impl FnMut(u16, &[u8]),
+    ) -> io::Result<()> {
+        let seq = self
+            .sequence
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(1);
+        self.requests
+            .send(&message::request(kind, flags, seq, body))
+            .await?;
+        let mut buf = vec![0; DATAGRAM];
+        loop {
+            let len = self.requests.recv(&mut buf).await?;
+            for m in messages(&buf[..len]) {
+                let m = m.map_err(|_| malformed())?;
+                if m.seq != seq {
+                    continue;
+                }
+                match reply(&m) {
+                    Reply::Data(kind, payload) => {
+                        each(kind, payload);
+                        if m.flags & NLM_F_MULTI == 0 {
+                            return Ok(());
+                        }
+                    }
+                    Reply::Done => return Ok(()),
+                    Reply::Failed(errno) => return Err(io::Error::from_raw_os_error(errno)),
+                    Reply::Nothing => {}
+                }
+            }
+        }
     }
 
     /// Waits for the next change notifications and returns the new state of every interface
     /// they concern, in ifindex order. Interfaces are only marked handled once all of them were
     /// re-read, and re-reading is idempotent. An overrun anywhere in the burst discards the
-    /// burst (the re-dump that follows covers it). An error means the connection is unusable.
+    /// burst (the re-dump that follows covers it). An error means the socket is unusable.
     async fn next_change(&mut self) -> Result<Next> {
+        #[cfg(test)]
+        if self.broken {
+            return Err(connection_lost());
+        }
+        let mut buf = vec![0; DATAGRAM];
         while self.pending.is_empty() {
-            let Some((msg, _)) = self.notifications.next().await else {
-                return Err(connection_lost());
-            };
-            match classify(&msg) {
-                Notification::Concerns(ifindex) => {
-                    self.pending.insert(ifindex);
-                }
-                Notification::Overrun => return Ok(self.overrun()),
-                Notification::Other => {}
+            let received = self.notifications.recv(&mut buf).await;
+            if let Some(Next::Overrun) = self.note(received, &buf)? {
+                return Ok(self.overrun(&mut buf));
             }
         }
         tokio::time::sleep(DEBOUNCE).await;
-        while let Ok((msg, _)) = self.notifications.try_recv() {
-            match classify(&msg) {
-                Notification::Concerns(ifindex) => {
-                    self.pending.insert(ifindex);
-                }
-                Notification::Overrun => return Ok(self.overrun()),
-                Notification::Other => {}
+        loop {
+            let received = self.notifications.try_recv(&mut buf);
+            if matches!(&received, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+                break;
+            }
+            if let Some(Next::Overrun) = self.note(received, &buf)? {
+                return Ok(self.overrun(&mut buf));
             }
         }
         let targets: Vec<IfIndex> = self.pending.iter().copied().collect();
@@ -205,20 +259,30 @@ impl LinkMonitor {
         Ok(Next::Changes(events))
     }
 
+    /// Notes the interfaces one received datagram concerns. ENOBUFS (the kernel dropped
+    /// notifications) gives `Some(Next::Overrun)`; any other failure is an error.
+    fn note(&mut self, received: io::Result<usize>, buf: &[u8]) -> Result<Option<Next>> {
+        let len = match received {
+            Ok(len) => len,
+            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => return Ok(Some(Next::Overrun)),
+            Err(e) => return Err(Error::io("rtnetlink notifications", e)),
+        };
+        for m in messages(&buf[..len]) {
+            let m: Message<'_> =
+                m.map_err(|_| Error::io("rtnetlink notifications", malformed()))?;
+            if let Notification::Concerns(ifindex) = classify(&m) {
+                self.pending.insert(ifindex);
+            }
+        }
+        Ok(None)
+    }
+
     /// After an overrun: whatever is queued predates the re-dump that follows, which reads
     /// every interface afresh, so it is dropped, as is the set of interfaces to re-read.
-    fn overrun(&mut self) -> Next {
-        while self.notifications.try_recv().is_ok() {}
+    fn overrun(&mut self, buf: &mut [u8]) -> Next {
+        while self.notifications.try_recv(buf).is_ok() {}
         self.pending.clear();
         Next::Overrun
-    }
-}
-
-impl Drop for LinkMonitor {
-    fn drop(&mut self) {
-        for connection in &self.connections {
-            connection.abort();
-        }
     }
 }
 
@@ -229,6 +293,7 @@ async fn within<T>(op: &str, request: impl Future<Output = Result<T>>) -> Result
         .unwrap_or_else(|_| Err(Error::io(op, io::Error::from(io::ErrorKind::TimedOut))))
 }
 
+#[cfg(test)]
 fn connection_lost() -> Error {
     Error::io(
         "rtnetlink notifications",
@@ -236,9 +301,6 @@ fn connection_lost() -> Error {
     )
 }
 
-fn netlink_error(op: &str, e: rtnetlink::Error) -> Error {
-    match e {
-        rtnetlink::Error::NetlinkError(msg) => Error::io(op, msg.to_io()),
-        other => Error::io(op, io::Error::other(other.to_string())),
-    }
+fn malformed() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, "malformed netlink message")
 }
