@@ -5,6 +5,9 @@ set -euo pipefail
 
 need_apt=()
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+# crates/mrproxy/tests/e2e_unit.rs traces the daemon and reads the unit's system call sets.
+command -v strace >/dev/null 2>&1 || need_apt+=(strace)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 if [ "${MRPROXY_WITH_IGMPPROXY:-0}" = 1 ] && ! command -v igmpproxy >/dev/null 2>&1 \
    && [ ! -x /usr/sbin/igmpproxy ]; then
   need_apt+=(igmpproxy)

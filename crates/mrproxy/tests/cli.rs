@@ -294,6 +294,63 @@ fn check_resolves_the_user_and_the_chroot() {
     );
 }
 
+/// `--check` on a `user` this system does not know, a `chroot` that does not exist and one that
+/// is a file: each is an error, not a warning (the daemon would stop at start on it), so the exit
+/// status is 1 with or without `--strict`, nothing is printed on stdout, and the one line names
+/// the keyword, the value and the fix.
+#[test]
+fn check_names_the_keyword_value_and_fix_of_a_user_or_chroot_that_cannot_work() {
+    let file = write("check-a-file", "not a directory\n");
+    let cases = [
+        (
+            "check-user.conf",
+            "user mrproxy-no-such-user".to_owned(),
+            "user mrproxy-no-such-user: no such user (getent passwd mrproxy-no-such-user finds \
+             nothing); create it (useradd --system --no-create-home mrproxy-no-such-user) or \
+             change the 'user' line in"
+                .to_owned(),
+        ),
+        (
+            "check-chroot.conf",
+            "chroot /nonexistent/mrproxy-root".to_owned(),
+            "chroot /nonexistent/mrproxy-root: no such directory; create it (an empty one will \
+             do) or remove the 'chroot' line from"
+                .to_owned(),
+        ),
+        (
+            "check-chroot-file.conf",
+            format!("chroot {}", file.display()),
+            format!(
+                "chroot {}: not a directory; make it a directory (an empty one will do) or \
+                 remove the 'chroot' line from",
+                file.display()
+            ),
+        ),
+    ];
+    for (name, line, message) in cases {
+        let p = write(name, &format!("{line}\nphyint eth0 upstream\n"));
+        for strict in [false, true] {
+            let mut args = vec!["--check"];
+            if strict {
+                args.push("--strict");
+            }
+            args.push(p.to_str().unwrap());
+            let o = mrproxy(&args);
+            assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+            assert_eq!(
+                stderr(&o),
+                format!("mrproxy: {message} {}\n", p.display()),
+                "{args:?}"
+            );
+            assert!(
+                o.stdout.is_empty(),
+                "{}",
+                String::from_utf8_lossy(&o.stdout)
+            );
+        }
+    }
+}
+
 /// Where the daemon cannot open its multicast routing socket (a kernel without multicast
 /// routing, or no CAP_NET_RAW), start-up fails after going to the background: the process that
 /// was started still exits 1 with the one-line reason on stderr. With `-n` (log to syslog) the
