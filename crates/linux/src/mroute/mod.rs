@@ -1,8 +1,9 @@
 //! The multicast routing ("mroute") socket of one family: the raw socket that owns the
 //! kernel's multicast routing table (VIFs or MIFs, MFC), receives IGMP or MLD and the kernel's
-//! upcalls. Written once over [`MrouteFamily`]; `v4.rs` and `v6.rs` hold only what the two
-//! APIs do differently. Kernel facts: docs/kernel-interface.md §1–§4.
+//! upcalls. Written once over [`MrouteFamily`]; `family.rs` names what the two APIs do
+//! differently, and `v4.rs` and `v6.rs` hold only that. Kernel facts: docs/kernel-interface.md §1–§4.
 
+pub(crate) mod family;
 mod v4;
 mod v6;
 
@@ -37,70 +38,12 @@ pub type Mroute6 = Mroute<Ipv6Addr>;
 const MROUTE_RCVBUF: usize = 8 * 1024 * 1024;
 
 /// An address family whose multicast routing table mrproxy programs: `Ipv4Addr`
-/// (`linux/mroute.h`) or `Ipv6Addr` (`linux/mroute6.h`).
+/// (`linux/mroute.h`) or `Ipv6Addr` (`linux/mroute6.h`). `A::Received` is what its socket
+/// delivers ([`Received4`], [`Received6`]), so that code over the family can name it.
 pub trait MrouteFamily: IpFamily + family::Api {}
 
 impl MrouteFamily for Ipv4Addr {}
 impl MrouteFamily for Ipv6Addr {}
-
-/// What differs between the two families' mroute APIs: socket, option numbers and names,
-/// the VIF/MIF and MFC structures, counters, the report groups and the received datagrams.
-/// Public in name only (a sealed supertrait): the structures it names stay in this crate.
-pub(crate) mod family {
-    use super::*;
-
-    pub trait Api: Sized {
-        /// What opening the socket is called in errors.
-        const OPENING: &'static str;
-        /// `setsockopt` level of the MRT options.
-        const LEVEL: libc::c_int;
-        const DOMAIN: socket2::Domain;
-        const PROTOCOL: libc::c_int;
-        /// The option numbers (the same for both families) with the names the headers give
-        /// them, for messages.
-        const TABLE: libc::c_int;
-        const INIT: libc::c_int;
-        const ADD_VIF: (libc::c_int, &'static str);
-        const DEL_VIF: (libc::c_int, &'static str);
-        const ADD_MFC: (libc::c_int, &'static str);
-        const DEL_MFC: (libc::c_int, &'static str);
-        const GET_SG_COUNT: (libc::c_ulong, &'static str);
-        /// Joined on every downstream so that reports and leaves reach the socket
-        /// (docs/kernel-interface.md §4).
-        const REPORT_GROUPS: [Self; 2];
-
-        /// `vifctl` / `mif6ctl` for MRT_ADD_VIF / MRT6_ADD_MIF.
-        type AddVif: Copy;
-        /// What MRT_DEL_VIF (a `vifctl`) / MRT6_DEL_MIF (a bare `mifi_t`) take.
-        type DelVif: Copy;
-        /// `mfcctl` / `mf6cctl`.
-        type Mfc: Copy;
-        /// `in_addr` / `sockaddr_in6`: how the MFC structures and `sioc_sg_req` name an address.
-        type KernelAddr: Copy;
-        /// Ancillary facts of one received datagram.
-        type Meta;
-        /// One thing read from the socket.
-        type Received;
-
-        /// The receive options the family needs once the socket is the mroute socket.
-        fn configure(socket: &Socket) -> Result<()>;
-        fn add_vif(
-            vif: VifIndex,
-            ifindex: IfIndex,
-            threshold: u8,
-            rate_limit: u32,
-        ) -> Result<Self::AddVif>;
-        fn del_vif(vif: VifIndex, entry: VifEntry) -> Self::DelVif;
-        /// The entry of `sg` arriving on `parent` and copied to each `(vif, threshold)`.
-        fn mfc(sg: SourceGroup<Self>, parent: VifIndex, outputs: &[(VifIndex, u8)]) -> Self::Mfc;
-        fn kernel_addr(self) -> Self::KernelAddr;
-
-        /// One non-blocking `recvmsg` with the family's ancillary data.
-        fn recvmsg(socket: &Socket, buf: &mut [u8]) -> io::Result<RecvMsg<Self::Meta>>;
-        /// Classifies one whole received datagram; `None` for those to skip (logged).
-        fn decode(meta: Self::Meta, datagram: &[u8], vifs: &VifTable) -> Option<Self::Received>;
-    }
-}
 
 /// A kernel upcall with the VIF mapped back to an interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
