@@ -1,7 +1,8 @@
 //! The multicast routing ("mroute") socket of one family: the raw socket that owns the
 //! kernel's multicast routing table (VIFs or MIFs, MFC), receives IGMP or MLD and the kernel's
 //! upcalls. Written once over [`MrouteFamily`]; `family.rs` names what the two APIs do
-//! differently, and `v4.rs` and `v6.rs` hold only that. Kernel facts: docs/kernel-interface.md §1–§4.
+//! differently, and `v4.rs` and `v6.rs` hold only that. Kernel facts:
+//! docs/kernel-interface.md §1–§4.
 
 pub(crate) mod family;
 mod v4;
