@@ -8,7 +8,7 @@ use crate::rereport;
 use ipnet::IpNet;
 use mrproxy_config::InterfaceSettings;
 use mrproxy_membership::{Address, Mode, Outgoing, PortConfig};
-use mrproxy_types::{Family, IfIndex, InterfaceInfo, IpFamily};
+use mrproxy_types::{Family, IfIndex, InterfaceAddress, InterfaceInfo, IpFamily};
 use mrproxy_wire::record::WireAddr;
 use mrproxy_wire::{GroupRecord, igmp, mld};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -17,7 +17,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// shared [`IpFamily`] (family, conversions) plus the family's scoping rules, settings,
 /// interface addresses and wire format.
 pub trait Afi: Address + IpFamily + WireAddr {
-    fn is_multicast_group(&self) -> bool;
+    fn is_multicast_group(&self) -> bool {
+        self.into_ip().is_multicast()
+    }
     /// Link-local scope is never proxied: 224.0.0.0/24 (RFC 5771 §4: "not forwarded by
     /// routers"), IPv6 multicast scopes 0, 1 and 2 (RFC 4291 §2.7).
     fn is_link_local_group(&self) -> bool;
@@ -32,9 +34,28 @@ pub trait Afi: Address + IpFamily + WireAddr {
     /// The address our queries are sent from: the primary IPv4 address, or the first IPv6
     /// link-local address (RFC 9777 §5: MLD messages are sent from a link-local source).
     fn query_source(info: &InterfaceInfo) -> Option<Self>;
+    /// The interface's addresses of this family.
+    fn addresses(info: &InterfaceInfo) -> &[InterfaceAddress<Self>];
+    /// Whether an address of the interface names one of the link's networks: every IPv4
+    /// address; every IPv6 address but the link-local ones (fe80::/10 is on every link).
+    fn names_link_network(&self) -> bool;
     /// The networks that are "on" this link: its subnets, and on point-to-point links the peer
     /// prefix (IFA_ADDRESS), whatever the other link flags are (igmpproxy's D20).
-    fn link_networks(info: &InterfaceInfo) -> Vec<IpNet>;
+    fn link_networks(info: &InterfaceInfo) -> Vec<IpNet> {
+        let mut nets = Vec::new();
+        for a in Self::addresses(info)
+            .iter()
+            .filter(|a| a.address.names_link_network())
+        {
+            // `ip addr add L peer P/n`: the far end and its prefix are the link's network.
+            for ip in std::iter::once(a.address).chain(a.peer) {
+                if let Ok(net) = IpNet::new(ip.into_ip(), a.prefix_len) {
+                    nets.push(net.trunc());
+                }
+            }
+        }
+        nets
+    }
 
     /// Source rules for a message received on a link (before any protocol processing).
     fn check_source(&self, is_query: bool, link: &LinkNets) -> Result<(), RejectReason>;
@@ -47,21 +68,44 @@ pub trait Afi: Address + IpFamily + WireAddr {
     /// Whether traffic from `self` arriving on an upstream with these networks is accepted.
     fn upstream_source_accepted(&self, link: &LinkNets) -> bool;
 
+    /// An IGMP or MLD message.
+    type Message;
+    /// All IGMPv3 / MLDv2 routers (224.0.0.22, ff02::16), where reports go (RFC 9776
+    /// §4.2.14, RFC 9777 §5.2.14).
+    const REPORT_DESTINATION: Self;
+    /// The action sending `message` from `source` on `ifindex` to `destination`.
+    fn send_action(
+        ifindex: IfIndex,
+        source: Self,
+        destination: Self,
+        message: Self::Message,
+    ) -> Action;
+    /// The query a port asked for.
+    fn query_message(outgoing: &Outgoing<Self>, config: &PortConfig) -> Self::Message;
+    /// An IGMPv3 / MLDv2 report of `records`.
+    fn report_message(records: Vec<GroupRecord<Self>>) -> Self::Message;
+
     /// The action sending a query a port asked for, from `source` on `ifindex`.
     fn query_action(
         ifindex: IfIndex,
         source: Self,
         outgoing: &Outgoing<Self>,
         config: &PortConfig,
-    ) -> Action;
+    ) -> Action {
+        let message = Self::query_message(outgoing, config);
+        Self::send_action(ifindex, source, outgoing.destination, message)
+    }
 
     /// The source of a report sent on a link whose address is `address`; `None` when the
     /// family cannot send one without an address.
     fn report_source(address: Option<Self>) -> Option<Self>;
 
     /// The action sending an IGMPv3 / MLDv2 report with `records` from `source` on `ifindex`
-    /// to all IGMPv3 / MLDv2 routers (RFC 9776 §4.2.14, RFC 9777 §5.2.14).
-    fn report_action(ifindex: IfIndex, source: Self, records: Vec<GroupRecord<Self>>) -> Action;
+    /// to all IGMPv3 / MLDv2 routers.
+    fn report_action(ifindex: IfIndex, source: Self, records: Vec<GroupRecord<Self>>) -> Action {
+        let message = Self::report_message(records);
+        Self::send_action(ifindex, source, Self::REPORT_DESTINATION, message)
+    }
 
     /// The `rereport` keep-alive: current-state reports of everything `joined` on an upstream,
     /// from `source` (the link's address; none available = what the family allows, or nothing).
@@ -76,9 +120,6 @@ pub trait Afi: Address + IpFamily + WireAddr {
 }
 
 impl Afi for Ipv4Addr {
-    fn is_multicast_group(&self) -> bool {
-        self.is_multicast()
-    }
     fn is_link_local_group(&self) -> bool {
         let [a, b, c, _] = self.octets();
         a == 224 && b == 0 && c == 0
@@ -103,21 +144,11 @@ impl Afi for Ipv4Addr {
     fn query_source(info: &InterfaceInfo) -> Option<Self> {
         info.ipv4.first().map(|a| a.address)
     }
-    fn link_networks(info: &InterfaceInfo) -> Vec<IpNet> {
-        let mut nets = Vec::new();
-        for a in &info.ipv4 {
-            if let Ok(net) = IpNet::new(IpAddr::V4(a.address), a.prefix_len) {
-                nets.push(net.trunc());
-            }
-            // `ip addr add L peer P/n`: the far end and its prefix are the link's network.
-            if let Some(Ok(net)) = a
-                .peer
-                .map(|peer| IpNet::new(IpAddr::V4(peer), a.prefix_len))
-            {
-                nets.push(net.trunc());
-            }
-        }
-        nets
+    fn addresses(info: &InterfaceInfo) -> &[InterfaceAddress<Self>] {
+        &info.ipv4
+    }
+    fn names_link_network(&self) -> bool {
+        true
     }
     fn check_source(&self, is_query: bool, link: &LinkNets) -> Result<(), RejectReason> {
         if is_query {
@@ -166,32 +197,34 @@ impl Afi for Ipv4Addr {
     fn upstream_source_accepted(&self, link: &LinkNets) -> bool {
         link.covers(IpAddr::V4(*self))
     }
-    fn query_action(
+    type Message = igmp::Repr;
+    const REPORT_DESTINATION: Self = igmp::ALL_IGMPV3_ROUTERS;
+    fn send_action(
         ifindex: IfIndex,
         source: Self,
-        outgoing: &Outgoing<Self>,
-        config: &PortConfig,
+        destination: Self,
+        message: igmp::Repr,
     ) -> Action {
-        convert::igmp_query_action(ifindex, source, outgoing, config)
+        Action::SendIgmp {
+            ifindex,
+            source,
+            destination,
+            message,
+        }
+    }
+    fn query_message(outgoing: &Outgoing<Self>, config: &PortConfig) -> igmp::Repr {
+        convert::igmp_query(outgoing, config)
     }
     fn report_source(address: Option<Self>) -> Option<Self> {
         // RFC 9776 §4.2.13: a report may come from 0.0.0.0 (an unnumbered upstream).
         Some(address.unwrap_or(Ipv4Addr::UNSPECIFIED))
     }
-    fn report_action(ifindex: IfIndex, source: Self, records: Vec<GroupRecord<Self>>) -> Action {
-        Action::SendIgmp {
-            ifindex,
-            source,
-            destination: igmp::ALL_IGMPV3_ROUTERS,
-            message: igmp::Repr::ReportV3 { records },
-        }
+    fn report_message(records: Vec<GroupRecord<Self>>) -> igmp::Repr {
+        igmp::Repr::ReportV3 { records }
     }
 }
 
 impl Afi for Ipv6Addr {
-    fn is_multicast_group(&self) -> bool {
-        self.is_multicast()
-    }
     fn is_link_local_group(&self) -> bool {
         // RFC 4291 §2.7: the scope is the low nibble of the second octet.
         self.is_multicast() && (self.octets()[1] & 0x0f) <= 2
@@ -217,24 +250,11 @@ impl Afi for Ipv6Addr {
             .map(|a| a.address)
             .find(is_unicast_link_local)
     }
-    fn link_networks(info: &InterfaceInfo) -> Vec<IpNet> {
-        let mut nets = Vec::new();
-        for a in info
-            .ipv6
-            .iter()
-            .filter(|a| !is_unicast_link_local(&a.address))
-        {
-            if let Ok(net) = IpNet::new(IpAddr::V6(a.address), a.prefix_len) {
-                nets.push(net.trunc());
-            }
-            if let Some(Ok(net)) = a
-                .peer
-                .map(|peer| IpNet::new(IpAddr::V6(peer), a.prefix_len))
-            {
-                nets.push(net.trunc());
-            }
-        }
-        nets
+    fn addresses(info: &InterfaceInfo) -> &[InterfaceAddress<Self>] {
+        &info.ipv6
+    }
+    fn names_link_network(&self) -> bool {
+        !is_unicast_link_local(self)
     }
     fn check_source(&self, _is_query: bool, _link: &LinkNets) -> Result<(), RejectReason> {
         // RFC 9777 §5: MLD messages come from a link-local source; `::` is a host doing DAD
@@ -260,25 +280,30 @@ impl Afi for Ipv6Addr {
         // switches to the IPv4 rule (on-link prefixes plus altnets).
         !link.has_altnets_of(Family::V6) || link.covers(IpAddr::V6(*self))
     }
-    fn query_action(
+    type Message = mld::Repr;
+    const REPORT_DESTINATION: Self = mld::ALL_MLDV2_ROUTERS;
+    fn send_action(
         ifindex: IfIndex,
         source: Self,
-        outgoing: &Outgoing<Self>,
-        config: &PortConfig,
+        destination: Self,
+        message: mld::Repr,
     ) -> Action {
-        convert::mld_query_action(ifindex, source, outgoing, config)
+        Action::SendMld {
+            ifindex,
+            source,
+            destination,
+            message,
+        }
+    }
+    fn query_message(outgoing: &Outgoing<Self>, config: &PortConfig) -> mld::Repr {
+        convert::mld_query(outgoing, config)
     }
     fn report_source(address: Option<Self>) -> Option<Self> {
         // RFC 9777 §5: MLD is sent from a link-local address; without one, nothing can be sent.
         address
     }
-    fn report_action(ifindex: IfIndex, source: Self, records: Vec<GroupRecord<Self>>) -> Action {
-        Action::SendMld {
-            ifindex,
-            source,
-            destination: mld::ALL_MLDV2_ROUTERS,
-            message: mld::Repr::ReportV2 { records },
-        }
+    fn report_message(records: Vec<GroupRecord<Self>>) -> mld::Repr {
+        mld::Repr::ReportV2 { records }
     }
 }
 

@@ -1,8 +1,6 @@
 //! Wire messages ↔ the membership crate's family-neutral messages, including the time codes.
 
-use crate::action::Action;
 use mrproxy_membership::{Message, Mode, Outgoing, PortConfig, Query, Record, RecordKind};
-use mrproxy_types::IfIndex;
 use mrproxy_wire::code;
 use mrproxy_wire::{GroupRecord, RecordType, igmp, mld};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -200,34 +198,6 @@ pub fn mld_query(outgoing: &Outgoing<Ipv6Addr>, config: &PortConfig) -> mld::Rep
             qqic: code::mld_qqic(config.query_interval),
             sources: query.sources.clone(),
         },
-    }
-}
-
-pub fn igmp_query_action(
-    ifindex: IfIndex,
-    source: Ipv4Addr,
-    outgoing: &Outgoing<Ipv4Addr>,
-    config: &PortConfig,
-) -> Action {
-    Action::SendIgmp {
-        ifindex,
-        source,
-        destination: outgoing.destination,
-        message: igmp_query(outgoing, config),
-    }
-}
-
-pub fn mld_query_action(
-    ifindex: IfIndex,
-    source: Ipv6Addr,
-    outgoing: &Outgoing<Ipv6Addr>,
-    config: &PortConfig,
-) -> Action {
-    Action::SendMld {
-        ifindex,
-        source,
-        destination: outgoing.destination,
-        message: mld_query(outgoing, config),
     }
 }
 

@@ -17,12 +17,19 @@ pub struct AsyncSocket {
     fd: AsyncFd<Socket>,
 }
 
-/// Ancillary facts about one IPv4 datagram.
+/// One datagram as `recvmsg` returned it: its length, whether the buffer cut it, and the
+/// family's ancillary facts.
 #[derive(Clone, Copy, Debug)]
-pub struct RecvMeta4 {
+pub struct RecvMsg<M> {
     pub len: usize,
     /// The buffer was too small and the datagram was cut (MSG_TRUNC).
     pub truncated: bool,
+    pub meta: M,
+}
+
+/// Ancillary facts about one IPv4 datagram.
+#[derive(Clone, Copy, Debug)]
+pub struct RecvMeta4 {
     /// From IP_PKTINFO; absent on kernel upcalls, which are not received on an interface.
     pub ifindex: Option<u32>,
 }
@@ -30,8 +37,6 @@ pub struct RecvMeta4 {
 /// Ancillary facts about one IPv6 datagram (the raw ICMPv6 socket strips the IPv6 header).
 #[derive(Clone, Copy, Debug)]
 pub struct RecvMeta6 {
-    pub len: usize,
-    pub truncated: bool,
     pub source: Option<Ipv6Addr>,
     /// From IPV6_PKTINFO.
     pub ifindex: Option<u32>,
@@ -76,55 +81,48 @@ impl AsyncSocket {
         self.fd.try_io(interest, op)
     }
 
-    /// Receives one datagram with its IP_PKTINFO interface.
-    pub async fn recv_v4(&self, buf: &mut [u8]) -> io::Result<RecvMeta4> {
+    /// Receives one datagram with `recvmsg` (one of [`recvmsg_v4`], [`recvmsg_v6`]), waiting
+    /// until one is queued.
+    pub async fn recv<M>(
+        &self,
+        buf: &mut [u8],
+        recvmsg: impl Fn(&Socket, &mut [u8]) -> io::Result<RecvMsg<M>>,
+    ) -> io::Result<RecvMsg<M>> {
         self.fd
-            .async_io(Interest::READABLE, |s| recvmsg_v4(s, buf))
+            .async_io(Interest::READABLE, |s| recvmsg(s, buf))
             .await
     }
 
     /// Receives one queued datagram without waiting: `WouldBlock` when none is queued. Meant
-    /// for draining the queue after `recv_v4` returned; the reactor's readiness is cleared on
-    /// `WouldBlock`, so the next `recv_v4` waits for new data instead of spinning.
-    pub fn try_recv_v4(&self, buf: &mut [u8]) -> io::Result<RecvMeta4> {
-        self.fd.try_io(Interest::READABLE, |s| recvmsg_v4(s, buf))
-    }
-
-    /// Receives one datagram with its source, IPV6_PKTINFO, IPV6_HOPLIMIT and IPV6_HOPOPTS.
-    pub async fn recv_v6(&self, buf: &mut [u8]) -> io::Result<RecvMeta6> {
-        self.fd
-            .async_io(Interest::READABLE, |s| recvmsg_v6(s, buf))
-            .await
-    }
-
-    /// As [`AsyncSocket::try_recv_v4`], for IPv6.
-    pub fn try_recv_v6(&self, buf: &mut [u8]) -> io::Result<RecvMeta6> {
-        self.fd.try_io(Interest::READABLE, |s| recvmsg_v6(s, buf))
+    /// for draining the queue after `recv` returned; the reactor's readiness is cleared on
+    /// `WouldBlock`, so the next `recv` waits for new data instead of spinning.
+    pub fn try_recv<M>(
+        &self,
+        buf: &mut [u8],
+        recvmsg: impl Fn(&Socket, &mut [u8]) -> io::Result<RecvMsg<M>>,
+    ) -> io::Result<RecvMsg<M>> {
+        self.fd.try_io(Interest::READABLE, |s| recvmsg(s, buf))
     }
 }
 
 /// One non-blocking `recvmsg` with IP_PKTINFO.
-fn recvmsg_v4(s: &Socket, buf: &mut [u8]) -> io::Result<RecvMeta4> {
+pub fn recvmsg_v4(s: &Socket, buf: &mut [u8]) -> io::Result<RecvMsg<RecvMeta4>> {
     let mut iov = [IoSliceMut::new(buf)];
     let mut cmsg = nix::cmsg_space!(libc::in_pktinfo);
     let msg =
         recvmsg::<SockaddrStorage>(s.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
             .map_err(io::Error::from)?;
-    let mut meta = RecvMeta4 {
-        len: msg.bytes,
-        truncated: msg.flags.contains(MsgFlags::MSG_TRUNC),
-        ifindex: None,
-    };
+    let mut meta = RecvMeta4 { ifindex: None };
     for c in msg.cmsgs().map_err(io::Error::from)? {
         if let ControlMessageOwned::Ipv4PacketInfo(pi) = c {
             meta.ifindex = u32::try_from(pi.ipi_ifindex).ok();
         }
     }
-    Ok(meta)
+    Ok(received(&msg, meta))
 }
 
 /// One non-blocking `recvmsg` with the IPv6 ancillary data the daemon needs.
-fn recvmsg_v6(s: &Socket, buf: &mut [u8]) -> io::Result<RecvMeta6> {
+pub fn recvmsg_v6(s: &Socket, buf: &mut [u8]) -> io::Result<RecvMsg<RecvMeta6>> {
     let mut iov = [IoSliceMut::new(buf)];
     // Room for pktinfo, hop limit and the largest Hop-by-Hop header ((255 + 1) × 8 octets,
     // RFC 8200 §4.3), so that it always arrives whole and decodes.
@@ -132,8 +130,6 @@ fn recvmsg_v6(s: &Socket, buf: &mut [u8]) -> io::Result<RecvMeta6> {
     let msg = recvmsg::<SockaddrIn6>(s.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
         .map_err(io::Error::from)?;
     let mut meta = RecvMeta6 {
-        len: msg.bytes,
-        truncated: msg.flags.contains(MsgFlags::MSG_TRUNC),
         source: msg.address.map(|a| a.ip()),
         ifindex: None,
         destination: None,
@@ -156,7 +152,16 @@ fn recvmsg_v6(s: &Socket, buf: &mut [u8]) -> io::Result<RecvMeta6> {
             _ => {}
         }
     }
-    Ok(meta)
+    Ok(received(&msg, meta))
+}
+
+/// `meta` with the length and MSG_TRUNC flag of the datagram `recvmsg` returned.
+fn received<S, M>(msg: &nix::sys::socket::RecvMsg<'_, '_, S>, meta: M) -> RecvMsg<M> {
+    RecvMsg {
+        len: msg.bytes,
+        truncated: msg.flags.contains(MsgFlags::MSG_TRUNC),
+        meta,
+    }
 }
 
 /// `in_pktinfo` selecting the outgoing interface and source address of one datagram.

@@ -69,15 +69,19 @@ pub struct mfcctl {
     pub mfcc_expire: c_int,
 }
 
+/// `struct sioc_sg_req` (with `in_addr`) and `struct sioc_sg_req6` (with `sockaddr_in6`): the
+/// same counters after the family's source and group.
 #[repr(C)]
 #[derive(Clone, Copy)]
-pub struct sioc_sg_req {
-    pub src: in_addr,
-    pub grp: in_addr,
+pub struct sioc_sg_req<Addr = in_addr> {
+    pub src: Addr,
+    pub grp: Addr,
     pub pktcnt: c_ulong,
     pub bytecnt: c_ulong,
     pub wrong_if: c_ulong,
 }
+
+pub type sioc_sg_req6 = sioc_sg_req<sockaddr_in6>;
 
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -103,16 +107,6 @@ pub struct mf6cctl {
     pub mf6cc_mcastgrp: sockaddr_in6,
     pub mf6cc_parent: u16,
     pub mf6cc_ifset: if_set,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct sioc_sg_req6 {
-    pub src: sockaddr_in6,
-    pub grp: sockaddr_in6,
-    pub pktcnt: c_ulong,
-    pub bytecnt: c_ulong,
-    pub wrong_if: c_ulong,
 }
 
 /// The fixed part of `struct group_filter` (linux/in.h); `gf_slist` (one `sockaddr_storage` per

@@ -2,14 +2,17 @@
 
 mod common;
 
+use common::mroute::{
+    names, nocache_upcall_then_route, open_with_vifs, recv_until, second_open_is_refused,
+};
 use common::{SECOND, Topology, ip, run_in};
-use mrproxy_linux::{Error, Mroute4, Received4, Upcall, UpcallKind};
-use mrproxy_types::{Family, IfIndex, SourceGroup, VifIndex};
+use mrproxy_linux::{Error, Mroute4, Received4};
+use mrproxy_types::{IfIndex, SourceGroup, VifIndex};
 use mrproxy_wire::igmp;
-use netlab::{Lab, Receiver, Source, SourceSpec, mfc_v4, vifs_v4};
+use netlab::{Lab, Receiver, mfc_v4, vifs_v4};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
-use tokio::time::{Instant, timeout_at};
+use tokio::time::Instant;
 
 const SOURCE: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
 const GROUP: Ipv4Addr = Ipv4Addr::new(239, 1, 2, 3);
@@ -18,24 +21,12 @@ const SG: SourceGroup<Ipv4Addr> = SourceGroup {
     group: GROUP,
 };
 
-fn names(vifs: &[netlab::Vif]) -> Vec<(u32, String)> {
-    vifs.iter().map(|v| (v.index, v.name.clone())).collect()
-}
-
 #[test]
 fn second_mrt_init_in_the_same_namespace_names_the_other_router() {
     if !Lab::require_root() {
         return;
     }
-    let lab = Lab::new("lx-init4").unwrap();
-    let rtr = lab.ns("rtr").unwrap();
-    run_in(&rtr, || async {
-        let _first = Mroute4::open(None).unwrap();
-        let second = Mroute4::open(None).unwrap_err();
-        assert!(
-            matches!(second, Error::TableInUse { family: Family::V4 }),
-            "{second:?}"
-        );
+    second_open_is_refused::<Ipv4Addr>("lx-init4", |second| {
         assert_eq!(
             second.to_string(),
             "another multicast router (igmpproxy, smcroute, pimd or a second mrproxy) already owns the \
@@ -48,11 +39,10 @@ fn second_mrt_init_in_the_same_namespace_names_the_other_router() {
 
 #[test]
 fn vifs_routes_and_counters_show_in_the_kernel_tables() {
-    if !Lab::require_root() {
+    let Some(t) = Topology::with_root("lx-mfc4") else {
         return;
-    }
-    let t = Topology::new("lx-mfc4");
-    let (up0, dn1, dn2) = (t.ifindex("up0"), t.ifindex("dn1"), t.ifindex("dn2"));
+    };
+    let [up0, dn1, dn2] = t.ifindexes(["up0", "dn1", "dn2"]);
     // An interface without any IPv4 address (D17).
     t.lab.veth((&t.rtr, "bare0"), (&t.h2, "bare1")).unwrap();
     let bare = t.ifindex("bare0");
@@ -141,10 +131,9 @@ fn vifs_routes_and_counters_show_in_the_kernel_tables() {
 
 #[test]
 fn vif_of_a_vanished_interface_is_deleted_quietly() {
-    if !Lab::require_root() {
+    let Some(t) = Topology::with_root("lx-gone4") else {
         return;
-    }
-    let t = Topology::new("lx-gone4");
+    };
     t.lab.veth((&t.rtr, "tmp0"), (&t.h2, "tmp1")).unwrap();
     let tmp = t.ifindex("tmp0");
     run_in(&t.rtr, || async {
@@ -158,56 +147,13 @@ fn vif_of_a_vanished_interface_is_deleted_quietly() {
     });
 }
 
-/// Reads until `want` matches or `limit` passes.
-async fn recv_until(
-    mr: &Mroute4,
-    limit: Duration,
-    want: impl Fn(&Received4, &[u8]) -> bool,
-) -> Option<(Received4, Vec<u8>)> {
-    let deadline = Instant::now() + limit;
-    let mut buf = vec![0u8; 9000];
-    loop {
-        let got = timeout_at(deadline, mr.recv(&mut buf)).await.ok()?.unwrap();
-        if want(&got, &buf) {
-            return Some((got, buf));
-        }
-    }
-}
-
 #[test]
 fn nocache_upcall_names_input_interface_and_route_forwards() {
     if !Lab::require_root() {
         return;
     }
-    let t = Topology::new("lx-up4");
-    let (up0, dn1) = (t.ifindex("up0"), t.ifindex("dn1"));
-    let receiver = Receiver::join(&t.h1, "e0", IpAddr::V4(GROUP), 5000).unwrap();
-    run_in(&t.rtr, || async {
-        let mut mr = Mroute4::open(None).unwrap();
-        mr.add_vif(up0, 1, 0).unwrap();
-        mr.add_vif(dn1, 1, 0).unwrap();
-        let _source = Source::start(
-            &t.src,
-            SourceSpec::new("s0", IpAddr::V4(GROUP), 5000).count(300),
-        )
-        .unwrap();
-        let (got, _) = recv_until(&mr, 5 * SECOND, |r, _| matches!(r, Received4::Upcall(_)))
-            .await
-            .expect("an upcall");
-        let expected = Upcall {
-            kind: UpcallKind::NoCache,
-            iif: Some(up0),
-            source: SOURCE,
-            group: GROUP,
-        };
-        assert_eq!(got, Received4::Upcall(expected));
-
-        mr.set_route(SG, up0, &[dn1]).unwrap();
-        assert!(
-            receiver.wait_for_packets(5, 5 * SECOND),
-            "forwarded datagrams reach the receiver"
-        );
-        assert!(mr.route_packets(SG).unwrap().unwrap() >= 5);
+    nocache_upcall_then_route::<Ipv4Addr>("lx-up4", SG, Received4::Upcall, |r| {
+        matches!(r, Received4::Upcall(_))
     });
 }
 
@@ -225,19 +171,15 @@ fn is_v3_report(m: &igmp::Repr) -> bool {
 
 #[test]
 fn igmpv2_report_arrives_with_its_interface_and_header() {
-    if !Lab::require_root() {
+    let Some(t) = Topology::with_root("lx-v2rep") else {
         return;
-    }
-    let t = Topology::new("lx-v2rep");
-    let (up0, dn1, dn2) = (t.ifindex("up0"), t.ifindex("dn1"), t.ifindex("dn2"));
+    };
+    let [up0, dn1, dn2] = t.ifindexes(["up0", "dn1", "dn2"]);
     t.h1.sysctl("net/ipv4/conf/e0/force_igmp_version", "2")
         .unwrap();
     let host = Ipv4Addr::new(192, 0, 2, 2);
     run_in(&t.rtr, || async {
-        let mut mr = Mroute4::open(None).unwrap();
-        for i in [up0, dn1, dn2] {
-            mr.add_vif(i, 1, 0).unwrap();
-        }
+        let mr = open_with_vifs::<Ipv4Addr>(&[up0, dn1, dn2]);
         let _r = Receiver::join(&t.h1, "e0", IpAddr::V4(GROUP), 5000).unwrap();
         let (got, _) = recv_until(&mr, 5 * SECOND, |r, _| is_igmp_from(r, host, is_v2_report))
             .await
@@ -262,16 +204,13 @@ fn igmpv2_report_arrives_with_its_interface_and_header() {
 
 #[test]
 fn igmpv3_report_arrives_only_after_joining_the_report_groups() {
-    if !Lab::require_root() {
+    let Some(t) = Topology::with_root("lx-v3rep") else {
         return;
-    }
-    let t = Topology::new("lx-v3rep");
-    let (up0, dn1) = (t.ifindex("up0"), t.ifindex("dn1"));
+    };
+    let [up0, dn1] = t.ifindexes(["up0", "dn1"]);
     let host = Ipv4Addr::new(192, 0, 2, 2);
     run_in(&t.rtr, || async {
-        let mut mr = Mroute4::open(None).unwrap();
-        mr.add_vif(up0, 1, 0).unwrap();
-        mr.add_vif(dn1, 1, 0).unwrap();
+        let mut mr = open_with_vifs::<Ipv4Addr>(&[up0, dn1]);
         // The kernel host sends its unsolicited v3 report twice within about a second.
         let _first = Receiver::join(&t.h1, "e0", IpAddr::V4(GROUP), 5000).unwrap();
         let early = recv_until(&mr, 2 * SECOND, |r, _| is_igmp_from(r, host, is_v3_report))
@@ -325,17 +264,14 @@ fn reported_group(r: &Received4) -> Option<Ipv4Addr> {
 
 #[test]
 fn try_recv_drains_the_queue_then_recv_waits_for_new_data() {
-    if !Lab::require_root() {
+    let Some(t) = Topology::with_root("lx-drain4") else {
         return;
-    }
-    let t = Topology::new("lx-drain4");
-    let (up0, dn1) = (t.ifindex("up0"), t.ifindex("dn1"));
+    };
+    let [up0, dn1] = t.ifindexes(["up0", "dn1"]);
     let host = Ipv4Addr::new(192, 0, 2, 2);
     let groups: Vec<Ipv4Addr> = (1..=20).map(|i| Ipv4Addr::new(239, 7, 0, i)).collect();
     run_in(&t.rtr, || async {
-        let mut mr = Mroute4::open(None).unwrap();
-        mr.add_vif(up0, 1, 0).unwrap();
-        mr.add_vif(dn1, 1, 0).unwrap();
+        let mr = open_with_vifs::<Ipv4Addr>(&[up0, dn1]);
         let mut buf = vec![0u8; 9000];
         // Nothing queued yet: no wait, no datagram.
         assert_eq!(mr.try_recv(&mut buf).unwrap(), None);

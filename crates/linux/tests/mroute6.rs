@@ -2,14 +2,15 @@
 
 mod common;
 
+use common::mroute::{
+    names, nocache_upcall_then_route, open_with_vifs, recv_until, second_open_is_refused,
+};
 use common::{SECOND, Topology, run_in};
-use mrproxy_linux::{Error, Mroute6, Received6, Upcall, UpcallKind};
-use mrproxy_types::{Family, SourceGroup, VifIndex};
+use mrproxy_linux::{Mroute6, Received6};
+use mrproxy_types::{IfIndex, SourceGroup, VifIndex};
 use mrproxy_wire::mld;
-use netlab::{Lab, Receiver, Source, SourceSpec, mfc_v6, vifs_v6};
+use netlab::{Lab, Receiver, mfc_v6, vifs_v6};
 use std::net::{IpAddr, Ipv6Addr};
-use std::time::Duration;
-use tokio::time::{Instant, timeout_at};
 
 fn source() -> Ipv6Addr {
     "2001:db8:1::2".parse().unwrap()
@@ -26,35 +27,12 @@ fn sg() -> SourceGroup<Ipv6Addr> {
     }
 }
 
-async fn recv_until(
-    mr: &Mroute6,
-    limit: Duration,
-    want: impl Fn(&Received6, &[u8]) -> bool,
-) -> Option<(Received6, Vec<u8>)> {
-    let deadline = Instant::now() + limit;
-    let mut buf = vec![0u8; 9000];
-    loop {
-        let got = timeout_at(deadline, mr.recv(&mut buf)).await.ok()?.unwrap();
-        if want(&got, &buf) {
-            return Some((got, buf));
-        }
-    }
-}
-
 #[test]
 fn second_mrt6_init_is_refused_with_the_one_line_message() {
     if !Lab::require_root() {
         return;
     }
-    let lab = Lab::new("lx-init6").unwrap();
-    let rtr = lab.ns("rtr").unwrap();
-    run_in(&rtr, || async {
-        let _first = Mroute6::open(None).unwrap();
-        let second = Mroute6::open(None).unwrap_err();
-        assert!(
-            matches!(second, Error::TableInUse { family: Family::V6 }),
-            "{second:?}"
-        );
+    second_open_is_refused::<Ipv6Addr>("lx-init6", |second| {
         assert!(
             second
                 .to_string()
@@ -65,23 +43,17 @@ fn second_mrt6_init_is_refused_with_the_one_line_message() {
 
 #[test]
 fn mifs_and_routes_show_in_the_kernel_tables() {
-    if !Lab::require_root() {
+    let Some(t) = Topology::with_root("lx-mfc6") else {
         return;
-    }
-    let t = Topology::new("lx-mfc6");
-    let (up0, dn1, dn2) = (t.ifindex("up0"), t.ifindex("dn1"), t.ifindex("dn2"));
+    };
+    let [up0, dn1, dn2] = t.ifindexes(["up0", "dn1", "dn2"]);
     run_in(&t.rtr, || async {
         let mut mr = Mroute6::open(None).unwrap();
         assert_eq!(mr.add_vif(up0, 1, 0).unwrap(), VifIndex(0));
         assert_eq!(mr.add_vif(dn1, 1, 0).unwrap(), VifIndex(1));
         assert_eq!(mr.add_vif(dn2, 1, 0).unwrap(), VifIndex(2));
-        let names: Vec<_> = vifs_v6(&t.rtr)
-            .unwrap()
-            .into_iter()
-            .map(|v| (v.index, v.name))
-            .collect();
         assert_eq!(
-            names,
+            names(&vifs_v6(&t.rtr).unwrap()),
             [(0, "up0".into()), (1, "dn1".into()), (2, "dn2".into())]
         );
 
@@ -118,36 +90,24 @@ fn nocache_upcall_passes_the_icmpv6_filter_and_route_forwards() {
     if !Lab::require_root() {
         return;
     }
-    let t = Topology::new("lx-up6");
-    let (up0, dn1) = (t.ifindex("up0"), t.ifindex("dn1"));
-    let receiver = Receiver::join(&t.h1, "e0", IpAddr::V6(group()), 5000).unwrap();
-    run_in(&t.rtr, || async {
-        let mut mr = Mroute6::open(None).unwrap();
-        mr.add_vif(up0, 1, 0).unwrap();
-        mr.add_vif(dn1, 1, 0).unwrap();
-        let _source = Source::start(
-            &t.src,
-            SourceSpec::new("s0", IpAddr::V6(group()), 5000).count(300),
-        )
-        .unwrap();
-        let (got, _) = recv_until(&mr, 5 * SECOND, |r, _| matches!(r, Received6::Upcall(_)))
-            .await
-            .expect("an upcall");
-        let expected = Upcall {
-            kind: UpcallKind::NoCache,
-            iif: Some(up0),
-            source: source(),
-            group: group(),
-        };
-        assert_eq!(got, Received6::Upcall(expected));
-
-        mr.set_route(sg(), up0, &[dn1]).unwrap();
-        assert!(
-            receiver.wait_for_packets(5, 5 * SECOND),
-            "forwarded datagrams reach the receiver"
-        );
-        assert!(mr.route_packets(sg()).unwrap().unwrap() >= 5);
+    nocache_upcall_then_route::<Ipv6Addr>("lx-up6", sg(), Received6::Upcall, |r| {
+        matches!(r, Received6::Upcall(_))
     });
+}
+
+/// Where and how an MLD message arrived: interface, destination, hop limit, Router Alert.
+fn arrival(r: Received6) -> (IfIndex, Ipv6Addr, u8, bool) {
+    let Received6::Mld {
+        ifindex,
+        destination,
+        hop_limit,
+        router_alert,
+        ..
+    } = r
+    else {
+        unreachable!()
+    };
+    (ifindex, destination, hop_limit, router_alert)
 }
 
 fn is_mld(r: &Received6, kind: impl Fn(&mld::Repr) -> bool) -> bool {
@@ -157,19 +117,15 @@ fn is_mld(r: &Received6, kind: impl Fn(&mld::Repr) -> bool) -> bool {
 
 #[test]
 fn mld_reports_arrive_with_interface_hop_limit_and_router_alert() {
-    if !Lab::require_root() {
+    let Some(t) = Topology::with_root("lx-mld") else {
         return;
-    }
-    let t = Topology::new("lx-mld");
-    let (up0, dn1, dn2) = (t.ifindex("up0"), t.ifindex("dn1"), t.ifindex("dn2"));
+    };
+    let [up0, dn1, dn2] = t.ifindexes(["up0", "dn1", "dn2"]);
     // h2 speaks MLDv1 (the `all` value takes precedence over the interface's).
     t.h2.sysctl("net/ipv6/conf/all/force_mld_version", "1")
         .unwrap();
     run_in(&t.rtr, || async {
-        let mut mr = Mroute6::open(None).unwrap();
-        for i in [up0, dn1, dn2] {
-            mr.add_vif(i, 1, 0).unwrap();
-        }
+        let mut mr = open_with_vifs::<Ipv6Addr>(&[up0, dn1, dn2]);
         mr.join_report_groups(dn1).unwrap();
 
         let _v2 = Receiver::join(&t.h1, "e0", IpAddr::V6(group()), 5000).unwrap();
@@ -180,16 +136,7 @@ fn mld_reports_arrive_with_interface_hop_limit_and_router_alert() {
         let (got, _) = recv_until(&mr, 5 * SECOND, |r, _| is_mld(r, v2_report_of_group))
             .await
             .expect("MLDv2 report");
-        let Received6::Mld {
-            ifindex,
-            destination,
-            hop_limit,
-            router_alert,
-            ..
-        } = got
-        else {
-            unreachable!()
-        };
+        let (ifindex, destination, hop_limit, router_alert) = arrival(got);
         assert_eq!((ifindex, hop_limit, router_alert), (dn1, 1, true));
         assert_eq!(destination, "ff02::16".parse::<Ipv6Addr>().unwrap());
 
@@ -199,16 +146,7 @@ fn mld_reports_arrive_with_interface_hop_limit_and_router_alert() {
         })
         .await
         .expect("MLDv1 report");
-        let Received6::Mld {
-            ifindex,
-            destination,
-            hop_limit,
-            router_alert,
-            ..
-        } = got
-        else {
-            unreachable!()
-        };
+        let (ifindex, destination, hop_limit, router_alert) = arrival(got);
         assert_eq!(
             (ifindex, destination, hop_limit, router_alert),
             (dn2, group(), 1, true)

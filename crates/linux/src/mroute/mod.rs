@@ -1,8 +1,10 @@
 //! The multicast routing ("mroute") socket of one family: the raw socket that owns the
 //! kernel's multicast routing table (VIFs or MIFs, MFC), receives IGMP or MLD and the kernel's
-//! upcalls. Written once over [`MrouteFamily`]; `v4.rs` and `v6.rs` hold only what the two
-//! APIs do differently. Kernel facts: docs/kernel-interface.md §1–§4.
+//! upcalls. Written once over [`MrouteFamily`]; `family.rs` names what the two APIs do
+//! differently, and `v4.rs` and `v6.rs` hold only that. Kernel facts:
+//! docs/kernel-interface.md §1–§4.
 
+pub(crate) mod family;
 mod v4;
 mod v6;
 
@@ -11,9 +13,9 @@ pub(crate) use v6::icmp6_filter_passing;
 pub use v6::{MLD_REPORT_GROUPS, MLD_TYPES, Received6};
 
 use crate::error::{Error, Result, classify, vif_name};
-use crate::io::AsyncSocket;
+use crate::io::{AsyncSocket, RecvMsg};
 use crate::join_pool::JoinPool;
-use crate::packet::UpcallKind;
+use crate::packet::{RawUpcall, UpcallKind};
 use crate::sys;
 use crate::vif_table::{VifEntry, VifTable};
 use mrproxy_types::{FilterMode, IfIndex, IpFamily, SourceGroup, VifIndex};
@@ -37,74 +39,12 @@ pub type Mroute6 = Mroute<Ipv6Addr>;
 const MROUTE_RCVBUF: usize = 8 * 1024 * 1024;
 
 /// An address family whose multicast routing table mrproxy programs: `Ipv4Addr`
-/// (`linux/mroute.h`) or `Ipv6Addr` (`linux/mroute6.h`).
+/// (`linux/mroute.h`) or `Ipv6Addr` (`linux/mroute6.h`). `A::Received` is what its socket
+/// delivers ([`Received4`], [`Received6`]), so that code over the family can name it.
 pub trait MrouteFamily: IpFamily + family::Api {}
 
 impl MrouteFamily for Ipv4Addr {}
 impl MrouteFamily for Ipv6Addr {}
-
-/// What differs between the two families' mroute APIs: socket, option numbers and names,
-/// the VIF/MIF and MFC structures, counters, the report groups and the received datagrams.
-/// Public in name only (a sealed supertrait): the structures it names stay in this crate.
-pub(crate) mod family {
-    use super::*;
-
-    pub trait Api: Sized {
-        /// What opening the socket is called in errors.
-        const OPENING: &'static str;
-        /// `setsockopt` level of the MRT options.
-        const LEVEL: libc::c_int;
-        const DOMAIN: socket2::Domain;
-        const PROTOCOL: libc::c_int;
-        /// The option numbers (the same for both families) with the names the headers give
-        /// them, for messages.
-        const TABLE: libc::c_int;
-        const INIT: libc::c_int;
-        const ADD_VIF: (libc::c_int, &'static str);
-        const DEL_VIF: (libc::c_int, &'static str);
-        const ADD_MFC: (libc::c_int, &'static str);
-        const DEL_MFC: (libc::c_int, &'static str);
-        const GET_SG_COUNT: (libc::c_ulong, &'static str);
-        /// Joined on every downstream so that reports and leaves reach the socket
-        /// (docs/kernel-interface.md §4).
-        const REPORT_GROUPS: [Self; 2];
-
-        /// `vifctl` / `mif6ctl` for MRT_ADD_VIF / MRT6_ADD_MIF.
-        type AddVif: Copy;
-        /// What MRT_DEL_VIF (a `vifctl`) / MRT6_DEL_MIF (a bare `mifi_t`) take.
-        type DelVif: Copy;
-        /// `mfcctl` / `mf6cctl`.
-        type Mfc: Copy;
-        /// `sioc_sg_req` / `sioc_sg_req6`.
-        type SgReq: Copy;
-        /// Ancillary facts of one received datagram.
-        type Meta;
-        /// One thing read from the socket.
-        type Received;
-
-        /// The receive options the family needs once the socket is the mroute socket.
-        fn configure(socket: &Socket) -> Result<()>;
-        fn add_vif(
-            vif: VifIndex,
-            ifindex: IfIndex,
-            threshold: u8,
-            rate_limit: u32,
-        ) -> Result<Self::AddVif>;
-        fn del_vif(vif: VifIndex, entry: VifEntry) -> Self::DelVif;
-        /// The entry of `sg` arriving on `parent` and copied to each `(vif, threshold)`.
-        fn mfc(sg: SourceGroup<Self>, parent: VifIndex, outputs: &[(VifIndex, u8)]) -> Self::Mfc;
-        fn sg_req(sg: SourceGroup<Self>) -> Self::SgReq;
-        fn counters(req: &Self::SgReq) -> EntryCounters;
-
-        fn recv_meta<'a>(
-            socket: &'a AsyncSocket,
-            buf: &'a mut [u8],
-        ) -> impl Future<Output = io::Result<Self::Meta>> + 'a;
-        fn try_recv_meta(socket: &AsyncSocket, buf: &mut [u8]) -> io::Result<Self::Meta>;
-        /// Classifies one received datagram; `None` for those to skip (logged).
-        fn decode(meta: Self::Meta, buf: &[u8], vifs: &VifTable) -> Option<Self::Received>;
-    }
-}
 
 /// A kernel upcall with the VIF mapped back to an interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,6 +63,31 @@ pub struct EntryCounters {
     pub bytes: u64,
     /// Packets of the (S,G) that arrived on another interface than the entry's input.
     pub wrong_interface: u64,
+}
+
+impl EntryCounters {
+    /// What SIOCGETSGCNT / SIOCGETSGCNT_IN6 filled in.
+    // c_ulong is u32 on 32-bit targets.
+    #[allow(clippy::useless_conversion)]
+    fn of<Addr>(req: &sys::sioc_sg_req<Addr>) -> Self {
+        EntryCounters {
+            packets: u64::from(req.pktcnt),
+            bytes: u64::from(req.bytecnt),
+            wrong_interface: u64::from(req.wrong_if),
+        }
+    }
+}
+
+impl<A> Upcall<A> {
+    /// `raw` with its VIF/MIF mapped back to the interface it stands for.
+    fn of(raw: RawUpcall<A>, vifs: &VifTable) -> Upcall<A> {
+        Upcall {
+            kind: raw.kind,
+            iif: vifs.ifindex_of(VifIndex(raw.vif)),
+            source: raw.source,
+            group: raw.group,
+        }
+    }
 }
 
 /// One family's mroute socket, with what was installed through it (VIFs/MIFs by slot,
@@ -293,9 +258,15 @@ impl<A: MrouteFamily> Mroute<A> {
     /// no such entry.
     pub fn route_counters(&self, sg: SourceGroup<A>) -> Result<Option<EntryCounters>> {
         let (request, name) = A::GET_SG_COUNT;
-        let mut req = A::sg_req(sg);
+        let mut req = sys::sioc_sg_req {
+            src: sg.source.kernel_addr(),
+            grp: sg.group.kernel_addr(),
+            pktcnt: 0,
+            bytecnt: 0,
+            wrong_if: 0,
+        };
         match sys::ioctl_inout(self.fd(), request, &mut req) {
-            Ok(()) => Ok(Some(A::counters(&req))),
+            Ok(()) => Ok(Some(EntryCounters::of(&req))),
             Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => Ok(None),
             Err(e) => Err(Error::io(format!("{name} {sg}"), e)),
         }
@@ -326,8 +297,8 @@ impl<A: MrouteFamily> Mroute<A> {
     /// produce, or that lack the ancillary data the engine needs, are logged and skipped.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<A::Received> {
         loop {
-            let meta = A::recv_meta(&self.socket, buf).await?;
-            if let Some(received) = A::decode(meta, buf, &self.vifs) {
+            let msg = self.socket.recv(buf, A::recvmsg).await?;
+            if let Some(received) = self.decode(msg, buf) {
                 return Ok(received);
             }
         }
@@ -338,15 +309,29 @@ impl<A: MrouteFamily> Mroute<A> {
     /// returned) rather than going through its event loop once per packet.
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<Option<A::Received>> {
         loop {
-            let meta = match A::try_recv_meta(&self.socket, buf) {
-                Ok(meta) => meta,
+            let msg = match self.socket.try_recv(buf, A::recvmsg) {
+                Ok(msg) => msg,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
                 Err(e) => return Err(e),
             };
-            if let Some(received) = A::decode(meta, buf, &self.vifs) {
+            if let Some(received) = self.decode(msg, buf) {
                 return Ok(Some(received));
             }
         }
+    }
+
+    /// The datagram `msg` describes, classified by the family; `None` for one to skip: one the
+    /// buffer cut (logged here), or one the family's decoder refuses (logged there).
+    fn decode(&self, msg: RecvMsg<A::Meta>, buf: &[u8]) -> Option<A::Received> {
+        if msg.truncated {
+            tracing::warn!(
+                len = msg.len,
+                "{} mroute socket: datagram larger than the buffer, dropped",
+                A::FAMILY
+            );
+            return None;
+        }
+        A::decode(msg.meta, buf.get(..msg.len)?, &self.vifs)
     }
 
     /// Deletes every MFC entry and VIF/MIF added through this socket and leaves the report

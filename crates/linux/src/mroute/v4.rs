@@ -2,10 +2,10 @@
 //! with a TTL threshold per VIF, `mfcctl` with a TTL array, and IGMP or `igmpmsg` upcalls in
 //! one stream (docs/kernel-interface.md §2, §4).
 
+use super::Upcall;
 use super::family::Api;
-use super::{EntryCounters, Upcall};
 use crate::error::{Error, Result};
-use crate::io::{AsyncSocket, RecvMeta4};
+use crate::io::{RecvMeta4, RecvMsg};
 use crate::packet::{Datagram4, decode4};
 use crate::sys::{self, MRT_ADD_MFC, MRT_ADD_VIF, MRT_DEL_MFC, MRT_DEL_VIF, MRT_INIT, MRT_TABLE};
 use crate::vif_table::{VifEntry, VifTable};
@@ -49,7 +49,7 @@ impl Api for Ipv4Addr {
     type AddVif = sys::vifctl;
     type DelVif = sys::vifctl;
     type Mfc = sys::mfcctl;
-    type SgReq = sys::sioc_sg_req;
+    type KernelAddr = libc::in_addr;
     type Meta = RecvMeta4;
     type Received = Received4;
 
@@ -82,8 +82,8 @@ impl Api for Ipv4Addr {
             }
         }
         sys::mfcctl {
-            mfcc_origin: sys::in_addr(sg.source),
-            mfcc_mcastgrp: sys::in_addr(sg.group),
+            mfcc_origin: sg.source.kernel_addr(),
+            mfcc_mcastgrp: sg.group.kernel_addr(),
             mfcc_parent: parent.0,
             mfcc_ttls: ttls,
             mfcc_pkt_cnt: 0,
@@ -93,54 +93,17 @@ impl Api for Ipv4Addr {
         }
     }
 
-    fn sg_req(sg: SourceGroup<Ipv4Addr>) -> sys::sioc_sg_req {
-        sys::sioc_sg_req {
-            src: sys::in_addr(sg.source),
-            grp: sys::in_addr(sg.group),
-            pktcnt: 0,
-            bytecnt: 0,
-            wrong_if: 0,
-        }
+    fn kernel_addr(self) -> libc::in_addr {
+        sys::in_addr(self)
     }
 
-    // c_ulong is u32 on 32-bit targets.
-    #[allow(clippy::useless_conversion)]
-    fn counters(req: &sys::sioc_sg_req) -> EntryCounters {
-        EntryCounters {
-            packets: u64::from(req.pktcnt),
-            bytes: u64::from(req.bytecnt),
-            wrong_interface: u64::from(req.wrong_if),
-        }
+    fn recvmsg(socket: &Socket, buf: &mut [u8]) -> io::Result<RecvMsg<RecvMeta4>> {
+        crate::io::recvmsg_v4(socket, buf)
     }
 
-    fn recv_meta<'a>(
-        socket: &'a AsyncSocket,
-        buf: &'a mut [u8],
-    ) -> impl Future<Output = io::Result<RecvMeta4>> + 'a {
-        socket.recv_v4(buf)
-    }
-
-    fn try_recv_meta(socket: &AsyncSocket, buf: &mut [u8]) -> io::Result<RecvMeta4> {
-        socket.try_recv_v4(buf)
-    }
-
-    /// Classifies one received datagram; `None` for those to skip (logged).
-    fn decode(meta: RecvMeta4, buf: &[u8], vifs: &VifTable) -> Option<Received4> {
-        if meta.truncated {
-            tracing::warn!(
-                len = meta.len,
-                "IPv4 mroute socket: datagram larger than the buffer, dropped"
-            );
-            return None;
-        }
-        let datagram = buf.get(..meta.len)?;
+    fn decode(meta: RecvMeta4, datagram: &[u8], vifs: &VifTable) -> Option<Received4> {
         match decode4(datagram) {
-            Ok(Datagram4::Upcall(up)) => Some(Received4::Upcall(Upcall {
-                kind: up.kind,
-                iif: vifs.ifindex_of(VifIndex(up.vif)),
-                source: up.source,
-                group: up.group,
-            })),
+            Ok(Datagram4::Upcall(up)) => Some(Received4::Upcall(Upcall::of(up, vifs))),
             Ok(Datagram4::Igmp { header, message }) => match meta.ifindex {
                 Some(ifindex) => Some(Received4::Igmp {
                     ifindex: IfIndex(ifindex),

@@ -2,10 +2,10 @@
 //! IPv6 ancillary data, `mif6ctl` naming the interface in a u16, `mf6cctl` with an output
 //! bitmap and no thresholds, and `mrt6msg` upcalls (docs/kernel-interface.md §3, §4).
 
+use super::Upcall;
 use super::family::Api;
-use super::{EntryCounters, Upcall};
 use crate::error::{Error, Result};
-use crate::io::{AsyncSocket, RecvMeta6};
+use crate::io::{RecvMeta6, RecvMsg};
 use crate::packet::{Datagram6, decode6};
 use crate::sys::{
     self, MRT6_ADD_MFC, MRT6_ADD_MIF, MRT6_DEL_MFC, MRT6_DEL_MIF, MRT6_INIT, MRT6_TABLE,
@@ -64,7 +64,7 @@ impl Api for Ipv6Addr {
     /// MRT6_DEL_MIF takes the bare MIF index (a `mifi_t`).
     type DelVif = u16;
     type Mfc = sys::mf6cctl;
-    type SgReq = sys::sioc_sg_req6;
+    type KernelAddr = libc::sockaddr_in6;
     type Meta = RecvMeta6;
     type Received = Received6;
 
@@ -124,62 +124,25 @@ impl Api for Ipv6Addr {
             }
         }
         sys::mf6cctl {
-            mf6cc_origin: sys::sockaddr_in6(sg.source),
-            mf6cc_mcastgrp: sys::sockaddr_in6(sg.group),
+            mf6cc_origin: sg.source.kernel_addr(),
+            mf6cc_mcastgrp: sg.group.kernel_addr(),
             mf6cc_parent: parent.0,
             mf6cc_ifset: ifset,
         }
     }
 
-    fn sg_req(sg: SourceGroup<Ipv6Addr>) -> sys::sioc_sg_req6 {
-        sys::sioc_sg_req6 {
-            src: sys::sockaddr_in6(sg.source),
-            grp: sys::sockaddr_in6(sg.group),
-            pktcnt: 0,
-            bytecnt: 0,
-            wrong_if: 0,
-        }
+    fn kernel_addr(self) -> libc::sockaddr_in6 {
+        sys::sockaddr_in6(self)
     }
 
-    // c_ulong is u32 on 32-bit targets.
-    #[allow(clippy::useless_conversion)]
-    fn counters(req: &sys::sioc_sg_req6) -> EntryCounters {
-        EntryCounters {
-            packets: u64::from(req.pktcnt),
-            bytes: u64::from(req.bytecnt),
-            wrong_interface: u64::from(req.wrong_if),
-        }
+    fn recvmsg(socket: &Socket, buf: &mut [u8]) -> io::Result<RecvMsg<RecvMeta6>> {
+        crate::io::recvmsg_v6(socket, buf)
     }
 
-    fn recv_meta<'a>(
-        socket: &'a AsyncSocket,
-        buf: &'a mut [u8],
-    ) -> impl Future<Output = io::Result<RecvMeta6>> + 'a {
-        socket.recv_v6(buf)
-    }
-
-    fn try_recv_meta(socket: &AsyncSocket, buf: &mut [u8]) -> io::Result<RecvMeta6> {
-        socket.try_recv_v6(buf)
-    }
-
-    /// Classifies one received datagram; `None` for those to skip (logged).
-    fn decode(meta: RecvMeta6, buf: &[u8], vifs: &VifTable) -> Option<Received6> {
-        if meta.truncated {
-            tracing::warn!(
-                len = meta.len,
-                "IPv6 mroute socket: datagram larger than the buffer, dropped"
-            );
-            return None;
-        }
-        let datagram = buf.get(..meta.len)?;
+    fn decode(meta: RecvMeta6, datagram: &[u8], vifs: &VifTable) -> Option<Received6> {
         let message = match decode6(datagram) {
             Datagram6::Upcall(up) => {
-                return Some(Received6::Upcall(Upcall {
-                    kind: up.kind,
-                    iif: vifs.ifindex_of(VifIndex(up.vif)),
-                    source: up.source,
-                    group: up.group,
-                }));
+                return Some(Received6::Upcall(Upcall::of(up, vifs)));
             }
             Datagram6::Mld(message) => message,
         };

@@ -4,6 +4,8 @@
 //! the daemon runs.
 #![allow(dead_code)]
 
+pub mod mroute;
+
 use mrproxy_types::IfIndex;
 use netlab::{Lab, Netns};
 use std::future::Future;
@@ -72,6 +74,17 @@ impl Topology {
             h1,
             h2,
         }
+    }
+
+    /// The topology, or `None` when namespace tests cannot run and are skipped
+    /// ([`Lab::require_root`]).
+    pub fn with_root(tag: &str) -> Option<Topology> {
+        Lab::require_root().then(|| Topology::new(tag))
+    }
+
+    /// The router's interfaces of these names.
+    pub fn ifindexes<const N: usize>(&self, ifnames: [&str; N]) -> [IfIndex; N] {
+        ifnames.map(|n| self.ifindex(n))
     }
 
     pub fn ifindex(&self, ifname: &str) -> IfIndex {

@@ -18,6 +18,7 @@ use mrproxy_linux::{
     UpstreamMembership,
 };
 use mrproxy_types::{AnySourceGroup, Family, IfIndex, PerFamily, SourceFilter, SourceGroup};
+use std::fmt::{Debug, Display};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use tracing::{debug, info, warn};
 
@@ -35,17 +36,24 @@ pub struct Kernel {
 
 /// One family's part of the kernel: its mroute socket (none for IPv6 without IPv6 multicast
 /// routing) and its upstream memberships.
-trait KernelFamily: MrouteFamily {
+pub(super) trait KernelFamily: MrouteFamily {
+    fn mroute(kernel: &Kernel) -> Option<&Mroute<Self>>;
     fn parts(kernel: &mut Kernel) -> (Option<&mut Mroute<Self>>, &mut UpstreamMembership<Self>);
 }
 
 impl KernelFamily for Ipv4Addr {
+    fn mroute(kernel: &Kernel) -> Option<&Mroute4> {
+        Some(&kernel.v4)
+    }
     fn parts(kernel: &mut Kernel) -> (Option<&mut Mroute4>, &mut UpstreamMembership<Ipv4Addr>) {
         (Some(&mut kernel.v4), &mut kernel.upstream4)
     }
 }
 
 impl KernelFamily for Ipv6Addr {
+    fn mroute(kernel: &Kernel) -> Option<&Mroute6> {
+        kernel.v6.as_ref()
+    }
     fn parts(kernel: &mut Kernel) -> (Option<&mut Mroute6>, &mut UpstreamMembership<Ipv6Addr>) {
         (kernel.v6.as_mut(), &mut kernel.upstream6)
     }
@@ -128,22 +136,9 @@ impl Kernel {
                 destination,
                 message,
             } => {
-                if let Err(e) = self
-                    .igmp
-                    .send(*ifindex, *source, *destination, &message.to_bytes())
-                {
-                    self.warnings.warn(
-                        "send IGMP",
-                        Some(*ifindex),
-                        names,
-                        format_args!(
-                            "cannot send IGMP to {destination} on {}: {e}",
-                            names.of(*ifindex)
-                        ),
-                    );
-                } else {
-                    debug!(iface = %names.of(*ifindex), %destination, ?message, "sent IGMP");
-                }
+                let bytes = message.to_bytes();
+                let sent = self.igmp.send(*ifindex, *source, *destination, &bytes);
+                self.sent(Family::V4, *ifindex, destination, message, sent, names);
                 return None;
             }
             Action::SendMld {
@@ -154,24 +149,42 @@ impl Kernel {
             } => {
                 if let Some(mld) = &self.mld {
                     let bytes = message.to_bytes(source, destination);
-                    if let Err(e) = mld.send(*ifindex, *source, *destination, &bytes) {
-                        self.warnings.warn(
-                            "send MLD",
-                            Some(*ifindex),
-                            names,
-                            format_args!(
-                                "cannot send MLD to {destination} on {}: {e}",
-                                names.of(*ifindex)
-                            ),
-                        );
-                    } else {
-                        debug!(iface = %names.of(*ifindex), %destination, ?message, "sent MLD");
-                    }
+                    let sent = mld.send(*ifindex, *source, *destination, &bytes);
+                    self.sent(Family::V6, *ifindex, destination, message, sent, names);
                 }
                 return None;
             }
         };
         outcome(action, result)
+    }
+
+    /// Logs a query or report sent on `ifindex` (at debug level), or why it could not be sent
+    /// (rate-limited per family and interface: send errors can repeat per packet).
+    fn sent(
+        &mut self,
+        family: Family,
+        ifindex: IfIndex,
+        destination: &dyn Display,
+        message: &dyn Debug,
+        result: mrproxy_linux::Result<()>,
+        names: &Names,
+    ) {
+        let (reason, protocol) = match family {
+            Family::V4 => ("send IGMP", "IGMP"),
+            Family::V6 => ("send MLD", "MLD"),
+        };
+        match result {
+            Ok(()) => debug!(iface = %names.of(ifindex), %destination, ?message, "sent {protocol}"),
+            Err(e) => self.warnings.warn(
+                reason,
+                Some(ifindex),
+                names,
+                format_args!(
+                    "cannot send {protocol} to {destination} on {}: {e}",
+                    names.of(ifindex)
+                ),
+            ),
+        }
     }
 
     /// Gives the interface its VIF/MIF and, on a downstream, joins the report groups (also

@@ -24,10 +24,13 @@ use kernel::Kernel;
 use limiter::LogLimiter;
 use mrproxy_engine::{Engine, Event, Output, Timestamp};
 use mrproxy_linux::{Detached, LinkMonitor, LinkUpdate, Notifier};
+use mrproxy_types::Family;
 use names::Names;
+use receive::ReceiveFamily;
 use report::Reporter;
 use startup::Startup;
 use std::future::pending;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::process::ExitCode;
 use std::time::Instant;
 use tokio::signal::unix::{SignalKind, signal};
@@ -157,7 +160,7 @@ enum Input {
     Received4(Option<Event>),
     Received6(Option<Event>),
     /// Receiving on the mroute socket of this family failed.
-    ReceiveError(&'static str, std::io::Error),
+    ReceiveError(Family, std::io::Error),
     Reload,
     Stop(&'static str),
     Status(control::Request),
@@ -456,7 +459,7 @@ async fn serve(
             };
             let recv6 = async {
                 match v6 {
-                    Some(m) => m.recv(&mut buf6).await.map(receive::event6),
+                    Some(m) => m.recv(&mut buf6).await.map(Ipv6Addr::event),
                     None => pending().await,
                 }
             };
@@ -474,12 +477,12 @@ async fn serve(
             };
             tokio::select! {
                 r = v4.recv(&mut buf4) => match r {
-                    Ok(r) => Input::Received4(receive::event4(r)),
-                    Err(e) => Input::ReceiveError("IPv4", e),
+                    Ok(r) => Input::Received4(Ipv4Addr::event(r)),
+                    Err(e) => Input::ReceiveError(Family::V4, e),
                 },
                 r = recv6 => match r {
                     Ok(e) => Input::Received6(e),
-                    Err(e) => Input::ReceiveError("IPv6", e),
+                    Err(e) => Input::ReceiveError(Family::V6, e),
                 },
                 update = links.recv() => Input::Links(update),
                 () = wake => Input::Timeout,
@@ -503,8 +506,8 @@ async fn serve(
         match input {
             Input::Timeout => daemon.timeout(),
             Input::Links(update) => daemon.links(update, links.counters()),
-            Input::Received4(first) => daemon.receive4(first, &mut buf4),
-            Input::Received6(first) => daemon.receive6(first, &mut buf6),
+            Input::Received4(first) => daemon.receive::<Ipv4Addr>(first, &mut buf4),
+            Input::Received6(first) => daemon.receive::<Ipv6Addr>(first, &mut buf6),
             Input::ReceiveError(family, e) => daemon.receive_error(family, &e),
             Input::Reload => {
                 readiness.reloading();

@@ -3,127 +3,134 @@
 //! like every other rejected input.
 
 use super::Daemon;
+use super::kernel::KernelFamily;
 use mrproxy_engine::Event;
 use mrproxy_linux::{Received4, Received6, Upcall, UpcallKind};
-use mrproxy_types::{IfIndex, SourceGroup};
-use std::net::IpAddr;
+use mrproxy_types::{Family, IfIndex, IpFamily, SourceGroup};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// At most this many datagrams are taken from one mroute socket per wake-up: enough to absorb a
 /// burst of reports in few rounds of the event loop, small enough that timers, signals and the
 /// other sockets are still served during a long burst.
 const RECEIVE_BATCH: usize = 256;
 
-impl Daemon {
-    /// `first` and whatever else is queued on the IPv4 mroute socket, up to `RECEIVE_BATCH`
-    /// datagrams, go to the engine in one batch (one event-loop round per burst, not per packet).
-    pub(super) fn receive4(&mut self, first: Option<Event>, buf: &mut [u8]) {
-        let mut events: Vec<Event> = first.into_iter().collect();
-        for _ in 1..RECEIVE_BATCH {
-            match self.kernel.v4.try_recv(buf) {
-                Ok(Some(r)) => events.extend(event4(r)),
-                Ok(None) => break,
-                Err(e) => {
-                    self.receive_error("IPv4", &e);
-                    break;
-                }
-            }
-        }
-        self.dispatch(events);
-    }
+/// A family whose mroute socket the daemon reads: the socket, if the family has one, and what
+/// it delivers as an engine event.
+pub(super) trait ReceiveFamily: KernelFamily {
+    /// `None` for upcalls the proxy does not act on.
+    fn event(received: Self::Received) -> Option<Event>;
+}
 
-    /// As [`Daemon::receive4`], for the IPv6 mroute socket.
-    pub(super) fn receive6(&mut self, first: Option<Event>, buf: &mut [u8]) {
+impl Daemon {
+    /// `first` and whatever else is queued on the family's mroute socket, up to `RECEIVE_BATCH`
+    /// datagrams, go to the engine in one batch (one event-loop round per burst, not per packet).
+    pub(super) fn receive<A: ReceiveFamily>(&mut self, first: Option<Event>, buf: &mut [u8]) {
         let mut events: Vec<Event> = first.into_iter().collect();
-        if let Some(v6) = self.kernel.v6.as_ref() {
+        let mut error = None;
+        if let Some(mroute) = A::mroute(&self.kernel) {
             for _ in 1..RECEIVE_BATCH {
-                match v6.try_recv(buf) {
-                    Ok(Some(r)) => events.extend(event6(r)),
+                match mroute.try_recv(buf) {
+                    Ok(Some(r)) => events.extend(A::event(r)),
                     Ok(None) => break,
                     Err(e) => {
-                        self.receive_error("IPv6", &e);
+                        error = Some(e);
                         break;
                     }
                 }
             }
         }
+        if let Some(e) = error {
+            self.receive_error(A::FAMILY, &e);
+        }
         self.dispatch(events);
     }
 
-    pub(super) fn receive_error(&mut self, family: &'static str, e: &std::io::Error) {
+    pub(super) fn receive_error(&mut self, family: Family, e: &std::io::Error) {
+        let reason = match family {
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+        };
         self.warnings.warn(
-            family,
+            reason,
             None,
             &self.names,
             format_args!("receiving on the {family} mroute socket: {e}"),
         );
     }
 }
-
-/// A kernel upcall the engine acts on: NOCACHE from a known VIF. WRONGVIF and the PIM kinds
-/// are never enabled.
-fn no_cache<A>(u: Upcall<A>) -> Option<(IfIndex, SourceGroup<A>)> {
-    match (u.kind, u.iif) {
-        (UpcallKind::NoCache, Some(iif)) => Some((
-            iif,
-            SourceGroup {
-                source: u.source,
-                group: u.group,
-            },
-        )),
-        _ => None,
-    }
-}
-
-/// `None` for upcalls the proxy does not act on.
-pub(super) fn event4(received: Received4) -> Option<Event> {
-    match received {
-        Received4::Igmp {
-            ifindex,
-            header,
-            message,
-        } => Some(match message {
-            Ok(message) => Event::Igmp {
+impl ReceiveFamily for Ipv4Addr {
+    fn event(received: Received4) -> Option<Event> {
+        match received {
+            Received4::Igmp {
+                ifindex,
+                header,
+                message,
+            } => message_event(ifindex, header.src, message, |message| Event::Igmp {
                 ifindex,
                 source: header.src,
                 destination: header.dst,
                 ttl: header.ttl,
                 router_alert: header.router_alert,
                 message,
-            },
-            Err(reason) => Event::Malformed {
-                ifindex,
-                source: IpAddr::V4(header.src),
-                reason,
-            },
-        }),
-        Received4::Upcall(u) => no_cache(u).map(|(iif, sg)| Event::NoCache { iif, sg: sg.into() }),
+            }),
+            Received4::Upcall(u) => upcall_event(u),
+        }
     }
 }
 
-pub(super) fn event6(received: Received6) -> Option<Event> {
-    match received {
-        Received6::Mld {
-            ifindex,
-            source,
-            destination,
-            hop_limit,
-            router_alert,
-            message,
-        } => Some(match message {
-            Ok(message) => Event::Mld {
+impl ReceiveFamily for Ipv6Addr {
+    fn event(received: Received6) -> Option<Event> {
+        match received {
+            Received6::Mld {
                 ifindex,
                 source,
                 destination,
                 hop_limit,
                 router_alert,
                 message,
-            },
-            Err(reason) => Event::Malformed {
+            } => message_event(ifindex, source, message, |message| Event::Mld {
                 ifindex,
-                source: IpAddr::V6(source),
-                reason,
-            },
+                source,
+                destination,
+                hop_limit,
+                router_alert,
+                message,
+            }),
+            Received6::Upcall(u) => upcall_event(u),
+        }
+    }
+}
+
+/// The event for a message received on `ifindex` from `source`: made by `event` when it
+/// decoded, [`Event::Malformed`] with the reason when it did not.
+fn message_event<A: IpFamily, M>(
+    ifindex: IfIndex,
+    source: A,
+    message: Result<M, mrproxy_wire::Error>,
+    event: impl FnOnce(M) -> Event,
+) -> Option<Event> {
+    Some(match message {
+        Ok(message) => event(message),
+        Err(reason) => Event::Malformed {
+            ifindex,
+            source: source.into_ip(),
+            reason,
+        },
+    })
+}
+
+/// A kernel upcall the engine acts on: NOCACHE from a known VIF. WRONGVIF and the PIM kinds
+/// are never enabled.
+fn upcall_event<A: IpFamily>(u: Upcall<A>) -> Option<Event> {
+    match (u.kind, u.iif) {
+        (UpcallKind::NoCache, Some(iif)) => Some(Event::NoCache {
+            iif,
+            sg: SourceGroup {
+                source: u.source,
+                group: u.group,
+            }
+            .into(),
         }),
-        Received6::Upcall(u) => no_cache(u).map(|(iif, sg)| Event::NoCache { iif, sg: sg.into() }),
+        _ => None,
     }
 }
