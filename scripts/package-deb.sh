@@ -2,7 +2,7 @@
 # Builds the Debian package of mrproxy (docs/packaging.md):
 #   target/debian/mrproxy_VERSION_ARCH.deb
 # with dpkg-deb alone (no cargo-deb, no debhelper, nothing downloaded). Contents:
-#   /usr/sbin/mrproxy                          cargo build --profile dist (Cargo.toml)
+#   /usr/sbin/mrproxy                          scripts/build-dist.sh (the dist profile)
 #   /lib/systemd/system/mrproxy.service        contrib/mrproxy.service
 #   /etc/mrproxy.conf                          contrib/mrproxy.conf (a conffile)
 #   /usr/share/man/man8/mrproxy.8.gz           man/ (scripts/man.py, checked up to date here)
@@ -19,8 +19,7 @@ cd "$(dirname "$0")/.."
 # A stale page would be shipped otherwise.
 python3 scripts/man.py --check
 
-cargo build --locked --profile dist -p mrproxy
-bin=target/dist/mrproxy
+bin="$(./scripts/build-dist.sh)"
 
 version=$(cargo pkgid --offline -p mrproxy | sed 's/.*[#@]//')
 arch=$(dpkg --print-architecture)
