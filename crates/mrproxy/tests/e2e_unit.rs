@@ -74,21 +74,6 @@ fn client(proxy: &Proxy, args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// `GET /metrics` from inside the router's namespace.
-fn scrape(ns: &netlab::Netns) -> String {
-    ns.run(|| {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(METRICS).expect("connect to the metrics port");
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: mrproxy\r\n\r\n")
-            .unwrap();
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).unwrap();
-        answer
-    })
-    .expect("enter the namespace")
-}
-
 #[test]
 fn the_daemon_stays_within_the_units_system_call_filter_families_and_memory_policy() {
     let strace = tool("strace", "strace");
@@ -207,7 +192,7 @@ fn the_daemon_stays_within_the_units_system_call_filter_families_and_memory_poli
     );
     client(&proxy, &["status", "routes", "--json"]);
     client(&proxy, &["status", "--prometheus"]);
-    let answer = scrape(&t.rtr);
+    let answer = scrape(&t.rtr, METRICS);
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
 
     // `mrproxy reload`, then SIGHUP as systemd's ExecReload= alternative sends it.

@@ -81,53 +81,39 @@ pub fn render(doc: &Document) -> String {
         }
     }
 
-    let mut groups: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-    for g in &doc.groups {
-        *groups.entry((&g.interface, &g.family)).or_default() += 1;
-    }
-    m.family(
-        "mrproxy_groups",
-        "gauge",
-        "Groups with members on the downstream link.",
-    );
-    for ((interface, family), n) in &groups {
-        m.sample(
+    for (name, help, counts) in [
+        (
             "mrproxy_groups",
-            &[("interface", interface), ("family", family)],
-            *n,
-        );
-    }
-    let mut hosts: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-    for h in &doc.hosts {
-        *hosts.entry((&h.interface, &h.family)).or_default() += 1;
-    }
-    m.family(
-        "mrproxy_hosts",
-        "gauge",
-        "Hosts heard on the downstream link that want a group.",
-    );
-    for ((interface, family), n) in &hosts {
-        m.sample(
+            "Groups with members on the downstream link.",
+            per_link(
+                doc.groups
+                    .iter()
+                    .map(|g| (g.interface.as_str(), g.family.as_str())),
+            ),
+        ),
+        (
             "mrproxy_hosts",
-            &[("interface", interface), ("family", family)],
-            *n,
-        );
-    }
-    let mut upstream: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-    for u in &doc.upstream {
-        *upstream.entry((&u.interface, &u.family)).or_default() += 1;
-    }
-    m.family(
-        "mrproxy_upstream_groups",
-        "gauge",
-        "Groups mrproxy is a member of on the upstream interface.",
-    );
-    for ((interface, family), n) in &upstream {
-        m.sample(
+            "Hosts heard on the downstream link that want a group.",
+            per_link(
+                doc.hosts
+                    .iter()
+                    .map(|h| (h.interface.as_str(), h.family.as_str())),
+            ),
+        ),
+        (
             "mrproxy_upstream_groups",
-            &[("interface", interface), ("family", family)],
-            *n,
-        );
+            "Groups mrproxy is a member of on the upstream interface.",
+            per_link(
+                doc.upstream
+                    .iter()
+                    .map(|u| (u.interface.as_str(), u.family.as_str())),
+            ),
+        ),
+    ] {
+        m.family(name, "gauge", help);
+        for ((interface, family), n) in &counts {
+            m.sample(name, &[("interface", interface), ("family", family)], *n);
+        }
     }
     m.family(
         "mrproxy_pending_retries",
@@ -182,6 +168,17 @@ fn routes(m: &mut Metrics, doc: &Document) {
             }
         }
     }
+}
+
+/// How many of `items` each (interface, family) has.
+fn per_link<'a>(
+    items: impl Iterator<Item = (&'a str, &'a str)>,
+) -> BTreeMap<(&'a str, &'a str), u64> {
+    let mut counts = BTreeMap::new();
+    for key in items {
+        *counts.entry(key).or_default() += 1;
+    }
+    counts
 }
 
 fn messages(m: &mut Metrics, doc: &Document) {

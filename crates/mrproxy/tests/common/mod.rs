@@ -668,3 +668,19 @@ pub fn proc_status_field(pid: u32, field: &str) -> String {
         .map(|v| v.trim().to_owned())
         .unwrap_or_default()
 }
+
+/// `GET /metrics` over TCP from inside the router's namespace.
+pub fn scrape(ns: &netlab::Netns, address: &str) -> String {
+    let address = address.to_owned();
+    ns.run(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&address).expect("connect to the metrics port");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: mrproxy\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        answer
+    })
+    .expect("enter the namespace")
+}
