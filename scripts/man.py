@@ -56,6 +56,15 @@ def table(rows, out):
         out.append(line(" ".join(extra + [row[-1]])))
 
 
+def continuation(lines, i, out):
+    """Appends the indented lines from `i` on (a list item's or a definition's continuation)
+    and returns the index of the first line after them."""
+    while i < len(lines) and lines[i].startswith("  ") and lines[i].strip():
+        out.append(line(lines[i]))
+        i += 1
+    return i
+
+
 def convert(markdown, source):
     lines = markdown.split("\n")
     title = lines[0].lstrip("# ").strip()
@@ -112,10 +121,7 @@ def convert(markdown, source):
             flush()
             out.append(".IP \\(bu 2")
             out.append(line(text[2:]))
-            i += 1
-            while i < len(lines) and lines[i].startswith("  ") and lines[i].strip():
-                out.append(line(lines[i]))
-                i += 1
+            i = continuation(lines, i + 1, out)
             continue
         elif text.startswith(": ") and paragraph:
             term = paragraph.pop()
@@ -123,10 +129,7 @@ def convert(markdown, source):
             out.append(".TP")
             out.append(line(term))
             out.append(line(text[2:]))
-            i += 1
-            while i < len(lines) and lines[i].startswith("  ") and lines[i].strip():
-                out.append(line(lines[i]))
-                i += 1
+            i = continuation(lines, i + 1, out)
             continue
         elif not text.strip():
             flush()
